@@ -1,0 +1,500 @@
+"""The one catalogue of causes: every part of smtpdoctor names faults with these codes.
+
+Codes are public interface (JSON output, metric labels, exit codes): add codes, never
+rename one. Each entry says what the fault is, how it shows, how to prove it and how to
+fix it, with exact commands where there are any.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from enum import StrEnum
+from types import MappingProxyType
+
+
+class CauseCode(StrEnum):
+    """Stable identifiers of what went wrong."""
+
+    OK = "ok"
+    DNS_NXDOMAIN = "dns_nxdomain"
+    DNS_NO_ADDRESS = "dns_no_address"
+    DNS_TIMEOUT = "dns_timeout"
+    DNS_SERVFAIL = "dns_servfail"
+    DNS_SLOW = "dns_slow"
+    MX_NULL = "mx_null"
+    MX_PARTIAL = "mx_partial"
+    CONNECT_TIMEOUT = "connect_timeout"
+    PORT25_BLOCKED = "port25_blocked"
+    CONNECT_REFUSED = "connect_refused"
+    HOST_UNREACHABLE = "host_unreachable"
+    NETWORK_UNREACHABLE = "network_unreachable"
+    IPV6_BROKEN = "ipv6_broken"
+    MTU_BLACKHOLE = "mtu_blackhole"
+    GREETING_TIMEOUT = "greeting_timeout"
+    GREETING_SLOW = "greeting_slow"
+    SERVER_BUSY = "server_busy"
+    TLS_MODE_MISMATCH = "tls_mode_mismatch"
+    TLS_HANDSHAKE_TIMEOUT = "tls_handshake_timeout"
+    TLS_FAILED = "tls_failed"
+    TLS_CERT_INVALID = "tls_cert_invalid"
+    STARTTLS_MISSING = "starttls_missing"
+    AUTH_FAILED = "auth_failed"
+    AUTH_UNAVAILABLE = "auth_unavailable"
+    COMMAND_TIMEOUT = "command_timeout"
+    DATA_TIMEOUT = "data_timeout"
+    GREYLISTED = "greylisted"
+    REJECTED = "rejected"
+    CONNECTION_DROPPED = "connection_dropped"
+
+
+@dataclass(frozen=True)
+class CauseInfo:
+    """What the catalogue knows about one cause."""
+
+    code: CauseCode
+    title: str
+    explanation: str
+    evidence: str
+    how_to_prove: tuple[str, ...]
+    fixes: tuple[str, ...]
+
+
+_LIST_FIREWALL = (
+    "List the local firewall rules: `nft list ruleset`, `iptables -S OUTPUT`, "
+    "`ip6tables -S OUTPUT`, `ufw status verbose`, `firewall-cmd --list-all`"
+)
+
+_ENTRIES: tuple[CauseInfo, ...] = (
+    CauseInfo(
+        CauseCode.OK,
+        "Nothing wrong",
+        "Every phase completed within its time limit.",
+        "All phases of at least one address and port succeeded.",
+        (),
+        (),
+    ),
+    CauseInfo(
+        CauseCode.DNS_NXDOMAIN,
+        "The name does not exist",
+        "The resolver answered authoritatively that the name does not exist (NXDOMAIN). "
+        "No amount of waiting will help: the name is misspelt, the zone lost its record, "
+        "or a split-horizon resolver does not know it.",
+        "An NXDOMAIN answer for the name from the resolver in /etc/resolv.conf.",
+        ("dig +short NAME A", "dig +short NAME AAAA", "dig NAME MX"),
+        (
+            "Check the spelling of the host name (Postfix: `postconf relayhost`).",
+            "Ask the zone's owner to publish the A/AAAA record, or use the right name.",
+            "If the name is internal, make sure this machine uses the internal resolver "
+            "(`cat /etc/resolv.conf`, `resolvectl status`).",
+        ),
+    ),
+    CauseInfo(
+        CauseCode.DNS_NO_ADDRESS,
+        "The name has no address",
+        "The name exists but publishes no A or AAAA record (or an MX target has none), "
+        "so there is nothing to connect to.",
+        "NOERROR answers with no A and no AAAA records.",
+        ("dig NAME A", "dig NAME AAAA"),
+        (
+            "Publish an A (and AAAA where IPv6 works) record for the host.",
+            "An MX record must point at a host name with addresses, never at a CNAME "
+            "or an IP literal (RFC 5321 section 5.1).",
+        ),
+    ),
+    CauseInfo(
+        CauseCode.DNS_TIMEOUT,
+        "No resolver answered in time",
+        "The DNS queries got no answer within the time limit. Every MTA lookup then waits "
+        "for the resolver's timeout times its attempts before it even tries to connect, "
+        "and Postfix defers with 'Host or domain name not found. Name service error'.",
+        "Queries to each nameserver in /etc/resolv.conf timed out.",
+        (
+            "dig @NAMESERVER NAME A +time=2 +tries=1",
+            "cat /etc/resolv.conf",
+            "resolvectl status",
+        ),
+        (
+            "Check that the nameservers in /etc/resolv.conf are up and reachable on UDP "
+            "and TCP port 53 (a firewall that allows only UDP breaks large answers).",
+            "Add a second, independent nameserver line to /etc/resolv.conf, and "
+            "`options timeout:2 attempts:2` so a dead one costs seconds, not minutes.",
+            "Run a local caching resolver (unbound or systemd-resolved) for the MTA.",
+        ),
+    ),
+    CauseInfo(
+        CauseCode.DNS_SERVFAIL,
+        "The resolver failed to resolve the name",
+        "The resolver answered SERVFAIL or REFUSED: a broken delegation, a DNSSEC "
+        "validation failure, or a resolver that does not serve this client.",
+        "SERVFAIL or REFUSED in the answer.",
+        ("dig NAME A", "dig +cd NAME A  # +cd ignores DNSSEC: if this works, DNSSEC is broken"),
+        (
+            "If `dig +cd` works, the zone's DNSSEC is broken: tell its owner.",
+            "If REFUSED, the resolver does not allow this client: use a resolver that does.",
+            "Check the delegation: `dig +trace NAME`.",
+        ),
+    ),
+    CauseInfo(
+        CauseCode.DNS_SLOW,
+        "Name resolution is slow",
+        "Resolution worked but took long (over one second by default): each new "
+        "connection pays this delay, and a slightly slower day turns it into a timeout.",
+        "The answer arrived after the slow threshold.",
+        ("dig NAME A  # look at 'Query time'",),
+        (
+            "Use a nearby caching resolver (unbound, systemd-resolved) and put it first "
+            "in /etc/resolv.conf.",
+            "Remove dead nameservers from /etc/resolv.conf: each one costs its timeout "
+            "before the next is asked.",
+        ),
+    ),
+    CauseInfo(
+        CauseCode.MX_NULL,
+        "The domain accepts no mail (null MX)",
+        "The domain publishes a null MX ('MX 0 .', RFC 7505): it declares that it takes "
+        "no mail at all. Mail to it must bounce at once, not time out.",
+        "A single MX record with preference 0 and the root name as exchange.",
+        ("dig DOMAIN MX",),
+        (
+            "Nothing to fix on the sending side: the recipient address is wrong.",
+            "If the domain should take mail, its owner must replace the null MX with "
+            "real MX records.",
+        ),
+    ),
+    CauseInfo(
+        CauseCode.MX_PARTIAL,
+        "Some MX hosts or addresses fail",
+        "Some of the domain's MX hosts or addresses fail while others work. Mail is "
+        "delivered, but each message first waits for the failing ones to time out, "
+        "so delivery is late by up to their connect timeouts added together.",
+        "At least one MX address works and at least one does not.",
+        ("dig DOMAIN MX", "smtpdoctor check @DOMAIN"),
+        (
+            "Tell the domain's owner which MX hosts fail (the report lists them).",
+            "Shorten the wait per dead address: `postconf -e 'smtp_connect_timeout = 15s'`.",
+        ),
+    ),
+    CauseInfo(
+        CauseCode.CONNECT_TIMEOUT,
+        "The connection attempt got no answer",
+        "The SYN was never answered: a firewall somewhere silently drops the packets "
+        "(DROP), or the host is down. Clients wait for their full connect timeout "
+        "(Postfix smtp_connect_timeout, 30 s by default) on every attempt.",
+        "No SYN-ACK, no RST and no ICMP error within the connect timeout.",
+        ("smtpdoctor trace HOST:PORT", "nc -vz -w 5 HOST PORT"),
+        (
+            _LIST_FIREWALL + ", and look for DROP rules on the port.",
+            "Ask whoever runs the server whether it is up and its firewall allows this "
+            "machine's address.",
+            "Run `smtpdoctor trace HOST:PORT` to find the last hop that answers: the "
+            "drop happens just after it.",
+        ),
+    ),
+    CauseInfo(
+        CauseCode.PORT25_BLOCKED,
+        "Outbound port 25 is blocked",
+        "Port 25 is silently dropped while other ports of the same host answer. That is "
+        "an outbound block on the way: most ISPs and cloud providers (AWS, GCP, Azure, "
+        "many VPS hosts) block outbound port 25 by default, or a local firewall does.",
+        "Port 25 times out while port 587 or 465 of the same host (or a reference host) "
+        "connects.",
+        ("smtpdoctor check HOST:25 --reference OTHER-MX", "smtpdoctor trace HOST:25"),
+        (
+            _LIST_FIREWALL + ", and look for rules on `tcp dport 25`.",
+            "Ask the ISP or cloud provider to lift the outbound port 25 block "
+            "(many have a request form).",
+            "Send through a relay on the submission port with authentication instead: "
+            "`postconf -e 'relayhost = [smtp.provider.example]:587' "
+            "'smtp_sasl_auth_enable = yes' 'smtp_tls_security_level = encrypt'`.",
+        ),
+    ),
+    CauseInfo(
+        CauseCode.CONNECT_REFUSED,
+        "The connection was refused",
+        "The host answered the SYN with a reset: nothing listens on that port, or a "
+        "firewall REJECT rule with tcp-reset. This is fast and loud, not a timeout.",
+        "A TCP RST (ECONNREFUSED) in answer to the SYN.",
+        ("ss -ltnp  # on the server: is anything listening?", "nc -vz HOST PORT"),
+        (
+            "On the server, start the MTA and make it listen on this port "
+            "(Postfix: `postconf inet_interfaces`, and the service lines in master.cf).",
+            "If the port should be open, look for a REJECT rule: " + _LIST_FIREWALL + ".",
+        ),
+    ),
+    CauseInfo(
+        CauseCode.HOST_UNREACHABLE,
+        "The host is unreachable",
+        "A router or the host sent an ICMP unreachable (host unreachable, or "
+        "administratively prohibited by a firewall's reject rule).",
+        "An ICMP destination-unreachable error for the connection.",
+        ("smtpdoctor trace HOST:PORT", "ip route get ADDRESS"),
+        (
+            "Run `smtpdoctor trace HOST:PORT` to see which router answers with the error.",
+            "If it is 'administratively prohibited', a firewall rejects the traffic: "
+            + _LIST_FIREWALL
+            + ".",
+        ),
+    ),
+    CauseInfo(
+        CauseCode.NETWORK_UNREACHABLE,
+        "This machine has no route to the host",
+        "The kernel has no route for the destination address (ENETUNREACH): typically "
+        "IPv6 addresses on a machine without IPv6 connectivity, or a missing default route.",
+        "connect() failed at once with 'Network is unreachable'.",
+        ("ip route get ADDRESS", "ip -6 route show default"),
+        (
+            "Add the missing route or default gateway (`ip route`, your network config).",
+            "On a host without IPv6, make the MTA use IPv4 only: "
+            "`postconf -e 'inet_protocols = ipv4'` and `postfix reload`.",
+        ),
+    ),
+    CauseInfo(
+        CauseCode.IPV6_BROKEN,
+        "IPv6 fails where IPv4 works",
+        "The IPv6 path to the host fails while IPv4 works. Clients that prefer IPv6 "
+        "wait for the IPv6 attempt to time out before falling back, and those that do "
+        "not fall back never deliver.",
+        "The same host and port: IPv4 succeeds, IPv6 fails.",
+        ("ip -6 route get ADDRESS", "smtpdoctor trace [ADDRESS]:25"),
+        (
+            "Fix the IPv6 route or firewall (ip6tables / nft inet rules).",
+            "Meanwhile make Postfix prefer IPv4: "
+            "`postconf -e 'smtp_address_preference = ipv4'` (it still uses IPv6 when "
+            "IPv4 fails) or disable IPv6: `postconf -e 'inet_protocols = ipv4'`.",
+        ),
+    ),
+    CauseInfo(
+        CauseCode.MTU_BLACKHOLE,
+        "Large packets vanish on the path (MTU blackhole)",
+        "A link on the path has a smaller MTU and the ICMP 'fragmentation needed' / "
+        "'packet too big' messages are dropped, so path MTU discovery never learns it. "
+        "Small packets (the greeting, EHLO) pass; full-size ones (the TLS certificate, "
+        "a large reply or the message body) vanish and the session stalls.",
+        "The session stalls at the first large packet and succeeds when retried with "
+        "a clamped MSS (TCP_MAXSEG).",
+        ("smtpdoctor check HOST:PORT  # retries stalled phases with a clamped MSS",),
+        (
+            "On the router with the small link, clamp the MSS: "
+            "`nft add rule inet filter forward tcp flags syn tcp option maxseg size set rt mtu`.",
+            "Let ICMP through: ICMP type 3 code 4 (IPv4) and ICMPv6 type 2 "
+            "(packet too big) must never be dropped.",
+            "Or lower this machine's interface MTU: `ip link set dev IFACE mtu 1400`.",
+        ),
+    ),
+    CauseInfo(
+        CauseCode.GREETING_TIMEOUT,
+        "Connected, but no greeting",
+        "The TCP connection opened but the server never sent its 220 greeting. The "
+        "server is overloaded, stuck on slow reverse-DNS or ident lookups, a tarpit, or "
+        "a proxy accepts connections it cannot pass on. Postfix gives up after "
+        "smtp_helo_timeout (300 s by default).",
+        "Connect succeeded; no reply line arrived within the greeting timeout.",
+        ("smtpdoctor check HOST:PORT --timeout greeting=300",),
+        (
+            "On the server: check its load, its process limits (Postfix "
+            "`default_process_limit`, `smtpd` in master.cf) and its DNS (slow reverse "
+            "lookups of the client).",
+            "Postfix servers with postscreen: `postscreen_greet_wait` delays the greeting "
+            "on purpose; keep it short.",
+        ),
+    ),
+    CauseInfo(
+        CauseCode.GREETING_SLOW,
+        "The greeting came, late",
+        "The 220 greeting arrived after more than 5 seconds. A tarpit, a reverse-DNS "
+        "lookup that times out, or an overloaded server. Clients with a short greeting "
+        "timeout (many applications use 10 s or 30 s) give up when it gets a little worse.",
+        "The greeting took longer than the slow threshold.",
+        ("smtpdoctor check HOST:PORT",),
+        (
+            "On the server: make reverse DNS of clients fast (a local caching resolver), "
+            "lower postscreen_greet_wait, check load.",
+            "On clients: use a greeting timeout of at least 5 minutes as RFC 5321 "
+            "section 4.5.3.2 asks (Postfix `smtp_helo_timeout`, default 300 s).",
+        ),
+    ),
+    CauseInfo(
+        CauseCode.SERVER_BUSY,
+        "The server is busy or limiting connections",
+        "The server answered 421 (or 554) instead of a greeting, or closed with 421: too "
+        "many connections, a rate limit, or this client is throttled.",
+        "A 421/554 reply at connect, or an unsolicited 421.",
+        ("smtpdoctor check HOST:PORT",),
+        (
+            "Send fewer connections at once: "
+            "`postconf -e 'smtp_destination_concurrency_limit = 2'` (or per transport).",
+            "On the server: raise the connection limits "
+            "(`smtpd_client_connection_count_limit`, `default_process_limit`).",
+        ),
+    ),
+    CauseInfo(
+        CauseCode.TLS_MODE_MISMATCH,
+        "STARTTLS and implicit TLS are mixed up",
+        "The client spoke plain SMTP (for STARTTLS) to a port that expects a TLS "
+        "handshake first (implicit TLS, usually 465), or started a TLS handshake on a "
+        "port that speaks plain SMTP first (25, 587). Both sides then wait for each "
+        "other until a timeout.",
+        "Plain SMTP got no greeting but a TLS handshake worked, or a TLS handshake got "
+        "a '220' text greeting.",
+        ("openssl s_client -connect HOST:465", "openssl s_client -starttls smtp -connect HOST:587"),
+        (
+            "Port 465 needs implicit TLS (Postfix: `smtp_tls_wrappermode = yes`; "
+            "applications: 'SSL/TLS'); ports 25 and 587 need STARTTLS "
+            "(applications: 'STARTTLS').",
+        ),
+    ),
+    CauseInfo(
+        CauseCode.TLS_HANDSHAKE_TIMEOUT,
+        "The TLS handshake stalled",
+        "The TLS handshake started but did not finish in time. Often an MTU blackhole "
+        "(the certificate is the first large packet), a middlebox that interferes with "
+        "TLS, or a server stuck on its key or entropy.",
+        "ClientHello sent; the handshake did not complete within the TLS timeout.",
+        ("openssl s_client -starttls smtp -connect HOST:PORT",),
+        (
+            "Suspect the path MTU first: see `smtpdoctor explain mtu_blackhole`.",
+            "On the server: check the TLS logs (`grep -i tls /var/log/mail.log`).",
+        ),
+    ),
+    CauseInfo(
+        CauseCode.TLS_FAILED,
+        "The TLS handshake failed",
+        "The TLS handshake was refused: no common protocol version or cipher, or the "
+        "server sent an alert.",
+        "A TLS alert or handshake error.",
+        ("openssl s_client -starttls smtp -connect HOST:PORT -tls1_2",),
+        (
+            "Make both sides allow TLS 1.2 and 1.3 with modern ciphers "
+            "(Postfix: `smtp_tls_protocols = >=TLSv1.2`, `smtpd_tls_protocols = >=TLSv1.2`).",
+            "Check the server's key and certificate files are readable by the MTA.",
+        ),
+    ),
+    CauseInfo(
+        CauseCode.TLS_CERT_INVALID,
+        "The certificate does not verify",
+        "The server's certificate is expired, self-signed, from an unknown authority or "
+        "for another name. Clients that verify (submission clients, Postfix with "
+        "smtp_tls_security_level = verify/secure, MTA-STS or DANE) refuse to send.",
+        "Certificate verification failed against the trust store.",
+        ("openssl s_client -starttls smtp -connect HOST:PORT -verify_return_error",),
+        (
+            "Renew the certificate and include the full chain "
+            "(Let's Encrypt: `certbot renew`, then `postfix reload`).",
+            "Use a certificate whose names include the host name clients connect to.",
+        ),
+    ),
+    CauseInfo(
+        CauseCode.STARTTLS_MISSING,
+        "STARTTLS is not offered",
+        "The server's EHLO reply does not list STARTTLS, so a client that requires "
+        "encryption cannot continue, and credentials would travel in clear text.",
+        "EHLO capabilities without STARTTLS.",
+        ("swaks --server HOST:PORT --quit-after EHLO",),
+        (
+            "On a Postfix server: `postconf -e 'smtpd_tls_cert_file = /path/fullchain.pem' "
+            "'smtpd_tls_key_file = /path/key.pem' 'smtpd_tls_security_level = may'`.",
+            "A middlebox may strip STARTTLS (some firewalls 'inspect' SMTP): check for one.",
+        ),
+    ),
+    CauseInfo(
+        CauseCode.AUTH_FAILED,
+        "The credentials were refused",
+        "The server rejected the user name or password (535).",
+        "A 535 (or other 5xx) reply to AUTH.",
+        ("smtpdoctor check HOST:587 --user USER --password-file FILE",),
+        (
+            "Check the user name and password (Postfix: `/etc/postfix/sasl_passwd`, then "
+            "`postmap /etc/postfix/sasl_passwd`).",
+            "Some providers need an app password or OAuth for SMTP.",
+        ),
+    ),
+    CauseInfo(
+        CauseCode.AUTH_UNAVAILABLE,
+        "AUTH is not offered",
+        "The server does not offer AUTH (or none of the mechanisms the client can use). "
+        "Many servers offer AUTH only after STARTTLS, or only on port 587/465.",
+        "EHLO capabilities without AUTH.",
+        ("swaks --server HOST:587 --tls --quit-after AUTH",),
+        (
+            "Use STARTTLS before AUTH, and the submission port 587 or 465.",
+            "On a Postfix server: enable SASL on the submission service in master.cf "
+            "(`-o smtpd_sasl_auth_enable=yes`).",
+        ),
+    ),
+    CauseInfo(
+        CauseCode.COMMAND_TIMEOUT,
+        "The server did not answer a command",
+        "The server stopped answering in the middle of the session (the phase says "
+        "which command). Often an overloaded server, a slow policy service or content "
+        "filter, or a stalled path (MTU).",
+        "A command was sent and no reply arrived within the command timeout.",
+        ("smtpdoctor check HOST:PORT --rfc",),
+        (
+            "On the server: check policy services and milters for slowness, and the load.",
+            "Use RFC 5321 timeouts on the client side (`smtpdoctor config`).",
+        ),
+    ),
+    CauseInfo(
+        CauseCode.DATA_TIMEOUT,
+        "The server did not answer DATA or the end of data",
+        "The server did not answer the DATA command or the final '.' in time. After "
+        "the final '.', a client that gives up does not know whether the message was "
+        "accepted and will retry: the message may be delivered twice.",
+        "No reply to DATA / end of data within its timeout.",
+        ("smtpdoctor check HOST:PORT --send --from A --to B",),
+        (
+            "On the server: content filters (spam/virus scanning, milters) often take "
+            "the time; make them faster or give them more workers.",
+            "Give the end of data the RFC's 10 minutes: "
+            "`postconf -e 'smtp_data_done_timeout = 600s'`.",
+        ),
+    ),
+    CauseInfo(
+        CauseCode.GREYLISTED,
+        "Greylisted: try again later",
+        "The server temporarily refused the recipient (4xx) the way greylisting does. "
+        "The first delivery from a new sender is delayed by the greylisting period "
+        "(often 5 to 30 minutes) and then succeeds on retry.",
+        "A 450/451 reply to RCPT, often with 'greylist' or 'try again later' in the text.",
+        ("smtpdoctor check HOST:25 --send ...  # again after a few minutes",),
+        (
+            "Nothing is broken: the MTA's retry delivers it. Keep "
+            "`minimal_backoff_time` short (300s) so the retry comes soon.",
+            "Ask the recipient's admin to allowlist your sending IP.",
+        ),
+    ),
+    CauseInfo(
+        CauseCode.REJECTED,
+        "Rejected",
+        "The server refused permanently (5xx): a policy, relay denied, unknown user, "
+        "or a block list.",
+        "A 5xx reply.",
+        ("smtpdoctor check HOST:PORT --from A --to B",),
+        (
+            "Read the reply text: it names the reason. 'Relay access denied' means the "
+            "server does not relay for this client: authenticate (port 587) or use the "
+            "right server.",
+        ),
+    ),
+    CauseInfo(
+        CauseCode.CONNECTION_DROPPED,
+        "The server closed the connection",
+        "The server (or something on the path) closed or reset the connection in the "
+        "middle of the session.",
+        "End of stream or a reset before the session was over.",
+        ("smtpdoctor check HOST:PORT",),
+        (
+            "Look at the server's log at that time for the reason (limits, crashes, "
+            "postscreen, fail2ban).",
+            "A middlebox (stateful firewall with a short idle timeout) can cut long sessions.",
+        ),
+    ),
+)
+
+CATALOGUE: Mapping[CauseCode, CauseInfo] = MappingProxyType({e.code: e for e in _ENTRIES})
+
+
+def describe(code: CauseCode | str) -> CauseInfo:
+    """The catalogue entry for a code; raises KeyError for an unknown code."""
+    return CATALOGUE[CauseCode(code)]

@@ -1,0 +1,74 @@
+"""The `smtpdoctor` command: dispatches to one module per subcommand."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+from smtpdoctor import __version__
+from smtpdoctor.exitcodes import CouldNotRun, ExitCode, UsageError
+
+# Each module exposes `register(subparsers)`, which adds its parser and sets
+# `handler` to a function `(argparse.Namespace) -> int`.
+SUBCOMMAND_MODULES: tuple[str, ...] = (
+    "smtpdoctor.cli.check",
+    "smtpdoctor.cli.trace",
+    "smtpdoctor.cli.logs",
+    "smtpdoctor.cli.queue",
+    "smtpdoctor.cli.config",
+    "smtpdoctor.cli.doctor",
+    "smtpdoctor.cli.explain",
+)
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that exits 2 with one line, never a wall of usage text."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        sys.stderr.write(f"smtpdoctor: error: {message} (see `{self.prog} --help`)\n")
+        raise SystemExit(ExitCode.USAGE_ERROR)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The full argument parser with every available subcommand."""
+    parser = _Parser(
+        prog="smtpdoctor",
+        description="Finds out why SMTP mail times out: measures every phase, names the "
+        "cause with evidence and gives the fix.",
+    )
+    parser.add_argument("--version", action="version", version=f"smtpdoctor {__version__}")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    for module_name in SUBCOMMAND_MODULES:
+        try:
+            module = importlib.import_module(module_name)
+        except ModuleNotFoundError as exc:
+            if exc.name == module_name:
+                continue  # that subcommand is not part of this build
+            raise
+        module.register(subparsers)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit code."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    handler = getattr(args, "handler", None)
+    if handler is None:
+        parser.print_help(sys.stderr)
+        return ExitCode.USAGE_ERROR
+    try:
+        return int(handler(args))
+    except UsageError as exc:
+        sys.stderr.write(f"smtpdoctor: error: {exc}\n")
+        return ExitCode.USAGE_ERROR
+    except CouldNotRun as exc:
+        sys.stderr.write(f"smtpdoctor: cannot run: {exc}\n")
+        return ExitCode.COULD_NOT_RUN
+    except KeyboardInterrupt:
+        sys.stderr.write("smtpdoctor: interrupted\n")
+        return 130
+    except BrokenPipeError:
+        return ExitCode.HEALTHY

@@ -1,0 +1,1 @@
+"""logs layer (see DESIGN.md)."""

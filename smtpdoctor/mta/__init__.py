@@ -1,0 +1,1 @@
+"""mta layer (see DESIGN.md)."""

@@ -1,0 +1,1 @@
+"""probe layer (see DESIGN.md)."""

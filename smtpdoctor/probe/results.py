@@ -1,0 +1,193 @@
+"""What a probe records: frozen result objects, the input of diagnose/ and report/."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from smtpdoctor.phases import Phase
+from smtpdoctor.proto.reply import Reply
+
+
+class PhaseStatus(StrEnum):
+    """How one phase ended."""
+
+    OK = "ok"
+    TIMEOUT = "timeout"
+    REFUSED = "refused"  # TCP reset in answer to SYN
+    HOST_UNREACHABLE = "host_unreachable"  # ICMP unreachable / prohibited
+    NETWORK_UNREACHABLE = "network_unreachable"  # no route here
+    CLOSED = "closed"  # end of stream or reset mid-session
+    TLS_ERROR = "tls_error"  # handshake failed (alert, protocol)
+    TEMP_FAIL = "temp_fail"  # 4xx reply
+    PERM_FAIL = "perm_fail"  # 5xx reply
+    PROTOCOL_ERROR = "protocol_error"  # garbage, over-long lines, unexpected reply
+    NOT_OFFERED = "not_offered"  # STARTTLS / AUTH missing from EHLO
+    ERROR = "error"  # any other OS error
+
+
+class Direction(StrEnum):
+    """Who wrote a transcript line."""
+
+    CLIENT = "C"
+    SERVER = "S"
+    NOTE = "*"
+
+
+@dataclass(frozen=True)
+class TranscriptLine:
+    """One line of the session as it crossed the wire (AUTH secrets redacted)."""
+
+    at_ms: float
+    direction: Direction
+    text: str
+
+
+@dataclass(frozen=True)
+class PhaseResult:
+    """One phase of one session: how it ended and how long it took."""
+
+    phase: Phase
+    status: PhaseStatus
+    elapsed_ms: float
+    reply: Reply | None = None
+    detail: str = ""
+    errno_name: str | None = None
+    budget_exhausted: bool = False  # the overall budget, not the phase cap, ran out
+    limit_s: float | None = None  # the time limit that applied
+
+    @property
+    def ok(self) -> bool:
+        """True when the phase succeeded."""
+        return self.status is PhaseStatus.OK
+
+
+@dataclass(frozen=True)
+class CertificateInfo:
+    """One certificate of the peer's chain."""
+
+    subject: str
+    issuer: str
+    not_before: str
+    not_after: str
+    days_left: int
+    names: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class TlsInfo:
+    """The negotiated TLS session and what verification said."""
+
+    version: str
+    cipher: str
+    verified: bool
+    verify_error: str | None
+    chain: tuple[CertificateInfo, ...]
+    sni: str | None
+
+
+class TlsMode(StrEnum):
+    """How TLS is reached on a port."""
+
+    NONE = "none"  # plain SMTP only, never STARTTLS
+    STARTTLS = "starttls"  # plain first, STARTTLS when offered
+    IMPLICIT = "implicit"  # TLS handshake right after connect (465)
+
+
+@dataclass(frozen=True)
+class EndpointResult:
+    """Everything one session against one address and port recorded."""
+
+    host: str
+    address: str
+    family: int  # socket.AF_INET or AF_INET6
+    port: int
+    tls_mode: TlsMode
+    phases: tuple[PhaseResult, ...]
+    transcript: tuple[TranscriptLine, ...]
+    capabilities: tuple[tuple[str, str], ...] = ()
+    tls: TlsInfo | None = None
+    mss: int | None = None  # the clamped MSS, when the session was run with one
+    retry_with_clamped_mss: EndpointResult | None = None
+    tls_mode_probe: EndpointResult | None = None  # the other TLS mode, tried on a stall
+    explicit: bool = True  # the user asked for this port (not one of the defaults)
+    notes: tuple[str, ...] = ()
+
+    @property
+    def family_name(self) -> str:
+        """'IPv4' or 'IPv6'."""
+        return "IPv6" if ":" in self.address else "IPv4"
+
+    @property
+    def last(self) -> PhaseResult | None:
+        """The last phase that ran."""
+        return self.phases[-1] if self.phases else None
+
+    @property
+    def failed_phase(self) -> PhaseResult | None:
+        """The first phase that did not succeed, or None."""
+        return next((p for p in self.phases if not p.ok), None)
+
+    def phase(self, phase: Phase) -> PhaseResult | None:
+        """The result of one phase, if it ran."""
+        return next((p for p in self.phases if p.phase is phase), None)
+
+    @property
+    def completed(self) -> bool:
+        """True when every phase that ran succeeded."""
+        return all(p.ok for p in self.phases)
+
+    @property
+    def total_ms(self) -> float:
+        """Time from the start of connect to the end of the last phase."""
+        return sum(p.elapsed_ms for p in self.phases)
+
+    @property
+    def label(self) -> str:
+        """'192.0.2.1:25' or '[2001:db8::1]:25'."""
+        addr = f"[{self.address}]" if ":" in self.address else self.address
+        return f"{addr}:{self.port}"
+
+
+@dataclass(frozen=True)
+class DnsQuery:
+    """One DNS question and its outcome."""
+
+    name: str
+    rdtype: str
+    status: str  # ok, nxdomain, nodata, timeout, servfail, refused, error
+    elapsed_ms: float
+    answers: tuple[str, ...] = ()
+    nameserver: str | None = None
+    detail: str = ""
+
+
+@dataclass(frozen=True)
+class ResolveResult:
+    """How the target's name became addresses."""
+
+    name: str
+    addresses: tuple[str, ...]
+    queries: tuple[DnsQuery, ...] = ()
+    nameservers: tuple[str, ...] = ()
+    elapsed_ms: float = 0.0
+    is_literal: bool = False  # the target was an IP address: nothing was resolved
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    """A whole check: the resolution, every endpoint probed, and the limits used."""
+
+    target: str
+    host: str
+    ports: tuple[int, ...]
+    resolve: ResolveResult
+    endpoints: tuple[EndpointResult, ...]
+    profile: str
+    timeouts: dict[str, float]
+    budget_s: float
+    started_at: str  # ISO 8601, UTC
+    elapsed_ms: float
+    credentials_given: bool = False
+    send: bool = False
+    extra: dict[str, object] = field(default_factory=dict)
