@@ -98,7 +98,7 @@ class _Session:
     rcpts: list[str] = field(default_factory=list)
 
 
-class _Stop(Exception):
+class _StopSessionError(Exception):
     """Ends one session quietly."""
 
 
@@ -158,7 +158,13 @@ class BadSMTP:
         session = _Session(reader, writer, tls_active=self.config.mode == "implicit-tls")
         try:
             await self._serve(session)
-        except (_Stop, ConnectionError, ssl.SSLError, asyncio.IncompleteReadError, OSError):
+        except (
+            _StopSessionError,
+            ConnectionError,
+            ssl.SSLError,
+            asyncio.IncompleteReadError,
+            OSError,
+        ):
             pass
         except asyncio.CancelledError:
             pass
@@ -184,7 +190,7 @@ class BadSMTP:
             await asyncio.Event().wait()
         while await session.reader.read(65536):
             pass
-        raise _Stop
+        raise _StopSessionError
 
     async def _serve(self, session: _Session) -> None:
         cfg = self.config
@@ -195,10 +201,10 @@ class BadSMTP:
             await self._forever(session, read=False)
         if mode == "busy-421":
             await self._reply(session, "421 4.3.2 Too many connections, try again later")
-            raise _Stop
+            raise _StopSessionError
         if mode == "busy-554":
             await self._reply(session, "554 5.7.1 No SMTP service here")
-            raise _Stop
+            raise _StopSessionError
         if mode == "endless-line":
             chunk = b"x" * 16384
             await self._write(session, b"220 ")
@@ -222,7 +228,7 @@ class BadSMTP:
         while True:
             line = await self._read_line(session)
             if line is None:
-                raise _Stop
+                raise _StopSessionError
             await self._command(session, line)
 
     async def _read_line(self, session: _Session) -> str | None:
@@ -232,10 +238,10 @@ class BadSMTP:
             return None
         except asyncio.LimitOverrunError:
             await self._reply(session, "500 5.5.2 Line too long")
-            raise _Stop from None
+            raise _StopSessionError from None
         if len(raw) > _MAX_COMMAND_LINE:
             await self._reply(session, "500 5.5.2 Line too long")
-            raise _Stop
+            raise _StopSessionError
         return raw.rstrip(b"\r\n").decode("utf-8", errors="replace")
 
     async def _checkpoint(self, session: _Session, point: str) -> None:
@@ -245,7 +251,7 @@ class BadSMTP:
         if self.config.mode == "stall-after":
             await self._forever(session)
         if self.config.mode == "drop-after":
-            raise _Stop
+            raise _StopSessionError
 
     def _capabilities(self, session: _Session) -> list[str]:
         cfg = self.config
@@ -324,7 +330,7 @@ class BadSMTP:
         elif verb == "QUIT":
             await self._checkpoint(session, "QUIT")
             await self._reply(session, "221 2.0.0 Bye")
-            raise _Stop
+            raise _StopSessionError
         else:
             await self._reply(session, "502 5.5.2 Error: command not recognized")
 
@@ -337,7 +343,7 @@ class BadSMTP:
                 return
             if size > _MAX_MESSAGE:
                 await self._reply(session, "552 5.3.4 Message too big")
-                raise _Stop
+                raise _StopSessionError
 
     async def _starttls(self, session: _Session) -> None:
         cfg = self.config
@@ -352,7 +358,7 @@ class BadSMTP:
             with contextlib.suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(session.reader.read(16384), 5.0)
             await self._write(session, _TLS_HANDSHAKE_FAILURE_ALERT)
-            raise _Stop
+            raise _StopSessionError
         assert cfg.tls is not None
         await session.writer.start_tls(cfg.tls, ssl_handshake_timeout=30.0)
         session.tls_active = True
@@ -506,7 +512,7 @@ def _script_tls(args: argparse.Namespace) -> ssl.SSLContext | None:
         args.mode in ("normal", "stall-after", "drop-after", "greylist", "reject-rcpt")
         and args.ca_out
     ):
-        from tests.support.certs import make_certs  # trustme only when needed
+        from tests.support.certs import make_certs  # noqa: PLC0415 (trustme only when needed)
 
         certs = make_certs(Path(tempfile.mkdtemp(prefix="badsmtp-certs-")))
         if args.ca_out:
