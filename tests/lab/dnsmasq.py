@@ -11,6 +11,9 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import dns.message
+import dns.query
+
 REPO = Path(__file__).resolve().parents[2]
 
 
@@ -45,9 +48,6 @@ def free_udp_port(host: str = "127.0.0.1") -> int:
 
 def wait_udp_answers(host: str, port: int, netns: str | None = None, timeout: float = 5.0) -> None:
     """Wait until a DNS server answers on HOST:PORT (a fresh process needs a moment)."""
-    import dns.message
-    import dns.query
-
     if netns is not None:
         probe = [
             "ip", "netns", "exec", netns, sys.executable, "-c",
