@@ -109,7 +109,7 @@ class BadSMTP:
         self.config = config
         self.host = host
         self._requested_port = port
-        self._server: asyncio.AbstractServer | None = None
+        self._server: asyncio.Server | None = None
         self._tasks: set[asyncio.Task[None]] = set()
         self._writers: set[asyncio.StreamWriter] = set()
         self.connections = 0
@@ -152,7 +152,7 @@ class BadSMTP:
     async def _on_connect(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         task = asyncio.current_task()
         assert task is not None
-        self._tasks.add(task)  # type: ignore[arg-type]
+        self._tasks.add(task)
         self._writers.add(writer)
         self.connections += 1
         session = _Session(reader, writer, tls_active=self.config.mode == "implicit-tls")
@@ -173,7 +173,7 @@ class BadSMTP:
             self._writers.discard(writer)
             with contextlib.suppress(Exception):
                 session.writer.transport.abort()
-            self._tasks.discard(task)  # type: ignore[arg-type]
+            self._tasks.discard(task)
 
     # -- the session ------------------------------------------------------------
 
@@ -226,10 +226,10 @@ class BadSMTP:
         else:
             await self._write(session, greeting)
         while True:
-            line = await self._read_line(session)
-            if line is None:
+            command = await self._read_line(session)
+            if command is None:
                 raise _StopSessionError
-            await self._command(session, line)
+            await self._command(session, command)
 
     async def _read_line(self, session: _Session) -> str | None:
         try:

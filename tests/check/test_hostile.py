@@ -1,0 +1,60 @@
+"""Hostile servers cannot hold the check past its caps or make it grow; the budget holds."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.check.helpers import BadFactory, CheckRun, check
+
+
+@pytest.fixture(scope="module")
+def baseline_rss_kb() -> int:
+    """Peak RSS of a check that fails at once (imports and all)."""
+    import socket  # noqa: PLC0415 (only here)
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    return check(f"127.0.0.1:{port}").maxrss_kb
+
+
+def _bounded(run: CheckRun, baseline_kb: int) -> None:
+    # 32 MiB over a trivial run: a parser that buffered the flood would use far more
+    assert run.maxrss_kb < baseline_kb + 32 * 1024, (run.maxrss_kb, baseline_kb)
+
+
+@pytest.mark.parametrize("mode", ["endless-line", "continuation-flood"])
+def test_flood_is_a_protocol_error_quickly(
+    bad: BadFactory, baseline_rss_kb: int, mode: str
+) -> None:
+    server = bad(mode)
+    cap = 3
+    run = check(server.target, "--timeout", f"greeting={cap}", "--timeout", "tls=1")
+    assert run.wall_s < cap + 2, run.wall_s
+    assert run.doc["verdict"] == "failed"
+    greeting = run.phase("greeting", run.doc["endpoints"][0])
+    assert greeting["status"] == "protocol_error", greeting
+    assert run.doc["causes"], run.doc
+    _bounded(run, baseline_rss_kb)
+
+
+def test_byte_per_second_greeting_hits_the_cap(bad: BadFactory, baseline_rss_kb: int) -> None:
+    server = bad("byte-per-second", delay=0.5)
+    cap = 3
+    run = check(server.target, "--timeout", f"greeting={cap}", "--timeout", "tls=1")
+    assert run.wall_s < cap + 2, run.wall_s
+    assert run.doc["verdict"] == "failed"
+    greeting = run.phase("greeting", run.doc["endpoints"][0])
+    assert greeting["status"] == "timeout"
+    assert greeting["ms"] / 1000 < cap + 0.5  # a whole-phase deadline, not per read
+    assert "greeting_timeout" in run.codes
+    _bounded(run, baseline_rss_kb)
+
+
+def test_budget_ends_the_check(bad: BadFactory) -> None:
+    server = bad("no-greeting")
+    run = check(server.target, "--budget", "3")
+    assert run.doc["budget_s"] == 3
+    assert run.doc["verdict"] == "failed"
+    assert run.doc["elapsed_ms"] < 3600
+    assert run.wall_s < 3 + 2, run.wall_s
