@@ -1,0 +1,345 @@
+"""Folding a stream of events into a LogReport with bounded memory.
+
+Memory stays flat however long the log: groups are capped (extra keys fold into an
+"(other)" group), the per-message join table is an LRU capped at ``max_messages``
+(a message leaves it when the MTA logs that it left the queue, or when the table is
+full and it is the least recently seen), the histogram has one counter per hour of
+log time, and the "worst messages" list keeps only the top ``keep_worst``.
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections import Counter, OrderedDict
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+
+from smtpdoctor.catalogue import CauseCode
+from smtpdoctor.logs.events import TIMEOUT_CAUSES, EventKind, LogEvent, Status
+from smtpdoctor.logs.model import (
+    DelayBreakdown,
+    LogGroup,
+    LogReport,
+    MessageStats,
+    MessageTrace,
+)
+from smtpdoctor.logs.parser import parse_line
+from smtpdoctor.logs.syslog import looks_like_log_line
+from smtpdoctor.logs.timestamps import StampParser
+from smtpdoctor.phases import Phase
+
+GroupKey = tuple[CauseCode, Phase | None, str, str, str]
+OTHER = "(other)"
+
+
+@dataclass
+class _Group:
+    count: int = 0
+    first: datetime | None = None
+    last: datetime | None = None
+    sample: str = ""
+    mta: str = ""
+
+
+@dataclass
+class _Message:
+    first: datetime | None
+    last: datetime | None
+    destination: str = ""
+    attempts: int = 0
+    last_attempt: str = ""
+    failures: int = 0
+    causes: list[CauseCode] = field(default_factory=list)
+    delivered: bool = False
+    bounced: bool = False
+    delay: float | None = None
+
+
+class Aggregator:
+    """Feed it lines (or events); ask it for a LogReport at any time."""
+
+    def __init__(
+        self,
+        since: datetime | None = None,
+        *,
+        max_messages: int = 100_000,
+        max_groups: int = 5_000,
+        keep_worst: int = 20,
+        delayed_after: float = 60.0,
+        stamps: StampParser | None = None,
+    ) -> None:
+        self.since = since
+        self.max_messages = max_messages
+        self.max_groups = max_groups
+        self.keep_worst = keep_worst
+        self.delayed_after = delayed_after
+        self._stamps = stamps or StampParser()
+        self.totals: Counter[str] = Counter()
+        self._groups: dict[GroupKey, _Group] = {}
+        self._hours: Counter[datetime] = Counter()
+        self._messages: OrderedDict[str, _Message] = OrderedDict()
+        self._worst: list[tuple[float, int, MessageTrace]] = []
+        self._seq = 0
+        self._msg_stats: Counter[str] = Counter()
+        self._tls_by_pid: dict[str, LogEvent] = {}
+        self._delay_sums = [0.0, 0.0, 0.0, 0.0]
+        self._delay_n = 0
+        self._delay_max = 0.0
+        self._first: datetime | None = None
+        self._last: datetime | None = None
+        self._mtas: set[str] = set()
+
+    # -- input -------------------------------------------------------------------------
+
+    def feed_line(self, line: str) -> None:
+        """Count one raw line and fold in its event, if it has one."""
+        self.totals["lines"] += 1
+        try:
+            event = parse_line(line)
+        except Exception:  # a parser bug must not lose the whole run: count it
+            event = None
+        if event is None:
+            if not looks_like_log_line(line):
+                self.totals["unparsed"] += 1
+            return
+        self.feed_event(event)
+
+    def feed_event(self, ev: LogEvent) -> None:
+        """Fold one event into the counters."""
+        when = self._stamps.parse(ev.stamp)
+        if self.since is not None and when is not None and when < self.since:
+            self.totals["before_since"] += 1
+            return
+        self.totals["parsed"] += 1
+        self._mtas.add(ev.mta)
+        if when is not None:
+            if self._first is None or when < self._first:
+                self._first = when
+            if self._last is None or when > self._last:
+                self._last = when
+        kind = ev.kind
+        if kind is EventKind.DELIVERY:
+            self._delivery(ev, when)
+        elif kind is EventKind.FAILURE:
+            if ev.phase is Phase.STARTTLS and ev.pid:
+                # Postfix writes the TLS error first, then "Cannot start TLS" in the
+                # status line: keep the detail to sharpen that line's cause.
+                if len(self._tls_by_pid) > 4096:
+                    self._tls_by_pid.clear()
+                self._tls_by_pid[f"{ev.mta}:{ev.pid}"] = ev
+                return
+            self.totals["failed_attempts"] += 1
+            self._problem(ev, when, "outbound")
+            if ev.queue_id:
+                self._note_message(ev, when)
+        elif kind is EventKind.SERVER_TIMEOUT:
+            self.totals["server_timeouts"] += 1
+            self._problem(ev, when, "inbound")
+        elif kind is EventKind.REMOVED:
+            msg = self._messages.pop(ev.queue_id, None)
+            if msg is not None:
+                msg.last = when or msg.last
+                self._finish(ev.queue_id, msg, "completed")
+
+    def _delivery(self, ev: LogEvent, when: datetime | None) -> None:
+        status = ev.status
+        if status is Status.SENT:
+            self.totals["deliveries"] += 1
+            if ev.delay is not None and ev.delay >= self.delayed_after:
+                self.totals["delayed"] += 1
+                self._add_delays(ev)
+        elif status is Status.DEFERRED:
+            self.totals["deferred"] += 1
+            self._add_delays(ev)
+        else:
+            self.totals["bounced"] += 1
+        if ev.cause is not None:
+            if ev.cause is CauseCode.TLS_FAILED and ev.pid:
+                tls = self._tls_by_pid.pop(f"{ev.mta}:{ev.pid}", None)
+                if tls is not None and tls.cause is not None:
+                    ev = _with_cause(ev, tls.cause)
+            self._problem(ev, when, "outbound")
+        if ev.queue_id:
+            self._note_message(ev, when)
+
+    def _add_delays(self, ev: LogEvent) -> None:
+        d = ev.delays
+        if d is None:
+            return
+        s = self._delay_sums
+        s[0] += d.before_queue
+        s[1] += d.in_queue
+        s[2] += d.connection
+        s[3] += d.transmission
+        self._delay_n += 1
+        if ev.delay is not None and ev.delay > self._delay_max:
+            self._delay_max = ev.delay
+
+    def _problem(self, ev: LogEvent, when: datetime | None, direction: str) -> None:
+        assert ev.cause is not None
+        if ev.cause in TIMEOUT_CAUSES:
+            self.totals["timeouts"] += 1
+        key: GroupKey = (ev.cause, ev.phase, ev.destination, ev.relay, direction)
+        group = self._groups.get(key)
+        if group is None:
+            if len(self._groups) >= self.max_groups:
+                key = (ev.cause, ev.phase, OTHER, OTHER, direction)
+                group = self._groups.get(key)
+            if group is None:
+                group = self._groups[key] = _Group(sample=ev.raw, mta=ev.mta)
+        group.count += 1
+        if when is not None:
+            if group.first is None or when < group.first:
+                group.first = when
+            if group.last is None or when > group.last:
+                group.last = when
+            self._hours[when.replace(minute=0, second=0, microsecond=0)] += 1
+
+    # -- the per-message join ----------------------------------------------------------
+
+    def _note_message(self, ev: LogEvent, when: datetime | None) -> None:
+        qid = ev.queue_id
+        msg = self._messages.get(qid)
+        if msg is None:
+            msg = _Message(first=when, last=when, destination=ev.destination)
+            self._messages[qid] = msg
+            self._msg_stats["tracked"] += 1
+            if len(self._messages) > self.max_messages:
+                old_qid, old = self._messages.popitem(last=False)
+                self._finish(old_qid, old, "evicted")
+        else:
+            self._messages.move_to_end(qid)
+            msg.last = when or msg.last
+        if ev.stamp != msg.last_attempt:
+            msg.attempts += 1
+            msg.last_attempt = ev.stamp
+        if ev.cause is not None:
+            msg.failures += 1
+            if ev.cause not in msg.causes and len(msg.causes) < 8:
+                msg.causes.append(ev.cause)
+        if ev.status is Status.SENT:
+            msg.delivered = True
+        elif ev.status in (Status.BOUNCED, Status.EXPIRED):
+            msg.bounced = True
+        if ev.delay is not None:
+            msg.delay = max(msg.delay or 0.0, ev.delay)
+        if not msg.destination:
+            msg.destination = ev.destination
+
+    def _finish(self, qid: str, msg: _Message, how: str) -> None:
+        stats = self._msg_stats
+        if how == "evicted":
+            stats["evicted"] += 1
+            outcome = "pending"
+        elif msg.bounced:
+            stats["bounced"] += 1
+            outcome = "bounced"
+        elif msg.delivered:
+            outcome = "delivered"
+            stats["delivered_after_retry" if msg.failures else "delivered_first_try"] += 1
+        else:
+            stats["pending"] += 1
+            outcome = "pending"
+        if how == "pending":
+            outcome = "pending"
+        stats["max_attempts"] = max(stats["max_attempts"], msg.attempts)
+        if msg.failures == 0:
+            return
+        delay = msg.delay
+        if delay is None and msg.first is not None and msg.last is not None:
+            delay = (msg.last - msg.first).total_seconds()
+        trace = MessageTrace(
+            qid,
+            msg.attempts,
+            delay,
+            outcome,
+            tuple(msg.causes),
+            msg.destination,
+            msg.first,
+            msg.last,
+        )
+        self._seq += 1
+        item = (delay or 0.0, self._seq, trace)
+        if len(self._worst) < self.keep_worst:
+            heapq.heappush(self._worst, item)
+        else:
+            heapq.heappushpop(self._worst, item)
+
+    # -- output ------------------------------------------------------------------------
+
+    def report(self, sources: tuple[str, ...] = (), warnings: tuple[str, ...] = ()) -> LogReport:
+        """A snapshot of everything seen so far (messages still queued count as pending)."""
+        stats = self._msg_stats.copy()
+        worst = list(self._worst)
+        pending_traces: list[MessageTrace] = []
+        for qid, msg in self._messages.items():
+            if msg.delivered and not msg.bounced:
+                # delivered, but the MTA's "removed" line is not in the log (yet)
+                stats["delivered_after_retry" if msg.failures else "delivered_first_try"] += 1
+                continue
+            if msg.bounced:
+                stats["bounced"] += 1
+                continue
+            stats["pending"] += 1
+            stats["max_attempts"] = max(stats["max_attempts"], msg.attempts)
+            if msg.failures:
+                delay = msg.delay
+                if delay is None and msg.first and msg.last:
+                    delay = (msg.last - msg.first).total_seconds()
+                trace = MessageTrace(
+                    qid,
+                    msg.attempts,
+                    delay,
+                    "pending",
+                    tuple(msg.causes),
+                    msg.destination,
+                    msg.first,
+                    msg.last,
+                )
+                pending_traces.append(trace)
+        traces = [t for _, _, t in worst] + pending_traces
+        traces.sort(key=lambda t: (-(t.delay or 0.0), t.queue_id))
+        groups = sorted(
+            (
+                LogGroup(k[0], k[1], k[2], k[3], g.count, g.first, g.last, g.sample, k[4], g.mta)
+                for k, g in self._groups.items()
+            ),
+            key=lambda g: (-g.count, g.cause, g.destination, g.relay),
+        )
+        n = self._delay_n
+        s = self._delay_sums
+        avg = [round(x / n, 3) if n else 0.0 for x in s]
+        delays = DelayBreakdown(n, avg[0], avg[1], avg[2], avg[3], self._delay_max)
+        totals = {
+            k: self.totals.get(k, 0)
+            for k in (
+                "lines", "parsed", "unparsed", "deliveries", "delayed", "deferred",
+                "bounced", "timeouts", "failed_attempts", "server_timeouts", "before_since",
+            )
+        }  # fmt: skip
+        return LogReport(
+            groups=tuple(groups),
+            totals=totals,
+            messages=MessageStats(
+                tracked=stats["tracked"],
+                delivered_first_try=stats["delivered_first_try"],
+                delivered_after_retry=stats["delivered_after_retry"],
+                bounced=stats["bounced"],
+                pending=stats["pending"],
+                evicted=stats["evicted"],
+                max_attempts=stats["max_attempts"],
+                worst=tuple(traces[: self.keep_worst]),
+            ),
+            delays=delays,
+            histogram=tuple(sorted(self._hours.items())),
+            sources=sources,
+            warnings=warnings,
+            since=self.since,
+            first_seen=self._first,
+            last_seen=self._last,
+            mtas=tuple(sorted(self._mtas)),
+        )
+
+
+def _with_cause(ev: LogEvent, cause: CauseCode) -> LogEvent:
+    return replace(ev, cause=cause)

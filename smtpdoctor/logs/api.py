@@ -1,0 +1,68 @@
+"""The log analysis API other parts (doctor, monitor) call: `analyze(sources, since)`."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from datetime import datetime
+from pathlib import Path
+
+from smtpdoctor.logs.aggregate import Aggregator
+from smtpdoctor.logs.model import LogGroup, LogReport, MessageStats
+from smtpdoctor.logs.reader import UnreadableLogError, iter_file, iter_stdin, order_sources
+
+__all__ = ["LogGroup", "LogReport", "MessageStats", "analyze", "analyze_lines"]
+
+
+class NothingReadableError(Exception):
+    """None of the sources could be read."""
+
+
+def _lines(source: Path | str) -> Iterator[str]:
+    if str(source) == "-":
+        return iter_stdin()
+    return iter_file(Path(source))
+
+
+def analyze(
+    sources: Iterable[Path | str],
+    since: datetime | None = None,
+    *,
+    include_rotated: bool = False,
+    max_messages: int = 100_000,
+) -> LogReport:
+    """Read every source (oldest first for rotated sets; "-" is stdin) into one report.
+
+    Sources that cannot be read become warnings in the report; when none can be read
+    at all, NothingReadableError is raised.
+    """
+    plain = [Path(s) for s in sources if str(s) != "-"]
+    ordered: list[Path | str] = list(order_sources(plain, include_rotated))
+    if any(str(s) == "-" for s in sources if isinstance(s, str | Path)):
+        ordered.append("-")
+    agg = Aggregator(since, max_messages=max_messages)
+    warnings: list[str] = []
+    readable = 0
+    for src in ordered:
+        before = agg.totals["lines"]
+        try:
+            for line in _lines(src):
+                agg.feed_line(line)
+            readable += 1
+        except UnreadableLogError as exc:
+            got = agg.totals["lines"] - before
+            if got:
+                readable += 1
+                warnings.append(f"{exc} after {got} lines")
+            else:
+                warnings.append(str(exc))
+    if ordered and readable == 0:
+        raise NothingReadableError("; ".join(warnings) or "no source could be read")
+    return agg.report(tuple(str(s) for s in ordered), tuple(warnings))
+
+
+def analyze_lines(lines: Iterable[str], since: datetime | None = None) -> LogReport:
+    """A report over lines already in memory (tests, other tools)."""
+    agg = Aggregator(since)
+    for line in lines:
+        agg.feed_line(line)
+    return agg.report()

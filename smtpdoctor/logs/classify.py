@@ -1,0 +1,119 @@
+"""Shared text-to-cause rules: OS errors, reply codes and phase names as MTAs write them."""
+
+from __future__ import annotations
+
+import re
+
+from smtpdoctor.catalogue import CauseCode
+from smtpdoctor.phases import Phase
+
+# OS error texts (strerror) and the errno numbers Exim prints in `defer (N)`.
+_OS_ERRORS: tuple[tuple[str, CauseCode], ...] = (
+    ("connection timed out", CauseCode.CONNECT_TIMEOUT),
+    ("connection refused", CauseCode.CONNECT_REFUSED),
+    ("no route to host", CauseCode.HOST_UNREACHABLE),
+    ("host is unreachable", CauseCode.HOST_UNREACHABLE),
+    ("network is unreachable", CauseCode.NETWORK_UNREACHABLE),
+    ("connection reset by peer", CauseCode.CONNECTION_DROPPED),
+)
+
+ERRNO_CAUSES: dict[int, CauseCode] = {
+    110: CauseCode.CONNECT_TIMEOUT,  # ETIMEDOUT
+    111: CauseCode.CONNECT_REFUSED,  # ECONNREFUSED
+    113: CauseCode.HOST_UNREACHABLE,  # EHOSTUNREACH
+    101: CauseCode.NETWORK_UNREACHABLE,  # ENETUNREACH
+    104: CauseCode.CONNECTION_DROPPED,  # ECONNRESET
+}
+
+
+def os_error_cause(text: str) -> CauseCode | None:
+    """The cause for a strerror text such as 'Connection timed out', or None."""
+    low = text.lower()
+    for needle, code in _OS_ERRORS:
+        if needle in low:
+            return code
+    return None
+
+
+# Words that name an SMTP step, in the many spellings MTAs use, to a Phase.
+# Checked in order: the first needle found in the lower-cased text wins.
+_PHASE_WORDS: tuple[tuple[str, Phase], ...] = (
+    ("end of data", Phase.EOD),
+    ("end-of-message", Phase.EOD),
+    ("data status", Phase.EOD),
+    ("message body", Phase.BODY),
+    ("data block", Phase.BODY),
+    ("sending data", Phase.BODY),
+    ("data 354", Phase.DATA),
+    ("initial server greeting", Phase.GREETING),
+    ("initial connection", Phase.GREETING),
+    ("greeting", Phase.GREETING),
+    ("banner", Phase.GREETING),
+    ("connect", Phase.GREETING),
+    ("starttls", Phase.STARTTLS),
+    ("ehlo", Phase.EHLO),
+    ("helo", Phase.EHLO),
+    ("lhlo", Phase.EHLO),
+    ("xforward", Phase.MAIL),
+    ("auth", Phase.AUTH),
+    ("mail from", Phase.MAIL),
+    ("mail", Phase.MAIL),
+    ("rcpt", Phase.RCPT),
+    ("bdat", Phase.BODY),
+    ("data", Phase.DATA),
+    ("rset", Phase.QUIT),
+    ("quit", Phase.QUIT),
+)
+
+
+def phase_from_words(text: str) -> Phase | None:
+    """The SMTP phase named in a fragment such as 'sending RCPT TO' or 'client MAIL'."""
+    low = text.lower()
+    for needle, phase in _PHASE_WORDS:
+        if needle in low:
+            return phase
+    return None
+
+
+def timeout_cause_for_phase(phase: Phase | None) -> CauseCode:
+    """The cause code for 'no answer in time' during a phase."""
+    if phase is Phase.GREETING:
+        return CauseCode.GREETING_TIMEOUT
+    if phase in (Phase.DATA, Phase.BODY, Phase.EOD):
+        return CauseCode.DATA_TIMEOUT
+    if phase is Phase.CONNECT:
+        return CauseCode.CONNECT_TIMEOUT
+    if phase is Phase.TLS:
+        return CauseCode.TLS_HANDSHAKE_TIMEOUT
+    return CauseCode.COMMAND_TIMEOUT
+
+
+_GREYLIST_WORDS = ("greylist", "graylist", "try again later", "please retry", "try later")
+_REPLY = re.compile(r"\b([245])(\d\d)[ -]")
+
+
+def reply_cause(text: str, phase: Phase | None) -> CauseCode | None:
+    """The cause for a remote SMTP reply quoted in a log line ('said: 450 ...')."""
+    m = _REPLY.search(text)
+    if m is None:
+        return None
+    first = m.group(1)
+    code = int(first + m.group(2))
+    low = text.lower()
+    if first == "5":
+        if phase is Phase.GREETING or (code == 554 and phase is None):
+            return CauseCode.SERVER_BUSY if "busy" in low else CauseCode.REJECTED
+        return CauseCode.REJECTED
+    if first == "4":
+        if code == 421 or phase is Phase.GREETING:
+            return CauseCode.SERVER_BUSY
+        if any(w in low for w in _GREYLIST_WORDS) or phase is Phase.RCPT:
+            return CauseCode.GREYLISTED
+        return CauseCode.SERVER_BUSY if "too many" in low else CauseCode.GREYLISTED
+    return None
+
+
+def domain_of(address: str) -> str:
+    """The domain of a mail address (lower case), '' for none."""
+    at = address.rfind("@")
+    return address[at + 1 :].strip("<>").lower() if at >= 0 else ""

@@ -1,0 +1,158 @@
+"""Exim main log lines to events. Pure: no IO.
+
+Format: Exim specification chapter "Log files" (`<=`, `=>`, `->`, `**`, `==`,
+`Completed`), message ids old (`1r5XYZ-000ABC-DE`, 6-6-2) and new (4.97+, 6-11-4),
+optional `[pid]` and time zone from `log_selector`. The `defer (errno)` and
+`SMTP timeout after ...` texts come from src/transports/smtp.c.
+"""
+
+from __future__ import annotations
+
+import re
+
+from smtpdoctor.catalogue import CauseCode
+from smtpdoctor.logs.classify import (
+    ERRNO_CAUSES,
+    domain_of,
+    os_error_cause,
+    phase_from_words,
+    reply_cause,
+    timeout_cause_for_phase,
+)
+from smtpdoctor.logs.events import EventKind, LogEvent, Status
+from smtpdoctor.phases import Phase
+
+_HEAD = re.compile(
+    r"(?P<stamp>\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(?:\.\d+)?(?: [+-]\d{4})?)"
+    r"(?: \[(?P<pid>\d+)\])? (?P<mid>[0-9A-Za-z]{6}-[0-9A-Za-z]{6,11}-[0-9A-Za-z]{2,4}) "
+    r"(?P<rest>.*)"
+)
+_DEFER = re.compile(r"defer \((?P<errno>-?\d+)\)(?P<more>.*)")
+_HOSTIP = re.compile(r"H=(?P<host>\S+) \[(?P<ip>[^\]]+)\](?::(?P<port>\d+))?")
+_AFTER = re.compile(
+    r"(?:timeout|closed connection|error from remote mail server)"
+    r" (?:after|in response to) (?P<what>.*?)(?::|$)"
+)
+_FLAGS = ("==", "**", "=>", "->", "*>")
+
+ERRNO_RETRY_NOT_REACHED = -53
+
+
+def _relay(text: str) -> str:
+    m = _HOSTIP.search(text)
+    if m is None:
+        return ""
+    port = m.group("port")
+    return f"{m.group('host')}[{m.group('ip')}]" + (f":{port}" if port else "")
+
+
+def classify_exim(text: str) -> tuple[CauseCode | None, Phase | None]:
+    """Cause and phase for the error part of an Exim `==` or `**` line."""
+    low = text.lower()
+    m = _DEFER.search(text)
+    errno = int(m.group("errno")) if m else None
+    if "tls" in low and ("timed out" in low or "timeout" in low):
+        return CauseCode.TLS_HANDSHAKE_TIMEOUT, Phase.STARTTLS
+    if "smtp timeout after" in low or ("timed out" in low and " after " in low):
+        a = _AFTER.search(low)
+        what = a.group("what") if a else ""
+        phase = _exim_phase(what)
+        return timeout_cause_for_phase(phase), phase
+    if "error from remote mail server after" in low or " said: " in low:
+        a = _AFTER.search(low)
+        phase = _exim_phase(a.group("what")) if a else None
+        tail = text.rsplit(": ", 1)[-1]
+        return reply_cause(tail, phase), phase
+    if "closed connection" in low:
+        a = _AFTER.search(low)
+        phase = _exim_phase(a.group("what")) if a else None
+        return CauseCode.CONNECTION_DROPPED, phase
+    if "tls" in low and ("error" in low or "failed" in low):
+        return CauseCode.TLS_FAILED, Phase.STARTTLS
+    if "unrouteable address" in low or "unrouteable domain" in low:
+        return CauseCode.DNS_NXDOMAIN, Phase.RESOLVE
+    if "host lookup did not complete" in low or ("dns lookup" in low and "timed" in low):
+        return CauseCode.DNS_TIMEOUT, Phase.RESOLVE
+    cause = os_error_cause(text)
+    if cause is not None:
+        return cause, Phase.CONNECT
+    if errno is not None and errno in ERRNO_CAUSES:
+        return ERRNO_CAUSES[errno], Phase.CONNECT
+    return None, None
+
+
+def _exim_phase(what: str) -> Phase | None:
+    if what.startswith("initial connection"):
+        return Phase.GREETING
+    if what.startswith(("end of data", "pipelined end of data")):
+        return Phase.EOD
+    if what.startswith(("sending data block", "data block")):
+        return Phase.BODY
+    return phase_from_words(what)
+
+
+def parse_exim(line: str) -> LogEvent | None:
+    """One Exim main log line, or None when it is not about a delivery."""
+    m = _HEAD.match(line)
+    if m is None:
+        return None
+    rest = m.group("rest")
+    stamp, mid, pid = m.group("stamp"), m.group("mid"), m.group("pid") or ""
+    flag = rest[:2]
+    if rest == "Completed" or rest.startswith("Completed "):
+        return LogEvent(EventKind.REMOVED, "exim", stamp, queue_id=mid, raw=line)
+    if flag == "<=":
+        return LogEvent(EventKind.ARRIVAL, "exim", stamp, queue_id=mid, raw=line)
+    if flag not in _FLAGS:
+        if "H=" in rest and ("timed out" in rest or "refused" in rest or "unreachable" in rest):
+            # Exim logs each failed host on its own line before the `==` line.
+            cause, phase = classify_exim(rest)
+            if cause is None:
+                return None
+            return LogEvent(
+                EventKind.FAILURE,
+                "exim",
+                stamp,
+                queue_id=mid,
+                cause=cause,
+                phase=phase,
+                relay=_relay(rest),
+                detail=rest,
+                raw=line,
+                pid=pid,
+            )
+        return None
+    body = rest[3:]
+    rcpt = body.split(" ", 1)[0]
+    if flag in ("=>", "->", "*>"):
+        return LogEvent(
+            EventKind.DELIVERY,
+            "exim",
+            stamp,
+            queue_id=mid,
+            status=Status.SENT,
+            destination=domain_of(rcpt),
+            relay=_relay(body),
+            raw=line,
+            pid=pid,
+        )
+    status = Status.DEFERRED if flag == "==" else Status.BOUNCED
+    cause, phase = classify_exim(body)
+    if cause is None and status is Status.BOUNCED:
+        cause = CauseCode.REJECTED
+    d = _DEFER.search(body)
+    retry_wait = d is not None and int(d.group("errno")) == ERRNO_RETRY_NOT_REACHED
+    return LogEvent(
+        EventKind.DELIVERY,
+        "exim",
+        stamp,
+        queue_id=mid,
+        status=status,
+        cause=None if retry_wait else cause,
+        phase=None if retry_wait else phase,
+        destination=domain_of(rcpt),
+        relay=_relay(body),
+        detail="retry time not reached" if retry_wait else body,
+        raw=line,
+        pid=pid,
+    )

@@ -1,0 +1,147 @@
+"""The thin IO layer: streams lines from files (plain, gzip, bzip2, xz), rotated sets,
+stdin and journald. Lines are decoded as UTF-8 with replacement: never a crash."""
+
+from __future__ import annotations
+
+import bz2
+import gzip
+import io
+import lzma
+import re
+import sys
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import IO
+
+_MAGIC: tuple[tuple[bytes, str], ...] = (
+    (b"\x1f\x8b", "gzip"),
+    (b"BZh", "bzip2"),
+    (b"\xfd7zXZ\x00", "xz"),
+)
+_ROTATED = re.compile(r"^(?P<base>.+?)(?:\.(?P<num>\d+)|-(?P<date>\d{8}))(?:\.(?:gz|bz2|xz))?$")
+# Reading stops treating a file as text when this share of a sample is control bytes.
+_BINARY_SHARE = 0.10
+
+
+class UnreadableLogError(Exception):
+    """A source that exists but cannot be read as a log (binary, corrupt, no permission)."""
+
+
+def compression_of(head: bytes) -> str | None:
+    """'gzip', 'bzip2', 'xz' or None, from a file's first bytes."""
+    for magic, name in _MAGIC:
+        if head.startswith(magic):
+            return name
+    return None
+
+
+def _open_binary(path: Path) -> IO[bytes]:
+    raw = path.open("rb")
+    head = raw.peek(8)[:8] if isinstance(raw, io.BufferedReader) else b""
+    return _decompress(raw, compression_of(head))
+
+
+def _decompress(raw: IO[bytes], kind: str | None) -> IO[bytes]:
+    if kind == "gzip":
+        return gzip.GzipFile(fileobj=raw)  # type: ignore[return-value]
+    if kind == "bzip2":
+        return bz2.BZ2File(raw)
+    if kind == "xz":
+        return lzma.LZMAFile(raw)
+    return raw
+
+
+def looks_binary(sample: bytes) -> bool:
+    """True when a sample of bytes is not text (NULs, or many control bytes)."""
+    if not sample:
+        return False
+    if b"\x00" in sample:
+        return True
+    control = sum(1 for b in sample if b < 9 or 13 < b < 32)
+    return control / len(sample) > _BINARY_SHARE
+
+
+def read_lines(stream: IO[bytes], name: str) -> Iterator[str]:
+    """Decoded lines without line ends; UnreadableLogError for binary or corrupt data."""
+    first = True
+    try:
+        for raw in stream:
+            if first:
+                first = False
+                if looks_binary(raw[:4096]):
+                    raise UnreadableLogError(f"{name}: binary data, not a text log")
+            yield raw.decode("utf-8", "replace").rstrip("\r\n")
+    except (EOFError, OSError, lzma.LZMAError, ValueError) as exc:
+        if isinstance(exc, UnreadableLogError):
+            raise
+        raise UnreadableLogError(f"{name}: truncated or corrupt ({exc})") from None
+
+
+def iter_file(path: Path) -> Iterator[str]:
+    """Lines of one file, whatever its compression."""
+    try:
+        stream = _open_binary(path)
+    except OSError as exc:
+        raise UnreadableLogError(f"{path}: {exc.strerror or exc}") from None
+    with stream:
+        yield from read_lines(stream, str(path))
+
+
+def iter_stdin() -> Iterator[str]:
+    """Lines from standard input (compressed input is detected too)."""
+    buf = sys.stdin.buffer
+    head = buf.peek(8)[:8] if isinstance(buf, io.BufferedReader) else b""
+    kind = compression_of(head)
+    yield from read_lines(_decompress(buf, kind), "stdin")
+
+
+def _rotation_key(path: Path) -> tuple[str, int, str]:
+    """Sort key putting a rotated set oldest first: mail.log.3.gz, mail.log.2, mail.log."""
+    m = _ROTATED.match(path.name)
+    if m is None:
+        return (path.name, 0, "")
+    if m.group("num") is not None:
+        return (m.group("base"), -int(m.group("num")), "")
+    return (m.group("base"), -1, m.group("date") or "")
+
+
+def rotated_siblings(path: Path) -> list[Path]:
+    """The rotated files of a log (mail.log.1, mail.log.2.gz, mail.log-20261127...)."""
+    if not path.parent.is_dir():
+        return []
+    found = []
+    for p in path.parent.iterdir():
+        m = _ROTATED.match(p.name)
+        if m is not None and m.group("base") == path.name and p.is_file():
+            found.append(p)
+    return found
+
+
+def order_sources(paths: Iterable[Path], include_rotated: bool) -> list[Path]:
+    """Sources oldest first: each rotated set is ordered by its rotation number/date."""
+    chosen: dict[Path, None] = {}
+    for p in paths:
+        if include_rotated:
+            for sib in rotated_siblings(p):
+                chosen.setdefault(sib, None)
+        chosen.setdefault(p, None)
+    groups: dict[tuple[Path, str], list[Path]] = {}
+    order: list[tuple[Path, str]] = []
+    for p in chosen:
+        base = _rotation_key(p)[0]
+        key = (p.parent, base)
+        if key not in groups:
+            groups[key] = []
+            order.append(key)
+        groups[key].append(p)
+    result: list[Path] = []
+    for key in order:
+        members = groups[key]
+
+        def sort_key(p: Path) -> tuple[int, str]:
+            _, num, date = _rotation_key(p)
+            # dated rotations sort by date; numbered ones by number (higher = older)
+            return (num if not date else -1_000_000, date)
+
+        result.extend(sorted(members, key=sort_key))
+    return result

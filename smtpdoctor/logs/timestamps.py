@@ -1,0 +1,99 @@
+"""Log timestamps (classic syslog, RFC 3339, Exim) to aware datetimes, and --since parsing."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, timedelta, tzinfo
+from functools import lru_cache
+
+from smtpdoctor.logs.syslog import MONTHS
+
+_MONTH_NUM = {m: i + 1 for i, m in enumerate(MONTHS)}
+
+
+def _local_tz() -> tzinfo:
+    tz = datetime.now().astimezone().tzinfo
+    return tz if tz is not None else UTC
+
+
+_LOCAL = _local_tz()
+
+
+class StampParser:
+    """Parses timestamps; classic syslog stamps have no year, so one is inferred.
+
+    The year is that of ``now`` unless the date would lie more than a day in the
+    future, in which case it belongs to the year before (logs are not from the future).
+    """
+
+    def __init__(self, now: datetime | None = None) -> None:
+        self._now = now or datetime.now(_LOCAL)
+        self._cached = lru_cache(maxsize=4096)(self._parse)
+
+    def parse(self, stamp: str) -> datetime | None:
+        """An aware datetime for the stamp, or None when it cannot be read."""
+        return self._cached(stamp)
+
+    def _parse(self, stamp: str) -> datetime | None:
+        try:
+            if stamp[:3] in _MONTH_NUM:
+                return self._syslog(stamp)
+            if stamp[:4].isdigit():
+                return _iso(stamp)
+        except ValueError:
+            return None
+        return None
+
+    def _syslog(self, stamp: str) -> datetime:
+        month = _MONTH_NUM[stamp[:3]]
+        day = int(stamp[4:6])
+        hh, mm, rest = stamp[7:9], stamp[10:12], stamp[13:]
+        sec = float(rest) if rest else 0.0
+        whole = int(sec)
+        base = datetime(
+            self._now.year, month, day, int(hh), int(mm), whole,
+            round((sec - whole) * 1e6) % 1000000, tzinfo=_LOCAL,
+        )  # fmt: skip
+        if base - self._now > timedelta(days=1):
+            base = base.replace(year=base.year - 1)
+        return base
+
+
+def _iso(stamp: str) -> datetime:
+    text = stamp.replace(" ", "T", 1) if stamp[10:11] == " " else stamp
+    text = re.sub(r" ([+-]\d{4})$", r"\1", text)
+    if text.endswith("Z"):
+        text = text[:-1] + "+00:00"
+    dt = datetime.fromisoformat(text)
+    return dt if dt.tzinfo is not None else dt.replace(tzinfo=_LOCAL)
+
+
+_AGO = re.compile(
+    r"^\s*(\d+)\s*(s|sec|secs|seconds?|m|min|mins|minutes?|h|hours?|d|days?|w|weeks?)\s+ago\s*$"
+)
+_UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+
+
+def parse_since(text: str, now: datetime | None = None) -> datetime:
+    """`--since` values: '2 days ago', '3h ago', 'today', 'yesterday', ISO dates and times.
+
+    Raises ValueError with a one-line message for anything else.
+    """
+    now = now or datetime.now(_LOCAL)
+    t = text.strip().lower()
+    if t == "today":
+        return now.replace(hour=0, minute=0, second=0, microsecond=0)
+    if t == "yesterday":
+        return now.replace(hour=0, minute=0, second=0, microsecond=0) - timedelta(days=1)
+    m = _AGO.match(t)
+    if m:
+        unit = m.group(2)
+        seconds = _UNIT_SECONDS["m" if unit.startswith("mi") or unit == "m" else unit[0]]
+        return now - timedelta(seconds=int(m.group(1)) * seconds)
+    try:
+        return _iso(text.strip())
+    except ValueError:
+        raise ValueError(
+            f"cannot read --since {text!r}: use e.g. '2 days ago', '3 hours ago', "
+            "'yesterday' or '2026-11-27 10:00'"
+        ) from None
