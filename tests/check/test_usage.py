@@ -18,6 +18,8 @@ def assert_usage_error(*args: str) -> str:
     lines = [line for line in run.stderr.splitlines() if line.strip()]
     assert len(lines) == 1, run.describe()
     assert run.stdout == "", run.describe()
+    # a missing subcommand is exit 2 too: make sure it was the check that said no
+    assert "invalid choice: 'check'" not in lines[0], run.describe()
     return lines[0]
 
 
