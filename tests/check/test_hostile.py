@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import socket
+
 import pytest
 
 from tests.check.helpers import BadFactory, CheckRun, check
@@ -10,8 +12,6 @@ from tests.check.helpers import BadFactory, CheckRun, check
 @pytest.fixture(scope="module")
 def baseline_rss_kb() -> int:
     """Peak RSS of a check that fails at once (imports and all)."""
-    import socket  # noqa: PLC0415 (only here)
-
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
