@@ -1,0 +1,115 @@
+"""`smtpdoctor logs --json`: one document of schema `smtpdoctor.logs/1` (docs/logs.md)."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from datetime import UTC, datetime
+from typing import Any
+
+from smtpdoctor.catalogue import CauseCode, describe
+from smtpdoctor.logs.model import SCHEMA, LogGroup, LogReport, MessageTrace
+
+
+def _ts(value: datetime | None) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def group_dict(g: LogGroup) -> dict[str, Any]:
+    """One group as JSON-ready data."""
+    return {
+        "cause": str(g.cause),
+        "title": describe(g.cause).title,
+        "timeout": g.is_timeout,
+        "phase": str(g.phase) if g.phase else None,
+        "destination": g.destination,
+        "relay": g.relay,
+        "direction": g.direction,
+        "mta": g.mta,
+        "count": g.count,
+        "first_seen": _ts(g.first_seen),
+        "last_seen": _ts(g.last_seen),
+        "check": g.check_command,
+        "sample": g.sample,
+    }
+
+
+def cause_summaries(report: LogReport) -> list[dict[str, Any]]:
+    """Per cause: count, fixes from the catalogue and the check commands to confirm it."""
+    counts: Counter[CauseCode] = Counter()
+    checks: dict[CauseCode, dict[str, None]] = {}
+    for g in report.groups:
+        counts[g.cause] += g.count
+        if g.check_command:
+            checks.setdefault(g.cause, {})[g.check_command] = None
+    out = []
+    for code, n in counts.most_common():
+        info = describe(code)
+        out.append(
+            {
+                "cause": str(code),
+                "title": info.title,
+                "count": n,
+                "fixes": list(info.fixes),
+                "check_commands": list(checks.get(code, {}))[:10],
+            }
+        )
+    return out
+
+
+def _trace(t: MessageTrace) -> dict[str, Any]:
+    return {
+        "queue_id": t.queue_id,
+        "attempts": t.attempts,
+        "delay_s": t.delay,
+        "outcome": t.outcome,
+        "causes": [str(c) for c in t.causes],
+        "destination": t.destination,
+        "first_seen": _ts(t.first_seen),
+        "last_seen": _ts(t.last_seen),
+    }
+
+
+def report_dict(report: LogReport) -> dict[str, Any]:
+    """The whole report as JSON-ready data."""
+    m = report.messages
+    d = report.delays
+    return {
+        "schema": SCHEMA,
+        "generated_at": datetime.now(UTC).isoformat(),
+        "verdict": "problems" if report.groups else "ok",
+        "sources": list(report.sources),
+        "mtas": list(report.mtas),
+        "since": _ts(report.since),
+        "period": {"first_seen": _ts(report.first_seen), "last_seen": _ts(report.last_seen)},
+        "totals": dict(report.totals),
+        "timeouts": report.timeout_count,
+        "problems": report.problem_count,
+        "causes": cause_summaries(report),
+        "groups": [group_dict(g) for g in report.groups],
+        "histogram": [{"hour": _ts(h), "count": n} for h, n in report.histogram],
+        "delays": {
+            "samples": d.messages,
+            "avg_before_queue_s": d.before_queue,
+            "avg_in_queue_s": d.in_queue,
+            "avg_connection_s": d.connection,
+            "avg_transmission_s": d.transmission,
+            "max_delay_s": d.max_delay,
+        },
+        "messages": {
+            "tracked": m.tracked,
+            "delivered_first_try": m.delivered_first_try,
+            "delivered_after_retry": m.delivered_after_retry,
+            "bounced": m.bounced,
+            "pending": m.pending,
+            "evicted": m.evicted,
+            "max_attempts": m.max_attempts,
+            "worst": [_trace(t) for t in m.worst],
+        },
+        "warnings": list(report.warnings),
+    }
+
+
+def render(report: LogReport, *, indent: int | None = 2) -> str:
+    """The JSON document (one line when ``indent`` is None, for --follow streams)."""
+    return json.dumps(report_dict(report), indent=indent, ensure_ascii=False)

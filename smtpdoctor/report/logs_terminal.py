@@ -1,0 +1,203 @@
+"""`smtpdoctor logs` for people: verdict first, then where, when, why, and what to do."""
+
+from __future__ import annotations
+
+import io
+from collections import Counter
+from datetime import datetime
+
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from smtpdoctor.catalogue import CauseCode, describe
+from smtpdoctor.logs.model import LogGroup, LogReport
+from smtpdoctor.phases import PHASE_DESCRIPTIONS
+
+BAR_WIDTH = 40
+
+
+def _when(value: datetime | None) -> str:
+    return value.strftime("%m-%d %H:%M:%S") if value is not None else "-"
+
+
+def _dur(seconds: float | None) -> str:
+    if seconds is None:
+        return "-"
+    if seconds < 120:
+        return f"{seconds:.1f}s"
+    if seconds < 7200:
+        return f"{seconds / 60:.1f}m"
+    return f"{seconds / 3600:.1f}h"
+
+
+def verdict_line(report: LogReport) -> str:
+    """One line: how much went wrong and the top causes."""
+    t = report.totals
+    if not report.groups:
+        return (
+            f"OK: no timeouts or delivery failures in {t['lines']:,} lines "
+            f"({t['deliveries']:,} deliveries)."
+        )
+    counts: Counter[CauseCode] = Counter()
+    for g in report.groups:
+        counts[g.cause] += g.count
+    top = ", ".join(f"{c} ({n:,})" for c, n in counts.most_common(3))
+    return (
+        f"PROBLEMS: {report.timeout_count:,} timeouts and "
+        f"{report.problem_count - report.timeout_count:,} other failures; "
+        f"{t['deferred']:,} deferred, {t['bounced']:,} bounced, {t['delayed']:,} delivered late "
+        f"of {t['deliveries']:,} delivered. Top causes: {top}."
+    )
+
+
+def _group_table(groups: tuple[LogGroup, ...], top: int) -> Table:
+    table = Table(title="Failures by cause, phase and destination", title_justify="left")
+    for col in ("cause", "phase", "destination", "relay", "count", "first seen", "last seen"):
+        table.add_column(
+            col,
+            justify="right" if col == "count" else "left",
+            no_wrap=col in ("cause", "count", "first seen", "last seen"),
+        )
+    for g in groups[:top]:
+        dest = g.destination + (" (inbound client)" if g.direction == "inbound" else "")
+        table.add_row(
+            str(g.cause),
+            str(g.phase or "-"),
+            dest or "-",
+            g.relay or "-",
+            f"{g.count:,}",
+            _when(g.first_seen),
+            _when(g.last_seen),
+        )
+    if len(groups) > top:
+        table.caption = f"{len(groups) - top} more groups: use --top or --json"
+    return table
+
+
+def _histogram(report: LogReport) -> Table:
+    hist = report.histogram
+    per_day = len(hist) > 48
+    buckets: Counter[str] = Counter()
+    for hour, n in hist:
+        buckets[hour.strftime("%Y-%m-%d" if per_day else "%Y-%m-%d %H:00")] += n
+    table = Table(
+        title=f"Failures over time (per {'day' if per_day else 'hour'})",
+        title_justify="left",
+        show_header=False,
+        box=None,
+    )
+    table.add_column("when")
+    table.add_column("bar")
+    table.add_column("count", justify="right")
+    peak = max(buckets.values(), default=1)
+    for key in sorted(buckets):
+        n = buckets[key]
+        width = max(1, round(n / peak * BAR_WIDTH))
+        table.add_row(key, Text("█" * width, style="red"), f"{n:,}")
+    return table
+
+
+def _fixes(report: LogReport, console: Console) -> None:
+    counts: Counter[CauseCode] = Counter()
+    checks: dict[CauseCode, dict[str, None]] = {}
+    for g in report.groups:
+        counts[g.cause] += g.count
+        if g.check_command:
+            checks.setdefault(g.cause, {})[g.check_command] = None
+    console.print(Text("What to do", style="bold"))
+    for code, n in counts.most_common():
+        info = describe(code)
+        console.print(Text(f"  {code} ({n:,}): {info.title}", style="bold yellow"))
+        for fix in info.fixes:
+            console.print(f"    fix: {fix}", highlight=False, soft_wrap=True)
+        for cmd in list(checks.get(code, {}))[:5]:
+            console.print(f"    confirm live: {cmd}", highlight=False)
+
+
+def render(report: LogReport, *, top: int = 20, width: int = 120, color: bool = False) -> str:
+    """The full human report as text."""
+    buf = io.StringIO()
+    console = Console(
+        file=buf, width=width, force_terminal=color, no_color=not color, highlight=False
+    )
+    t = report.totals
+    first, last = report.first_seen, report.last_seen
+    period = (
+        f"{first:%Y-%m-%d %H:%M:%S} to {last:%Y-%m-%d %H:%M:%S}" if first and last else "no dates"
+    )
+    console.print(
+        f"smtpdoctor logs: {t['lines']:,} lines from {len(report.sources) or 1} source(s), "
+        f"{', '.join(report.mtas) or 'no MTA'} events, {period}"
+    )
+    console.print(Text(verdict_line(report), style="bold red" if report.groups else "bold green"))
+    for w in report.warnings:
+        console.print(f"warning: {w}", style="yellow", soft_wrap=True)
+    if report.groups:
+        console.print()
+        console.print(_group_table(report.groups, top))
+        if report.histogram:
+            console.print()
+            console.print(_histogram(report))
+    d = report.delays
+    if d.messages:
+        console.print()
+        total = d.total or 1.0
+        console.print(
+            Text(f"Where the time went for delayed mail ({d.messages:,} attempts)", style="bold")
+        )
+        for label, value in (
+            ("before the queue (a)", d.before_queue),
+            ("in the queue manager (b)", d.in_queue),
+            ("connection setup: DNS, connect, greeting, TLS (c)", d.connection),
+            ("transmission (d)", d.transmission),
+        ):
+            console.print(f"  {label:<52} avg {_dur(value):>7}  {value / total:6.1%}")
+        console.print(f"  longest delay {_dur(d.max_delay)}")
+    m = report.messages
+    if m.tracked:
+        console.print()
+        console.print(
+            Text(
+                f"Messages: {m.tracked:,} tracked by queue ID; delivered at first try "
+                f"{m.delivered_first_try:,}, after retries {m.delivered_after_retry:,}, "
+                f"bounced {m.bounced:,}, still pending {m.pending:,}; most attempts "
+                f"{m.max_attempts}",
+                style="bold",
+            )
+        )
+        if m.worst:
+            table = Table(title="Most delayed messages", title_justify="left")
+            for col in ("queue id", "attempts", "delay", "outcome", "causes", "destination"):
+                table.add_column(col)
+            for tr in m.worst[: min(top, 10)]:
+                table.add_row(
+                    tr.queue_id,
+                    str(tr.attempts),
+                    _dur(tr.delay),
+                    tr.outcome,
+                    ", ".join(tr.causes),
+                    tr.destination or "-",
+                )
+            console.print(table)
+    if report.groups:
+        console.print()
+        _fixes(report, console)
+        phases = {g.phase for g in report.groups if g.phase}
+        if phases:
+            console.print()
+            console.print(Text("Phases", style="bold"))
+            for p in sorted(phases, key=lambda p: p.order):
+                console.print(f"  {p}: {PHASE_DESCRIPTIONS[p]}")
+    return buf.getvalue()
+
+
+def render_rolling(report: LogReport, top: int = 5) -> str:
+    """A few lines for --follow: the verdict and the top groups so far."""
+    lines = [f"[{datetime.now().strftime('%H:%M:%S')}] {verdict_line(report)}"]
+    for g in report.groups[:top]:
+        lines.append(
+            f"  {g.count:>6,}  {g.cause} {g.phase or '-'}  {g.destination or '-'} "
+            f"via {g.relay or '-'}  last {_when(g.last_seen)}"
+        )
+    return "\n".join(lines) + "\n"
