@@ -26,6 +26,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
 
+from tests.support.certs import make_certs
+
 MODES: tuple[str, ...] = (
     "normal",
     "no-greeting",
@@ -512,8 +514,6 @@ def _script_tls(args: argparse.Namespace) -> ssl.SSLContext | None:
         args.mode in ("normal", "stall-after", "drop-after", "greylist", "reject-rcpt")
         and args.ca_out
     ):
-        from tests.support.certs import make_certs  # noqa: PLC0415 (trustme only when needed)
-
         certs = make_certs(Path(tempfile.mkdtemp(prefix="badsmtp-certs-")))
         if args.ca_out:
             Path(args.ca_out).write_bytes(certs.ca_pem.read_bytes())
