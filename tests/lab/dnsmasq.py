@@ -46,22 +46,10 @@ def free_udp_port(host: str = "127.0.0.1") -> int:
         return int(s.getsockname()[1])
 
 
-def wait_udp_answers(host: str, port: int, netns: str | None = None, timeout: float = 5.0) -> None:
+def wait_udp_answers(host: str, port: int, timeout: float = 5.0) -> None:
     """Wait until a DNS server answers on HOST:PORT (a fresh process needs a moment)."""
-    if netns is not None:
-        probe = [
-            "ip", "netns", "exec", netns, sys.executable, "-c",
-            "import sys,dns.message,dns.query;"
-            "dns.query.udp(dns.message.make_query('probe.invalid','A'),sys.argv[1],"
-            "port=int(sys.argv[2]),timeout=0.2)",
-            host, str(port),
-        ]  # fmt: skip
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if netns is not None:
-            if subprocess.run(probe, capture_output=True, check=False).returncode == 0:
-                return
-            continue
         try:
             dns.query.udp(
                 dns.message.make_query("probe.invalid", "A"), host, port=port, timeout=0.2
@@ -78,13 +66,18 @@ def netns_prefix(netns: str | None) -> list[str]:
 
 
 def start_dnsmasq(
-    zone: Zone, listen: str, port: int = 53, netns: str | None = None
+    zone: Zone,
+    listen: str,
+    port: int = 53,
+    netns: str | None = None,
+    extra_listen: list[str] | None = None,
 ) -> subprocess.Popen[bytes]:
     """dnsmasq in the foreground on LISTEN:PORT, serving ZONE only; the caller stops it."""
     argv = [
         *netns_prefix(netns), "dnsmasq", "--keep-in-foreground", "--no-resolv", "--no-hosts",
         "--conf-file=/dev/null", "--pid-file=", "--bind-interfaces", "--cache-size=0",
         f"--listen-address={listen}", f"--port={port}", "--user=root",
+        *(f"--listen-address={a}" for a in extra_listen or []),
         *zone.dnsmasq_args(),
     ]  # fmt: skip
     proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
