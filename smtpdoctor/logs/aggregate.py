@@ -82,6 +82,7 @@ class Aggregator:
         self._seq = 0
         self._msg_stats: Counter[str] = Counter()
         self._tls_by_pid: dict[str, LogEvent] = {}
+        self._held_by_pid: dict[str, list[LogEvent]] = {}
         self._delay_sums = [0.0, 0.0, 0.0, 0.0]
         self._delay_n = 0
         self._delay_max = 0.0
@@ -128,10 +129,12 @@ class Aggregator:
                     self._tls_by_pid.clear()
                 self._tls_by_pid[f"{ev.mta}:{ev.pid}"] = ev
                 return
-            self.totals["failed_attempts"] += 1
-            self._problem(ev, when, "outbound")
-            if ev.queue_id:
-                self._note_message(ev, when)
+            if ev.pid and not ev.queue_id and ev.mta == "postfix":
+                # Postfix logs each failed address on its own line, and the last one
+                # again in the status line: hold it until that line tells which.
+                self._hold(ev)
+                return
+            self._failed_attempt(ev, when)
         elif kind is EventKind.SERVER_TIMEOUT:
             self.totals["server_timeouts"] += 1
             self._problem(ev, when, "inbound")
@@ -141,7 +144,33 @@ class Aggregator:
                 msg.last = when or msg.last
                 self._finish(ev.queue_id, msg, "completed")
 
+    def _failed_attempt(self, ev: LogEvent, when: datetime | None) -> None:
+        self.totals["failed_attempts"] += 1
+        self._problem(ev, when, "outbound")
+        if ev.queue_id:
+            self._note_message(ev, when)
+
+    def _hold(self, ev: LogEvent) -> None:
+        key = f"{ev.mta}:{ev.pid}"
+        held = self._held_by_pid.setdefault(key, [])
+        if len(held) < 16:
+            held.append(ev)
+        if len(self._held_by_pid) > 4096:  # a pid that never wrote its status line
+            self._release(next(iter(self._held_by_pid)), None)
+
+    def _release(self, key: str, delivery: LogEvent | None) -> None:
+        for held in self._held_by_pid.pop(key, []):
+            if delivery is not None and held.detail == delivery.detail:
+                continue  # the same failure the status line reports
+            if delivery is not None:
+                held = replace(held, destination=delivery.destination)
+            self._failed_attempt(held, self._stamps.parse(held.stamp))
+
     def _delivery(self, ev: LogEvent, when: datetime | None) -> None:
+        if self._held_by_pid and ev.pid:
+            key = f"{ev.mta}:{ev.pid}"
+            if key in self._held_by_pid:
+                self._release(key, ev)
         status = ev.status
         if status is Status.SENT:
             self.totals["deliveries"] += 1
@@ -269,6 +298,8 @@ class Aggregator:
 
     def report(self, sources: tuple[str, ...] = (), warnings: tuple[str, ...] = ()) -> LogReport:
         """A snapshot of everything seen so far (messages still queued count as pending)."""
+        for key in list(self._held_by_pid):
+            self._release(key, None)
         stats = self._msg_stats.copy()
         worst = list(self._worst)
         pending_traces: list[MessageTrace] = []

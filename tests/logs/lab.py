@@ -1,0 +1,108 @@
+"""A small fault lab of our own for the log tests: one network namespace holding
+misbehaving SMTP servers, a dropped and a refused address (nftables), and dnsmasq
+as the only resolver (every name under .test is NXDOMAIN). Everything is removed
+on exit, pass or fail."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import secrets
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from tests.lab.dnsmasq import Zone, start_dnsmasq, stop, wait_udp_answers
+
+REPO = Path(__file__).resolve().parents[2]
+DROPPED = "198.51.100.25"  # SYN silently dropped (connect_timeout)
+REFUSED = "198.51.100.26"  # answered with a TCP reset (connect_refused)
+
+
+@dataclass
+class LogsLab:
+    """The namespace and the servers running in it."""
+
+    netns: str
+    servers: dict[str, int] = field(default_factory=dict)  # name -> port on 127.0.0.1
+    procs: list[subprocess.Popen[bytes]] = field(default_factory=list)
+
+    def exec_prefix(self) -> list[str]:
+        """argv prefix that runs a command in the namespace."""
+        return ["ip", "netns", "exec", self.netns]
+
+    def badsmtp(self, name: str, mode: str, *extra: str) -> int:
+        """Start tests.support.badsmtp in the namespace; returns its port."""
+        argv = [
+            *self.exec_prefix(), sys.executable, "-m", "tests.support.badsmtp",
+            "--listen", "127.0.0.1:0", "--mode", mode, *extra,
+        ]  # fmt: skip
+        env = dict(os.environ, PYTHONPATH=str(REPO))
+        proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+        self.procs.append(proc)
+        assert proc.stdout is not None
+        line = proc.stdout.readline().strip()
+        if not line.isdigit():
+            err = proc.stderr.read().decode() if proc.stderr else ""
+            raise RuntimeError(f"badsmtp {mode} did not start: {err}")
+        self.servers[name] = int(line)
+        return int(line)
+
+
+def _run(*argv: str, stdin: str | None = None) -> None:
+    subprocess.run(
+        argv, input=stdin.encode() if stdin else None, check=True, capture_output=True, timeout=15
+    )
+
+
+@contextlib.contextmanager
+def logs_lab() -> Iterator[LogsLab]:
+    """Build the namespace; tear everything down on exit."""
+    name = f"sdlogs{secrets.token_hex(3)}"
+    etc = Path("/etc/netns") / name
+    lab = LogsLab(name)
+    _run("ip", "netns", "add", name)
+    try:
+        etc.mkdir(parents=True, exist_ok=True)
+        (etc / "resolv.conf").write_text("nameserver 127.0.0.1\noptions timeout:1 attempts:1\n")
+        _run("ip", "-n", name, "link", "set", "lo", "up")
+        _run("ip", "-n", name, "addr", "add", f"{DROPPED}/32", "dev", "lo")
+        _run("ip", "-n", name, "addr", "add", f"{REFUSED}/32", "dev", "lo")
+        ruleset = (
+            "table inet smtpdoctor_logs {\n chain out {\n"
+            "  type filter hook output priority 0;\n"
+            f"  ip daddr {DROPPED} tcp dport 25 drop\n"
+            f"  ip daddr {REFUSED} tcp dport 25 reject with tcp reset\n"
+            " }\n}\n"
+        )
+        _run("ip", "netns", "exec", name, "nft", "-f", "-", stdin=ruleset)
+        dns = start_dnsmasq(Zone(domain="test"), "127.0.0.1", 53, netns=name)
+        lab.procs.append(dns)
+        wait_in_netns(name)
+        yield lab
+    finally:
+        for proc in lab.procs:
+            stop(proc)
+        subprocess.run(["ip", "netns", "del", name], capture_output=True, timeout=15, check=False)
+        shutil.rmtree(etc, ignore_errors=True)
+
+
+def wait_in_netns(name: str) -> None:
+    """Wait for dnsmasq to answer inside the namespace."""
+    code = (
+        "import sys; sys.path.insert(0, %r)\n"
+        "from tests.lab.dnsmasq import wait_udp_answers\n"
+        "wait_udp_answers('127.0.0.1', 53)\n" % str(REPO)
+    )
+    subprocess.run(
+        ["ip", "netns", "exec", name, sys.executable, "-c", code],
+        check=True,
+        capture_output=True,
+        timeout=15,
+    )
+
+
+__all__ = ["DROPPED", "REFUSED", "LogsLab", "logs_lab", "wait_udp_answers"]

@@ -1,0 +1,152 @@
+"""Real Postfix, real faults: every fault made here must come out of `smtpdoctor logs`
+with the right cause, phase and destination, and nothing else may.
+
+One Postfix instance runs in a namespace of our own (tests/logs/lab.py) with short
+timeouts; a transport map sends each test domain to its own fault.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.logs.lab import DROPPED, REFUSED, logs_lab
+from tests.support.postfix import postfix_instance
+
+pytestmark = [pytest.mark.netns, pytest.mark.postfix, pytest.mark.slow]
+
+# domain -> (cause, phase) that `smtpdoctor logs` must report for it
+EXPECTED: dict[str, tuple[str, str]] = {
+    "dropped.test": ("connect_timeout", "connect"),
+    "refused.test": ("connect_refused", "connect"),
+    "nogreet.test": ("greeting_timeout", "greeting"),
+    "stallmail.test": ("command_timeout", "mail"),
+    "stalleod.test": ("data_timeout", "eod"),
+    "greylist.test": ("greylisted", "rcpt"),
+    "tlsstall.test": ("tls_handshake_timeout", "starttls"),
+    "dropconn.test": ("connection_dropped", "rcpt"),
+    "nxdomain.test": ("dns_nxdomain", "resolve"),
+}
+TIMEOUTS = {
+    f"smtp_{name}_timeout": "2s"
+    for name in (
+        "connect", "helo", "mail", "rcpt", "data_init", "data_xfer", "data_done",
+        "starttls", "quit", "rset", "xforward",
+    )
+}  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def postfix_log(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """Send one message into every fault; yield a copy of the instance's log."""
+    base = tmp_path_factory.mktemp("pflogs")
+    with logs_lab() as lab:
+        ports = {
+            "nogreet": lab.badsmtp("nogreet", "no-greeting"),
+            "stallmail": lab.badsmtp("stallmail", "stall-after", "--after", "MAIL"),
+            "stalleod": lab.badsmtp("stalleod", "stall-after", "--after", "EOD"),
+            "greylist": lab.badsmtp("greylist", "greylist"),
+            "tlsstall": lab.badsmtp("tlsstall", "starttls-stall"),
+            "dropconn": lab.badsmtp("dropconn", "drop-after", "--after", "RCPT"),
+            "ok": lab.badsmtp("ok", "normal"),
+        }
+        transport = base / "transport"
+        lines = [
+            f"dropped.test smtp:[{DROPPED}]:25",
+            f"refused.test smtp:[{REFUSED}]:25",
+            "nxdomain.test smtp:[mx.nxdomain.test]:25",
+        ]
+        lines += [f"{name}.test smtp:[127.0.0.1]:{port}" for name, port in ports.items()]
+        lines.append(f"example.org smtp:[127.0.0.1]:{ports['ok']}")  # bounces to the sender
+        transport.write_text("\n".join(lines) + "\n")
+        policy = base / "tls_policy"
+        policy.write_text(f"[127.0.0.1]:{ports['tlsstall']} may\n")
+        base.chmod(0o755)
+        main_cf = {
+            **TIMEOUTS,
+            "transport_maps": f"texthash:{transport}",
+            "smtp_tls_policy_maps": f"texthash:{policy}",
+            "smtp_dns_support_level": "enabled",
+            "smtp_host_lookup": "dns",
+            "relayhost": "",
+            "minimal_backoff_time": "300s",
+            "queue_run_delay": "300s",
+        }
+        with postfix_instance(base, main_cf, netns=lab.netns) as pf:
+            domains = [*EXPECTED, "ok.test"]
+            for domain in domains:
+                pf.sendmail("sender@example.org", [f"user@{domain}"], subject=domain)
+            for domain in domains:
+                pf.wait_for_log(rf"to=<user@{domain}>.* status=", timeout=40)
+            time.sleep(0.5)  # let qmgr write its last lines
+            copy = base / "maillog.copy"
+            shutil.copyfile(pf.log_path, copy)
+        yield copy
+
+
+def _logs_json(*args: str) -> tuple[int, dict[str, Any]]:
+    proc = subprocess.run(
+        [sys.executable, "-m", "smtpdoctor", "logs", *args, "--json"],
+        capture_output=True,
+        timeout=60,
+        check=False,
+    )
+    return proc.returncode, json.loads(proc.stdout)
+
+
+def test_every_fault_is_named_with_phase_and_destination(postfix_log: Path) -> None:
+    rc, doc = _logs_json(str(postfix_log))
+    assert rc == 1
+    found = {(g["destination"], g["cause"], g["phase"]) for g in doc["groups"]}
+    expected = {(d, c, p) for d, (c, p) in EXPECTED.items()}
+    assert found == expected, postfix_log.read_text()
+
+
+def test_relays_and_check_commands(postfix_log: Path) -> None:
+    _, doc = _logs_json(str(postfix_log))
+    by_dest = {g["destination"]: g for g in doc["groups"]}
+    assert by_dest["dropped.test"]["relay"] == f"{DROPPED}[{DROPPED}]:25"
+    assert by_dest["dropped.test"]["check"] == f"smtpdoctor check {DROPPED}:25"
+    assert by_dest["nxdomain.test"]["check"] == "smtpdoctor check @nxdomain.test"
+    for g in doc["groups"]:
+        assert g["first_seen"] is not None and g["count"] >= 1
+        assert g["sample"] in postfix_log.read_text()
+
+
+def test_totals_and_messages(postfix_log: Path) -> None:
+    _, doc = _logs_json(str(postfix_log))
+    t = doc["totals"]
+    assert t["deliveries"] == 2  # ok.test and the bounce for nxdomain.test
+    assert t["deferred"] + t["bounced"] >= len(EXPECTED)
+    assert t["unparsed"] == 0
+    assert doc["messages"]["tracked"] == len(EXPECTED) + 2
+    assert doc["messages"]["delivered_first_try"] == 2
+    assert doc["messages"]["bounced"] == 1  # nxdomain.test
+    assert doc["messages"]["pending"] == len(EXPECTED) - 1
+    fixes = {c["cause"]: c for c in doc["causes"]}
+    assert fixes["connect_timeout"]["fixes"]
+    assert f"smtpdoctor check {DROPPED}:25" in fixes["connect_timeout"]["check_commands"]
+
+
+def test_terminal_report_names_the_faults(postfix_log: Path) -> None:
+    proc = subprocess.run(
+        [sys.executable, "-m", "smtpdoctor", "logs", str(postfix_log)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert proc.returncode == 1
+    out = proc.stdout
+    assert out.splitlines()[1].startswith("PROBLEMS:")
+    for domain in EXPECTED:
+        assert domain in out
+    assert "confirm live: smtpdoctor check" in out
