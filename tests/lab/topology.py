@@ -82,6 +82,8 @@ class Lab:
             sh("ip", "netns", "add", node.ns)
             self._namespaces.append(node.ns)
             sh("ip", "-n", node.ns, "link", "set", "lo", "up")
+            # no duplicate address detection: link-locals are usable at once
+            sysctl(node.ns, "net.ipv6.conf.all.accept_dad=0", "net.ipv6.conf.default.accept_dad=0")
         for router in self.routers:
             sysctl(router.ns, "net.ipv4.ip_forward=1", "net.ipv6.conf.all.forwarding=1")
 
