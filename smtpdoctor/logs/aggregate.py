@@ -162,9 +162,8 @@ class Aggregator:
         for held in self._held_by_pid.pop(key, []):
             if delivery is not None and held.detail == delivery.detail:
                 continue  # the same failure the status line reports
-            if delivery is not None:
-                held = replace(held, destination=delivery.destination)
-            self._failed_attempt(held, self._stamps.parse(held.stamp))
+            event = held if delivery is None else replace(held, destination=delivery.destination)
+            self._failed_attempt(event, self._stamps.parse(held.stamp))
 
     def _delivery(self, ev: LogEvent, when: datetime | None) -> None:
         if self._held_by_pid and ev.pid:

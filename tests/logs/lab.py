@@ -93,9 +93,9 @@ def logs_lab() -> Iterator[LogsLab]:
 def wait_in_netns(name: str) -> None:
     """Wait for dnsmasq to answer inside the namespace."""
     code = (
-        "import sys; sys.path.insert(0, %r)\n"
+        f"import sys; sys.path.insert(0, {str(REPO)!r})\n"
         "from tests.lab.dnsmasq import wait_udp_answers\n"
-        "wait_udp_answers('127.0.0.1', 53)\n" % str(REPO)
+        "wait_udp_answers('127.0.0.1', 53)\n"
     )
     subprocess.run(
         ["ip", "netns", "exec", name, sys.executable, "-c", code],
