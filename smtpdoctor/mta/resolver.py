@@ -1,0 +1,85 @@
+"""The resolver: /etc/resolv.conf parsed (pure) and each nameserver asked and timed."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import dns.exception
+import dns.message
+import dns.query
+import dns.rcode
+import dns.rdatatype
+
+DEFAULT_TIMEOUT = 5.0  # resolv.conf(5)
+DEFAULT_ATTEMPTS = 2
+RESOLVED_STUB = "127.0.0.53"
+
+
+@dataclass(frozen=True)
+class ResolvConf:
+    """What resolv.conf says."""
+
+    nameservers: tuple[str, ...]
+    timeout_s: float = DEFAULT_TIMEOUT
+    attempts: int = DEFAULT_ATTEMPTS
+    rotate: bool = False
+    search: tuple[str, ...] = ()
+
+    @property
+    def worst_case_s(self) -> float:
+        """How long one lookup can take when every nameserver is dead."""
+        return self.timeout_s * self.attempts * max(1, len(self.nameservers))
+
+
+def parse_resolv_conf(text: str) -> ResolvConf:
+    """resolv.conf text (comments with # or ;)."""
+    servers: list[str] = []
+    timeout, attempts, rotate = DEFAULT_TIMEOUT, DEFAULT_ATTEMPTS, False
+    search: tuple[str, ...] = ()
+    for raw in text.splitlines():
+        line = raw.split("#", 1)[0].split(";", 1)[0].strip()
+        words = line.split()
+        if not words:
+            continue
+        if words[0] == "nameserver" and len(words) > 1:
+            servers.append(words[1])
+        elif words[0] in ("search", "domain"):
+            search = tuple(words[1:])
+        elif words[0] == "options":
+            for opt in words[1:]:
+                name, _, value = opt.partition(":")
+                if name == "timeout" and value.isdigit():
+                    timeout = float(min(int(value), 30))
+                elif name == "attempts" and value.isdigit():
+                    attempts = min(int(value), 5)
+                elif name == "rotate":
+                    rotate = True
+    return ResolvConf(tuple(servers), timeout, attempts, rotate, search)
+
+
+@dataclass(frozen=True)
+class NameserverCheck:
+    """One nameserver asked one question."""
+
+    server: str
+    ok: bool
+    elapsed_ms: float
+    detail: str
+
+
+def query_nameserver(server: str, name: str = ".", timeout: float = 3.0) -> NameserverCheck:
+    """Ask server for name's NS records over UDP and time the answer."""
+    query = dns.message.make_query(name, dns.rdatatype.NS)
+    start = time.monotonic()
+    try:
+        response = dns.query.udp(query, server, timeout=timeout)
+    except dns.exception.Timeout:
+        elapsed = (time.monotonic() - start) * 1000
+        return NameserverCheck(server, False, elapsed, f"no answer within {timeout:g}s")
+    except (OSError, ValueError, dns.exception.DNSException) as exc:
+        elapsed = (time.monotonic() - start) * 1000
+        return NameserverCheck(server, False, elapsed, str(exc) or type(exc).__name__)
+    elapsed = (time.monotonic() - start) * 1000
+    rcode = dns.rcode.to_text(response.rcode())
+    return NameserverCheck(server, rcode in ("NOERROR", "NXDOMAIN"), elapsed, rcode)
