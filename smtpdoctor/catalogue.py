@@ -46,6 +46,7 @@ class CauseCode(StrEnum):
     GREYLISTED = "greylisted"
     REJECTED = "rejected"
     CONNECTION_DROPPED = "connection_dropped"
+    PROTOCOL_VIOLATION = "protocol_violation"
 
 
 @dataclass(frozen=True)
@@ -197,8 +198,7 @@ _ENTRIES: tuple[CauseInfo, ...] = (
         "Port 25 is silently dropped while other ports of the same host answer. That is "
         "an outbound block on the way: most ISPs and cloud providers (AWS, GCP, Azure, "
         "many VPS hosts) block outbound port 25 by default, or a local firewall does.",
-        "Port 25 times out while port 587 or 465 of the same host (or a reference host) "
-        "connects.",
+        "Port 25 times out while port 587 or 465 of the same host (or a reference host) connects.",
         ("smtpdoctor check HOST:25 --reference OTHER-MX", "smtpdoctor trace HOST:25"),
         (
             _LIST_FIREWALL + ", and look for rules on `tcp dport 25`.",
@@ -488,6 +488,19 @@ _ENTRIES: tuple[CauseInfo, ...] = (
             "Look at the server's log at that time for the reason (limits, crashes, "
             "postscreen, fail2ban).",
             "A middlebox (stateful firewall with a short idle timeout) can cut long sessions.",
+        ),
+    ),
+    CauseInfo(
+        CauseCode.PROTOCOL_VIOLATION,
+        "The server does not speak SMTP properly",
+        "The server sent something that is not an SMTP reply: another protocol on the "
+        "port (HTTP, SSH, a TLS handshake), a line without end, or an endless multi-line "
+        "reply. Clients hang or give up.",
+        "A reply line that breaks RFC 5321 section 4.2 (the transcript shows it).",
+        ("nc HOST PORT  # look at what the server sends",),
+        (
+            "Check that the port is served by the MTA and not by another service or a "
+            "proxy (`ss -ltnp` on the server).",
         ),
     ),
 )

@@ -190,4 +190,5 @@ class CheckResult:
     elapsed_ms: float
     credentials_given: bool = False
     send: bool = False
+    default_ports: bool = False  # the user named no port: 25, 465 and 587 were tried
     extra: dict[str, object] = field(default_factory=dict)

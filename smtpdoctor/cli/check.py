@@ -1,0 +1,236 @@
+"""`smtpdoctor check TARGET`: arguments, secrets, progress and exit codes."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import socket
+import sys
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+
+from smtpdoctor.diagnose.rules import VERDICT_OK, diagnose
+from smtpdoctor.exitcodes import ExitCode, UsageError
+from smtpdoctor.phases import Phase
+from smtpdoctor.probe.check import CheckOptions, run_check
+from smtpdoctor.probe.results import PhaseStatus
+from smtpdoctor.probe.session import Credentials
+from smtpdoctor.probe.timeouts import Timeouts
+from smtpdoctor.report import check_json, check_terminal
+from smtpdoctor.target import parse_port, parse_target
+
+PASSWORD_ENV = "SMTPDOCTOR_PASSWORD"
+
+
+def register(subparsers: Any) -> None:
+    """Add the `check` subcommand."""
+    p = subparsers.add_parser(
+        "check",
+        help="probe an SMTP server phase by phase and diagnose why mail times out",
+        description="Probe every address and port of TARGET phase by phase (connect, TLS, "
+        "greeting, EHLO, STARTTLS, AUTH, MAIL, RCPT, DATA), then name the causes with "
+        "evidence and fixes. Without --send, no message is sent.",
+    )
+    p.add_argument("target", help="host, host:port, [IPv6]:port or an IPv4 address")
+    p.add_argument(
+        "-p",
+        "--port",
+        action="append",
+        default=[],
+        metavar="PORT",
+        help="port to probe (repeatable; default: the target's port, or 25, 465, 587)",
+    )
+    p.add_argument(
+        "--tls",
+        choices=("auto", "implicit", "plain"),
+        default="auto",
+        help="how a session starts: auto (implicit TLS on 465, plain elsewhere)",
+    )
+    p.add_argument(
+        "--starttls",
+        choices=("auto", "require", "never"),
+        default="auto",
+        help="use STARTTLS when offered (auto), insist on it, or never use it",
+    )
+    p.add_argument("--user", help="user name for AUTH")
+    p.add_argument(
+        "--password-file",
+        type=Path,
+        metavar="FILE",
+        help="file whose first line is the AUTH password",
+    )
+    p.add_argument(
+        "--password-env",
+        metavar="VAR",
+        default=None,
+        help=f"environment variable holding the password (default {PASSWORD_ENV})",
+    )
+    p.add_argument(
+        "--auth-mech",
+        choices=("PLAIN", "LOGIN"),
+        type=str.upper,
+        help="AUTH mechanism (default: PLAIN if offered, else LOGIN)",
+    )
+    p.add_argument(
+        "--from",
+        dest="sender",
+        metavar="ADDRESS",
+        help="envelope sender (default: the null sender <>)",
+    )
+    p.add_argument(
+        "--to",
+        dest="recipients",
+        action="append",
+        default=[],
+        metavar="ADDRESS",
+        help="envelope recipient (repeatable; default postmaster@ the host's domain)",
+    )
+    p.add_argument(
+        "--send",
+        action="store_true",
+        help="also send a small dated test message (DATA, body, end of data)",
+    )
+    p.add_argument("--helo", metavar="NAME", help="name to announce in EHLO")
+    p.add_argument(
+        "--cafile",
+        type=Path,
+        metavar="FILE",
+        help="CA bundle to verify certificates with (default: system trust store)",
+    )
+    p.add_argument(
+        "--timeout",
+        action="append",
+        default=[],
+        metavar="PHASE=SECONDS",
+        help="override one phase's limit (repeatable; 'command' sets all commands)",
+    )
+    p.add_argument(
+        "--rfc",
+        action="store_true",
+        help="use RFC 5321 section 4.5.3.2 timeouts instead of the quick profile",
+    )
+    p.add_argument(
+        "--budget", type=float, metavar="SECONDS", help="overall time budget for the whole check"
+    )
+    p.add_argument(
+        "--reference",
+        metavar="HOST",
+        help="a host known to accept port 25, to tell an outbound block from a dead server",
+    )
+    family = p.add_mutually_exclusive_group()
+    family.add_argument("-4", dest="family", action="store_const", const=4, help="IPv4 only")
+    family.add_argument("-6", dest="family", action="store_const", const=6, help="IPv6 only")
+    p.add_argument("--json", action="store_true", help="write one JSON document to stdout")
+    p.add_argument("--no-color", action="store_true", help="plain text output")
+    p.add_argument("-v", "--verbose", action="store_true", help="show the transcripts")
+    p.set_defaults(handler=run)
+
+
+def _read_password(args: argparse.Namespace) -> str:
+    if args.password_file is not None:
+        try:
+            text = Path(args.password_file).read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            reason = getattr(exc, "strerror", None) or str(exc)
+            raise UsageError(
+                f"cannot read --password-file {args.password_file}: {reason}"
+            ) from None
+        password = text.splitlines()[0] if text else ""
+        if not password:
+            raise UsageError(f"--password-file {args.password_file} is empty")
+        return password
+    var = args.password_env or PASSWORD_ENV
+    password = os.environ.get(var, "")
+    if not password:
+        raise UsageError(
+            f"--user needs a password: give --password-file FILE or set ${var} "
+            "(never on the command line)"
+        )
+    return password
+
+
+def build_options(args: argparse.Namespace) -> CheckOptions:
+    """CheckOptions from parsed arguments; raises UsageError for bad input."""
+    target = parse_target(args.target)
+    ports = tuple(parse_port(str(p)) for p in args.port)
+    timeouts = (Timeouts.rfc() if args.rfc else Timeouts.quick()).with_overrides(args.timeout)
+    if args.budget is not None and not 0 < args.budget <= 86400:
+        raise UsageError("--budget must be between 0 and 86400 seconds")
+    credentials = None
+    if args.user:
+        credentials = Credentials(args.user, _read_password(args), args.auth_mech)
+    elif args.password_file or args.auth_mech:
+        raise UsageError("--password-file and --auth-mech need --user")
+    if args.reference:
+        ref = parse_target(args.reference)
+        if ref.is_mx or ref.port is not None:
+            raise UsageError("--reference wants a host name or address, without a port")
+    families: tuple[int, ...] = (socket.AF_INET, socket.AF_INET6)
+    if args.family == 4:
+        families = (socket.AF_INET,)
+    elif args.family == 6:
+        families = (socket.AF_INET6,)
+    if args.cafile is not None and not Path(args.cafile).is_file():
+        raise UsageError(f"--cafile {args.cafile}: no such file")
+    if target.is_address and families != (socket.AF_INET, socket.AF_INET6):
+        want = 6 if ":" in target.host else 4
+        if args.family != want:
+            raise UsageError(f"-{args.family} conflicts with the IPv{want} address {target.host}")
+    return CheckOptions(
+        target=args.target,
+        ports=ports,
+        tls=args.tls,
+        starttls=args.starttls,
+        timeouts=timeouts,
+        budget_s=args.budget,
+        credentials=credentials,
+        sender=args.sender,
+        recipients=tuple(args.recipients),
+        send=args.send,
+        helo_name=args.helo,
+        cafile=args.cafile,
+        families=families,
+        reference=args.reference,
+    )
+
+
+class _Progress:
+    """A one-line status on stderr while probes run (only on a terminal)."""
+
+    def __init__(self, console: Console):
+        self.console = console
+        self.status = console.status("resolving…", spinner="dots")
+        self.active: dict[str, Phase] = {}
+        self.finished = 0
+
+    def __call__(self, label: str, phase: Phase, status: PhaseStatus | None) -> None:
+        if status is None:
+            self.active[label] = phase
+        elif status is not PhaseStatus.OK or phase is Phase.QUIT:
+            self.active.pop(label, None)
+            self.finished += 1
+        shown = ", ".join(f"{k} {v.value}" for k, v in list(self.active.items())[:3])
+        more = f" +{len(self.active) - 3}" if len(self.active) > 3 else ""
+        self.status.update(f"probing: {shown}{more}  ({self.finished} done)")
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run the check and print the report; returns the exit code."""
+    options = build_options(args)
+    err = Console(stderr=True)
+    progress = _Progress(err) if err.is_terminal and not args.json else None
+    if progress is not None:
+        with progress.status:
+            result = asyncio.run(run_check(options, progress))
+    else:
+        result = asyncio.run(run_check(options))
+    diagnosis = diagnose(result)
+    if args.json:
+        sys.stdout.write(check_json.render(result, diagnosis))
+    else:
+        out = Console(no_color=args.no_color, highlight=False, soft_wrap=True)
+        check_terminal.render(result, diagnosis, out, verbose=args.verbose)
+    return ExitCode.HEALTHY if diagnosis.verdict == VERDICT_OK else ExitCode.PROBLEM_FOUND

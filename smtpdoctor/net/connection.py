@@ -1,0 +1,221 @@
+"""TCP and TLS connections with deadlines: the only module of the probe that touches sockets.
+
+Why not aiosmtplib: a diagnosis needs each phase timed and capped on its own, the MSS
+clamped before connect, ICMP errors reported at once (IP_RECVERR), the raw reply bytes
+for the transcript, and a bounded reply parser. aiosmtplib hides those behind one
+client object, so the probe drives the sans-IO protocol in proto/ over this module.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import errno as errno_mod
+import socket
+import ssl
+from dataclasses import dataclass
+
+from smtpdoctor.net.errors import (
+    ConnectionClosed,
+    NetError,
+    NetTimeout,
+    TlsHandshakeError,
+    from_os_error,
+)
+
+# Not exported by every Python build's socket module; values from <linux/in.h>, <linux/in6.h>.
+IP_RECVERR = getattr(socket, "IP_RECVERR", 11)
+IPV6_RECVERR = getattr(socket, "IPV6_RECVERR", 25)
+
+READ_CHUNK = 4096
+
+# Smallest MSS values every path must carry (RFC 879 for IPv4; IPv6 minimum MTU 1280 - 60).
+CLAMPED_MSS_IPV4 = 536
+CLAMPED_MSS_IPV6 = 1220
+
+
+def family_of(address: str) -> int:
+    """AF_INET6 for an address with a colon, else AF_INET."""
+    return socket.AF_INET6 if ":" in address else socket.AF_INET
+
+
+def clamped_mss(address: str) -> int:
+    """The MSS that fits any path for the address's family."""
+    return CLAMPED_MSS_IPV6 if ":" in address else CLAMPED_MSS_IPV4
+
+
+@dataclass(frozen=True)
+class TlsSession:
+    """What the handshake negotiated, and the peer's chain (DER, leaf first)."""
+
+    version: str
+    cipher: str
+    chain_der: tuple[bytes, ...]
+
+
+def _new_socket(address: str, mss: int | None) -> socket.socket:
+    family = family_of(address)
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setblocking(False)
+    # Report ICMP errors (host unreachable, prohibited) at once instead of retrying the
+    # SYN until the timeout: that is what tells a REJECT rule from a silent DROP.
+    with contextlib.suppress(OSError):
+        if family == socket.AF_INET6:
+            sock.setsockopt(socket.IPPROTO_IPV6, IPV6_RECVERR, 1)
+        else:
+            sock.setsockopt(socket.IPPROTO_IP, IP_RECVERR, 1)
+    if mss is not None:
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_MAXSEG, mss)
+    return sock
+
+
+def _pending_error(sock: socket.socket) -> OSError | None:
+    code = sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
+    return OSError(code, errno_mod.errorcode.get(code, str(code))) if code else None
+
+
+async def open_tcp(address: str, port: int, timeout: float, mss: int | None = None) -> Connection:
+    """Connect to address:port within ``timeout`` seconds; raises a NetError subclass."""
+    loop = asyncio.get_running_loop()
+    try:
+        sock = _new_socket(address, mss)
+    except OSError as exc:
+        raise from_os_error(exc, "socket") from None
+    target = (address, port, 0, 0) if ":" in address else (address, port)
+    try:
+        async with asyncio.timeout(timeout):
+            await loop.sock_connect(sock, target)
+    except TimeoutError:
+        soft = _pending_error(sock)
+        sock.close()
+        if soft is not None:  # an ICMP error arrived but the kernel kept retrying
+            raise from_os_error(soft, "connect") from None
+        raise NetTimeout(f"no answer to the connection attempt within {timeout:g} s") from None
+    except OSError as exc:
+        sock.close()
+        raise from_os_error(exc, "connect") from None
+    except BaseException:
+        sock.close()
+        raise
+    try:
+        reader, writer = await asyncio.open_connection(sock=sock, limit=READ_CHUNK * 4)
+    except OSError as exc:
+        sock.close()
+        raise from_os_error(exc, "connect") from None
+    return Connection(reader, writer)
+
+
+class Connection:
+    """A connected stream with deadline-bounded reads, writes and TLS upgrade."""
+
+    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter):
+        self._reader = reader
+        self._writer = writer
+
+    @property
+    def is_tls(self) -> bool:
+        """True after a successful TLS handshake."""
+        return self._writer.get_extra_info("ssl_object") is not None
+
+    async def read_some(self, timeout: float) -> bytes:
+        """Up to READ_CHUNK bytes; raises NetTimeout, or ConnectionClosed at end of stream."""
+        try:
+            async with asyncio.timeout(timeout):
+                data = await self._reader.read(READ_CHUNK)
+        except TimeoutError:
+            raise NetTimeout(f"no data within {timeout:g} s") from None
+        except ssl.SSLError as exc:
+            raise ConnectionClosed(f"TLS error while reading: {exc.reason or exc}") from None
+        except OSError as exc:
+            raise from_os_error(exc, "read") from None
+        if not data:
+            raise ConnectionClosed("the server closed the connection")
+        return data
+
+    async def write(self, data: bytes, timeout: float) -> None:
+        """Send bytes, waiting for the buffer to drain within ``timeout``."""
+        try:
+            async with asyncio.timeout(timeout):
+                self._writer.write(data)
+                await self._writer.drain()
+        except TimeoutError:
+            raise NetTimeout(f"could not send within {timeout:g} s") from None
+        except (ssl.SSLError, OSError) as exc:
+            raise from_os_error(exc, "write") from None
+        except RuntimeError as exc:  # writing to a transport that is closing
+            raise ConnectionClosed(str(exc)) from None
+
+    async def start_tls(
+        self, context: ssl.SSLContext, server_hostname: str | None, timeout: float
+    ) -> TlsSession:
+        """Upgrade to TLS within ``timeout``; raises TlsHandshakeError or NetTimeout."""
+        try:
+            async with asyncio.timeout(timeout):
+                await self._writer.start_tls(
+                    context, server_hostname=server_hostname, ssl_handshake_timeout=timeout + 1
+                )
+        except TimeoutError:
+            self.abort()
+            raise NetTimeout(f"TLS handshake not finished within {timeout:g} s") from None
+        except ssl.SSLCertVerificationError as exc:
+            self.abort()
+            raise TlsHandshakeError(
+                f"certificate verification failed: {exc.verify_message or exc}",
+                verify_error=exc.verify_message or str(exc),
+            ) from None
+        except ssl.SSLError as exc:
+            self.abort()
+            raise TlsHandshakeError(f"TLS handshake failed: {exc.reason or exc}") from None
+        except ConnectionError as exc:
+            self.abort()
+            raise ConnectionClosed(f"connection closed during the TLS handshake: {exc}") from None
+        except OSError as exc:
+            self.abort()
+            raise from_os_error(exc, "TLS handshake") from None
+        return self._tls_session()
+
+    def _tls_session(self) -> TlsSession:
+        obj = self._writer.get_extra_info("ssl_object")
+        if obj is None:
+            raise TlsHandshakeError("no TLS session after the handshake")
+        cipher = obj.cipher()
+        return TlsSession(
+            version=obj.version() or "?",
+            cipher=cipher[0] if cipher else "?",
+            chain_der=_peer_chain(obj),
+        )
+
+    def abort(self) -> None:
+        """Drop the connection at once (no TLS close_notify, no waiting)."""
+        transport = self._writer.transport
+        with contextlib.suppress(Exception):
+            transport.abort()
+
+    async def close(self, timeout: float = 1.0) -> None:
+        """Close politely, but never wait longer than ``timeout``."""
+        try:
+            self._writer.close()
+            async with asyncio.timeout(timeout):
+                await self._writer.wait_closed()
+        except (TimeoutError, OSError, ssl.SSLError, NetError, RuntimeError):
+            self.abort()
+
+
+def _peer_chain(obj: ssl.SSLObject) -> tuple[bytes, ...]:
+    # The full chain API is public only from Python 3.13; 3.11 and 3.12 have it on the
+    # private _sslobj. Fall back to the leaf alone where neither exists.
+    getter = getattr(obj, "get_unverified_chain", None)
+    inner = getattr(obj, "_sslobj", None)
+    if getter is None and inner is not None:
+        getter = getattr(inner, "get_unverified_chain", None)
+    if getter is not None:
+        try:
+            certs = getter() or []
+            return tuple(
+                c if isinstance(c, bytes) else c.public_bytes(ssl.ENCODING_DER)  # type: ignore[attr-defined]
+                for c in certs
+            )
+        except (AttributeError, ValueError, ssl.SSLError):
+            pass
+    leaf = obj.getpeercert(binary_form=True)
+    return (leaf,) if leaf else ()

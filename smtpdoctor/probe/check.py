@@ -1,0 +1,256 @@
+"""A whole check: resolve the target, then probe every address and port concurrently."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import time
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+from email.utils import format_datetime, make_msgid
+from pathlib import Path
+
+from smtpdoctor.exitcodes import UsageError
+from smtpdoctor.net.connection import clamped_mss
+from smtpdoctor.phases import Phase
+from smtpdoctor.probe.dns import resolve_host
+from smtpdoctor.probe.results import (
+    CheckResult,
+    EndpointResult,
+    PhaseStatus,
+    ResolveResult,
+    TlsMode,
+)
+from smtpdoctor.probe.session import Credentials, ProgressHook, SessionPlan, run_session
+from smtpdoctor.probe.timeouts import QUICK_BUDGET_S, RFC_BUDGET_S, Budget, Timeouts
+from smtpdoctor.target import DEFAULT_PORTS, Target, parse_target, postmaster_domain
+
+IMPLICIT_TLS_PORTS = frozenset({465})
+# Phases where a stall, after the greeting passed, can be a path MTU problem: they are
+# the first to carry full-size packets (certificates, long replies, the message).
+# BODY and EOD are left out on purpose: repeating them would send the message twice.
+MTU_SENSITIVE = frozenset({Phase.TLS, Phase.STARTTLS, Phase.EHLO, Phase.AUTH})
+
+
+@dataclass(frozen=True)
+class CheckOptions:
+    """Everything a check needs to know; the CLI builds it from arguments."""
+
+    target: str
+    ports: tuple[int, ...] = ()
+    tls: str = "auto"  # auto | implicit | plain
+    starttls: str = "auto"  # auto | require | never
+    timeouts: Timeouts = field(default_factory=Timeouts.quick)
+    budget_s: float | None = None
+    credentials: Credentials | None = None
+    sender: str | None = None
+    recipients: tuple[str, ...] = ()
+    send: bool = False
+    helo_name: str | None = None
+    cafile: Path | None = None
+    families: tuple[int, ...] = (socket.AF_INET, socket.AF_INET6)
+    reference: str | None = None
+    follow_ups: bool = True  # TLS-mode probes, MSS-clamped retries, port-25 comparisons
+
+
+def _tls_mode(option: str, starttls: str, port: int) -> TlsMode:
+    if option == "implicit" or (option == "auto" and port in IMPLICIT_TLS_PORTS):
+        return TlsMode.IMPLICIT
+    return TlsMode.NONE if starttls == "never" else TlsMode.STARTTLS
+
+
+def _helo_name() -> str:
+    name = socket.getfqdn()
+    return name if "." in name else "smtpdoctor.localdomain"
+
+
+def test_message(sender: str, recipients: tuple[str, ...], helo: str) -> bytes:
+    """The small dated message `--send` delivers."""
+    now = datetime.now(UTC)
+    lines = [
+        f"From: <{sender}>",
+        f"To: {', '.join(f'<{r}>' for r in recipients)}",
+        f"Subject: smtpdoctor test message {now:%Y-%m-%d %H:%M:%S} UTC",
+        f"Date: {format_datetime(now)}",
+        f"Message-ID: {make_msgid(domain=helo)}",
+        "X-Mailer: smtpdoctor",
+        "",
+        "This is a test message sent by `smtpdoctor check --send` to measure the DATA,",
+        "body and end-of-data phases. It can be deleted.",
+        "",
+    ]
+    return "\r\n".join(lines).encode()
+
+
+class CheckRunner:
+    """Runs one check; a fresh instance per check."""
+
+    def __init__(self, options: CheckOptions, progress: ProgressHook | None = None):
+        self.options = options
+        self.progress = progress
+        self.target: Target = parse_target(options.target)
+        budget_s = options.budget_s or (
+            RFC_BUDGET_S if options.timeouts.profile.startswith("rfc") else QUICK_BUDGET_S
+        )
+        self.budget = Budget(budget_s)
+
+    def ports(self) -> tuple[int, ...]:
+        """The ports to probe: --port, the target's port, or 25, 465 and 587."""
+        if self.options.ports:
+            return tuple(dict.fromkeys(self.options.ports))
+        if self.target.port is not None:
+            return (self.target.port,)
+        return DEFAULT_PORTS
+
+    async def run(self) -> CheckResult:
+        """Resolve, probe everything concurrently, return the record."""
+        if self.target.is_mx:
+            raise UsageError(
+                f"{self.options.target!r}: checking a mail domain's MX path is not supported yet;"
+                " name a host (e.g. the MX host) instead"
+            )
+        started_at = datetime.now(UTC)
+        start = time.monotonic()
+        opts = self.options
+        host = self.target.host
+        resolve = await self._resolve(host)
+        ports = self.ports()
+        plans = [self._plan(host, address, port) for address in resolve.addresses for port in ports]
+        plans += self._comparison_plans(host, resolve.addresses, ports)
+        reference = await self._resolve(opts.reference) if opts.reference else None
+        if reference is not None:
+            plans += [
+                self._connect_only(opts.reference or "", address, 25)
+                for address in reference.addresses
+            ]
+        endpoints = await asyncio.gather(*(self._probe(plan) for plan in plans))
+        extra: dict[str, object] = {}
+        if reference is not None:
+            extra["reference"] = {"host": opts.reference, "addresses": list(reference.addresses)}
+        return CheckResult(
+            target=opts.target,
+            host=host,
+            ports=ports,
+            resolve=resolve,
+            endpoints=tuple(endpoints),
+            profile=opts.timeouts.profile,
+            timeouts=opts.timeouts.as_dict(),
+            budget_s=self.budget.total_s,
+            started_at=started_at.isoformat(timespec="seconds"),
+            elapsed_ms=round((time.monotonic() - start) * 1000, 1),
+            credentials_given=opts.credentials is not None,
+            default_ports=not opts.ports and self.target.port is None,
+            send=opts.send,
+            extra=extra,
+        )
+
+    async def _resolve(self, host: str) -> ResolveResult:
+        limit, _ = self.budget.cap(self.options.timeouts[Phase.RESOLVE])
+        return await resolve_host(host, timeout=limit, families=self.options.families)
+
+    def _plan(self, host: str, address: str, port: int) -> SessionPlan:
+        opts = self.options
+        helo = opts.helo_name or _helo_name()
+        recipients = opts.recipients or (f"postmaster@{postmaster_domain(host)}",)
+        sender = opts.sender or ""
+        message = (
+            test_message(sender or f"smtpdoctor@{helo}", recipients, helo) if opts.send else None
+        )
+        return SessionPlan(
+            host=host,
+            address=address,
+            port=port,
+            tls_mode=_tls_mode(opts.tls, opts.starttls, port),
+            timeouts=opts.timeouts,
+            starttls=opts.starttls,
+            helo_name=helo,
+            sender=sender,
+            recipients=recipients,
+            send=opts.send,
+            message=message,
+            credentials=opts.credentials,
+            cafile=opts.cafile,
+            sni=host,
+        )
+
+    def _connect_only(self, host: str, address: str, port: int) -> SessionPlan:
+        return replace(self._plan(host, address, port), explicit=False, stop_after=Phase.CONNECT)
+
+    def _comparison_plans(
+        self, host: str, addresses: tuple[str, ...], ports: tuple[int, ...]
+    ) -> list[SessionPlan]:
+        """Connect-only probes of 587 and 465 when only port 25 was asked for.
+
+        They run at the same time as the real probes, so telling an outbound port-25
+        block from a dead host costs no extra wait.
+        """
+        if not self.options.follow_ups or 25 not in ports:
+            return []
+        others = [p for p in (587, 465) if p not in ports]
+        return [self._connect_only(host, a, p) for a in addresses for p in others]
+
+    async def _probe(self, plan: SessionPlan) -> EndpointResult:
+        result = await run_session(plan, self.budget, self.progress)
+        if not self.options.follow_ups or not plan.explicit:
+            return result
+        mode_probe, clamped = await asyncio.gather(
+            self._tls_mode_probe(plan, result), self._clamped_retry(plan, result)
+        )
+        return replace(result, tls_mode_probe=mode_probe, retry_with_clamped_mss=clamped)
+
+    async def _tls_mode_probe(
+        self, plan: SessionPlan, result: EndpointResult
+    ) -> EndpointResult | None:
+        """On a TLS failure or a greeting timeout, try the other way of starting TLS."""
+        failed = result.failed_phase
+        if failed is None or failed.budget_exhausted:
+            return None
+        timeouts = plan.timeouts
+        if plan.tls_mode is TlsMode.IMPLICIT and failed.phase is Phase.TLS:
+            short = replace(
+                timeouts,
+                limits={
+                    **timeouts.limits,
+                    Phase.GREETING: min(timeouts[Phase.GREETING], timeouts[Phase.TLS]),
+                },
+            )
+            other = replace(
+                plan, tls_mode=TlsMode.STARTTLS, stop_after=Phase.GREETING, timeouts=short
+            )
+        elif (
+            failed.phase is Phase.GREETING
+            and failed.status is PhaseStatus.TIMEOUT
+            and (plan.tls_mode is not TlsMode.IMPLICIT)
+        ):
+            other = replace(plan, tls_mode=TlsMode.IMPLICIT, stop_after=Phase.TLS, verify=False)
+        else:
+            return None
+        return await run_session(replace(other, explicit=False), self.budget)
+
+    async def _clamped_retry(
+        self, plan: SessionPlan, result: EndpointResult
+    ) -> EndpointResult | None:
+        """Repeat a session that stalled where packets get large, with the MSS clamped."""
+        failed = result.failed_phase
+        if (
+            failed is None
+            or failed.status is not PhaseStatus.TIMEOUT
+            or failed.budget_exhausted
+            or failed.phase not in MTU_SENSITIVE
+            or plan.mss is not None
+        ):
+            return None
+        clamped = replace(
+            plan, mss=clamped_mss(plan.address), explicit=False, stop_after=failed.phase
+        )
+        return await run_session(clamped, self.budget)
+
+
+async def run_check(options: CheckOptions, progress: ProgressHook | None = None) -> CheckResult:
+    """Run a check (in a running event loop)."""
+    return await CheckRunner(options, progress).run()
+
+
+def run_check_sync(options: CheckOptions, progress: ProgressHook | None = None) -> CheckResult:
+    """Run a check from synchronous code."""
+    return asyncio.run(run_check(options, progress))

@@ -1,0 +1,187 @@
+"""The terminal report of `smtpdoctor check`: verdict, one line per endpoint, causes, fixes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from rich.console import Console
+from rich.text import Text
+
+from smtpdoctor.diagnose.cause import Cause, Severity
+from smtpdoctor.diagnose.rules import VERDICT_DEGRADED, VERDICT_OK, Diagnosis
+from smtpdoctor.probe.results import CheckResult, EndpointResult, PhaseResult, PhaseStatus
+
+_VERDICT_STYLE = {VERDICT_OK: "bold green", VERDICT_DEGRADED: "bold yellow"}
+_SEVERITY_STYLE = {Severity.ERROR: "bold red", Severity.WARNING: "yellow", Severity.INFO: "cyan"}
+
+
+def _ms(value: float) -> str:
+    if value >= 1000:
+        return f"{value / 1000:.1f}s"
+    return f"{value:.0f}ms" if value >= 1 else f"{value:.1f}ms"
+
+
+@dataclass(frozen=True)
+class _Group:
+    first: Cause
+    others: tuple[Cause, ...]
+
+
+def _group(causes: tuple[Cause, ...]) -> list[_Group]:
+    """Causes that share code, phase and severity, shown once with every place they hit."""
+    order: list[tuple[object, ...]] = []
+    members: dict[tuple[object, ...], list[Cause]] = {}
+    for cause in causes:
+        key = (cause.code, cause.phase, cause.severity, cause.host)
+        if key not in members:
+            order.append(key)
+            members[key] = []
+        members[key].append(cause)
+    return [_Group(members[k][0], tuple(members[k][1:])) for k in order]
+
+
+def _place(cause: Cause) -> str:
+    if cause.address is None:
+        return cause.host or ""
+    addr = f"[{cause.address}]" if ":" in cause.address else cause.address
+    return f"{addr}:{cause.port}" if cause.port else addr
+
+
+def _phase_cell(p: PhaseResult) -> Text:
+    if p.ok:
+        return Text(f"{p.phase.value} {_ms(p.elapsed_ms)}", style="green")
+    label = p.status.value.replace("_", " ")
+    code = f" {p.reply.code}" if p.reply is not None else ""
+    style = "yellow" if p.status is PhaseStatus.TEMP_FAIL else "bold red"
+    return Text(f"{p.phase.value} ✗ {label}{code} after {_ms(p.elapsed_ms)}", style=style)
+
+
+def _endpoint_line(ep: EndpointResult, passes: bool) -> Text:
+    line = Text("  ")
+    line.append("✓ " if passes else "✗ ", style="green" if passes else "red")
+    line.append(f"{ep.label:<24}", style="bold")
+    line.append(f" {ep.tls_mode.value:<9} ")
+    for index, phase in enumerate(ep.phases):
+        if index:
+            line.append(" → ", style="dim")
+        line.append_text(_phase_cell(phase))
+    line.append(f"   (total {_ms(ep.total_ms)})", style="dim")
+    return line
+
+
+def _tls_line(ep: EndpointResult) -> Text | None:
+    tls = ep.tls
+    if tls is None:
+        return None
+    text = Text("      TLS ", style="dim")
+    text.append(f"{tls.version} {tls.cipher}")
+    if tls.chain:
+        leaf = tls.chain[0]
+        text.append(f"; certificate {leaf.subject}, valid until {leaf.not_after[:10]}")
+        text.append(f" ({leaf.days_left} days)")
+    if tls.verified:
+        text.append("; verified", style="green")
+    else:
+        text.append(f"; NOT verified: {tls.verify_error}", style="red")
+    return text
+
+
+def render(
+    result: CheckResult, diagnosis: Diagnosis, console: Console, verbose: bool = False
+) -> None:
+    """Print the report."""
+    verdict = diagnosis.verdict
+    errors = sum(1 for c in diagnosis.causes if c.severity is Severity.ERROR)
+    warnings = sum(1 for c in diagnosis.causes if c.severity is Severity.WARNING)
+    head = Text()
+    head.append(f"{verdict.upper()} ", style=_VERDICT_STYLE.get(verdict, "bold red"))
+    head.append(f" {result.target}: ")
+    explicit = [ep for ep in result.endpoints if ep.explicit]
+    if verdict == VERDICT_OK:
+        head.append(
+            f"mail gets through on {len(diagnosis.passed)} of {len(explicit)} address/port pairs"
+        )
+    elif verdict == VERDICT_DEGRADED:
+        head.append(
+            f"mail gets through on {len(diagnosis.passed)} of {len(explicit)} address/port pairs, "
+            f"with {errors} error(s) and {warnings} warning(s)"
+        )
+    elif not result.resolve.addresses:
+        head.append("the name did not resolve")
+    else:
+        head.append(f"mail does not get through on any of {len(explicit)} address/port pairs")
+    head.append(f"   [{_ms(result.elapsed_ms)}, {result.profile} profile]", style="dim")
+    console.print(head)
+    console.print()
+
+    resolve = result.resolve
+    if resolve.is_literal:
+        console.print(f"Target {result.host} is an address: nothing to resolve.")
+    elif resolve.addresses:
+        servers = ", ".join(resolve.nameservers) or "system resolver"
+        console.print(
+            f"Resolved {resolve.name} → {', '.join(resolve.addresses)} in "
+            f"{_ms(resolve.elapsed_ms)} ({servers})"
+        )
+    else:
+        statuses = ", ".join(f"{q.rdtype} {q.status}" for q in resolve.queries) or "no answer"
+        console.print(f"Resolving {resolve.name} failed: {statuses}")
+    console.print()
+
+    if explicit:
+        console.print(Text("Endpoints", style="bold underline"))
+        passed = set(diagnosis.passed)
+        for ep in explicit:
+            console.print(_endpoint_line(ep, ep.label in passed))
+            tls_line = _tls_line(ep)
+            if tls_line is not None:
+                console.print(tls_line)
+        console.print()
+
+    if diagnosis.causes:
+        console.print(Text("Causes", style="bold underline"))
+        for number, group in enumerate(_group(diagnosis.causes), start=1):
+            _render_cause(console, number, group)
+    else:
+        console.print(Text("No problems found.", style="green"))
+    if result.profile.startswith("quick"):
+        console.print(
+            Text(
+                "Quick profile: shorter limits than RFC 5321 (use --rfc for the RFC's, "
+                "or --timeout PHASE=SECONDS).",
+                style="dim",
+            )
+        )
+    if verbose:
+        for ep in result.endpoints:
+            _render_transcript(console, ep)
+
+
+def _render_cause(console: Console, number: int, group: _Group) -> None:
+    cause = group.first
+    title = Text(f"{number}. ")
+    title.append(f"{cause.severity.value.upper()} ", style=_SEVERITY_STYLE[cause.severity])
+    title.append(f"{cause.code.value}", style="bold")
+    phase = f" [{cause.phase.value}]" if cause.phase else ""
+    title.append(f"{phase}: {cause.title}")
+    console.print(title)
+    console.print(Text(f"   {cause.summary}"))
+    if group.others:
+        places = ", ".join(_place(c) for c in group.others)
+        console.print(Text(f"   Also on: {places}", style="dim"))
+    if cause.evidence:
+        console.print(Text("   Evidence:", style="bold"))
+        for line in cause.evidence:
+            console.print(Text(f"     - {line}"))
+    if cause.fix:
+        console.print(Text("   Fix:", style="bold"))
+        for line in cause.fix:
+            console.print(Text(f"     - {line}"))
+    console.print()
+
+
+def _render_transcript(console: Console, ep: EndpointResult) -> None:
+    console.print(Text(f"Transcript {ep.label} ({ep.tls_mode.value})", style="bold underline"))
+    for line in ep.transcript:
+        console.print(Text(f"  {line.at_ms:>9.1f}ms {line.direction.value}: {line.text}"))
+    console.print()
