@@ -1,0 +1,95 @@
+"""`smtpdoctor doctor`: config, queue, logs and a live check, ranked into one report."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+from smtpdoctor.cli.config import add_audit_arguments, audit_options
+from smtpdoctor.cli.queue import parse_duration
+from smtpdoctor.diagnose.cause import Severity
+from smtpdoctor.doctor.model import DoctorReport
+from smtpdoctor.doctor.run import DoctorOptions, run_doctor
+from smtpdoctor.exitcodes import CouldNotRun, ExitCode, UsageError
+from smtpdoctor.report import doctor_json, doctor_text
+
+
+def register(subparsers: Any) -> None:
+    """Add the `doctor` subcommand."""
+    parser = subparsers.add_parser(
+        "doctor",
+        help="everything at once: config, queue, logs and a live check, ranked",
+        description="Audits the configuration, shapes the queue, reads the mail log and "
+        "probes the relay host (or the MX path of the top deferred destinations), then "
+        "ranks the likely causes of timeouts with the evidence from each source.",
+    )
+    add_audit_arguments(parser)
+    parser.add_argument(
+        "--log",
+        metavar="FILE",
+        type=Path,
+        action="append",
+        default=[],
+        help="mail log to analyse (repeatable; default: maillog_file or /var/log/mail.log)",
+    )
+    parser.add_argument("--since", default="24h", help="log window (default 24h)")
+    parser.add_argument("--no-probe", action="store_true", help="no live check")
+    parser.add_argument(
+        "--probe",
+        metavar="TARGET",
+        action="append",
+        default=[],
+        help="check this target instead of the relay host / top destinations (repeatable)",
+    )
+    parser.add_argument(
+        "--probe-connect-timeout",
+        metavar="SECONDS",
+        type=float,
+        default=10.0,
+        help="connect timeout of the live check (default 10)",
+    )
+    parser.add_argument("--json", action="store_true", help="one JSON document on stdout")
+    parser.set_defaults(handler=run)
+
+
+def _silent(_message: str) -> None:
+    pass
+
+
+def _to_stderr(message: str) -> None:
+    sys.stderr.write(f"... {message}\n")
+
+
+def verdict(report: DoctorReport) -> str:
+    """ok, degraded (warnings only) or failed (an error-level cause)."""
+    if any(c.severity is Severity.ERROR for c in report.causes):
+        return "failed"
+    if any(c.severity is Severity.WARNING for c in report.causes):
+        return "degraded"
+    return "ok"
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run every check and print the ranked report."""
+    if not 0.1 <= args.probe_connect_timeout <= 300:
+        raise UsageError("--probe-connect-timeout must be between 0.1 and 300 seconds")
+    quiet = args.json or not sys.stderr.isatty()
+    options = DoctorOptions(
+        audit=audit_options(args),
+        logs=tuple(args.log),
+        since=parse_duration(args.since),
+        probe=not args.no_probe,
+        probe_targets=tuple(args.probe),
+        probe_connect_timeout=args.probe_connect_timeout,
+        progress=_silent if quiet else _to_stderr,
+    )
+    report = run_doctor(options)
+    if not report.checked:
+        raise CouldNotRun("nothing could be checked: " + "; ".join(report.not_checked))
+    result = verdict(report)
+    render = doctor_json.render if args.json else doctor_text.render
+    out = render(report, result)
+    sys.stdout.write(out if out.endswith("\n") else out + "\n")
+    return ExitCode.HEALTHY if result == "ok" else ExitCode.PROBLEM_FOUND
