@@ -186,9 +186,9 @@ def add_config(ranker: Ranker, report: ConfigReport, relay: str | None) -> None:
         if finding.area == "firewall" and relay and host_key(relay) in finding.current:
             subject = relay
         source = "firewall" if finding.area == "firewall" else "config"
-        text = finding.summary + (
-            f" (now {finding.current})" if finding.current and finding.area != "firewall" else ""
-        )
+        text = finding.summary
+        if finding.current and finding.area != "firewall" and finding.current not in text:
+            text += f" (now {finding.current})"
         ranker.add(
             finding.cause,
             subject,
