@@ -129,10 +129,11 @@ class Aggregator:
                     self._tls_by_pid.clear()
                 self._tls_by_pid[f"{ev.mta}:{ev.pid}"] = ev
                 return
-            if ev.pid and not ev.queue_id and ev.mta == "postfix":
-                # Postfix logs each failed address on its own line, and the last one
-                # again in the status line: hold it until that line tells which.
-                self._hold(ev)
+            key = _hold_key(ev)
+            if key:
+                # Postfix and Exim log each failed address on its own line, and the
+                # last one again in the status line: hold it until that line comes.
+                self._hold(key, ev)
                 return
             self._failed_attempt(ev, when)
         elif kind is EventKind.SERVER_TIMEOUT:
@@ -150,8 +151,7 @@ class Aggregator:
         if ev.queue_id:
             self._note_message(ev, when)
 
-    def _hold(self, ev: LogEvent) -> None:
-        key = f"{ev.mta}:{ev.pid}"
+    def _hold(self, key: str, ev: LogEvent) -> None:
         held = self._held_by_pid.setdefault(key, [])
         if len(held) < 16:
             held.append(ev)
@@ -160,14 +160,18 @@ class Aggregator:
 
     def _release(self, key: str, delivery: LogEvent | None) -> None:
         for held in self._held_by_pid.pop(key, []):
-            if delivery is not None and held.detail == delivery.detail:
+            if delivery is not None and (held.cause, held.phase, held.relay) == (
+                delivery.cause,
+                delivery.phase,
+                delivery.relay,
+            ):
                 continue  # the same failure the status line reports
             event = held if delivery is None else replace(held, destination=delivery.destination)
             self._failed_attempt(event, self._stamps.parse(held.stamp))
 
     def _delivery(self, ev: LogEvent, when: datetime | None) -> None:
-        if self._held_by_pid and ev.pid:
-            key = f"{ev.mta}:{ev.pid}"
+        if self._held_by_pid:
+            key = _hold_key(ev)
             if key in self._held_by_pid:
                 self._release(key, ev)
         status = ev.status
@@ -369,6 +373,15 @@ class Aggregator:
             last_seen=self._last,
             mtas=tuple(sorted(self._mtas)),
         )
+
+
+def _hold_key(ev: LogEvent) -> str:
+    """Which later status line a failed-attempt line belongs to ('' for none)."""
+    if ev.mta == "postfix" and ev.pid:
+        return f"postfix:{ev.pid}"  # the same smtp process writes the status line
+    if ev.mta == "exim" and ev.queue_id:
+        return f"exim:{ev.queue_id}"
+    return ""
 
 
 def _with_cause(ev: LogEvent, cause: CauseCode) -> LogEvent:

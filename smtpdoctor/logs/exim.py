@@ -51,7 +51,8 @@ def classify_exim(text: str) -> tuple[CauseCode | None, Phase | None]:
     low = text.lower()
     m = _DEFER.search(text)
     errno = int(m.group("errno")) if m else None
-    if "tls" in low and ("timed out" in low or "timeout" in low):
+    is_tls = "tls session" in low or "tls error" in low or "gnutls" in low or "ssl_" in low
+    if is_tls and ("timed out" in low or "timeout" in low):
         return CauseCode.TLS_HANDSHAKE_TIMEOUT, Phase.STARTTLS
     if "smtp timeout after" in low or ("timed out" in low and " after " in low):
         a = _AFTER.search(low)
@@ -61,13 +62,12 @@ def classify_exim(text: str) -> tuple[CauseCode | None, Phase | None]:
     if "error from remote mail server after" in low or " said: " in low:
         a = _AFTER.search(low)
         phase = _exim_phase(a.group("what")) if a else None
-        tail = text.rsplit(": ", 1)[-1]
-        return reply_cause(tail, phase), phase
+        return reply_cause(text[a.end() :] if a else text, phase), phase
     if "closed connection" in low:
         a = _AFTER.search(low)
         phase = _exim_phase(a.group("what")) if a else None
         return CauseCode.CONNECTION_DROPPED, phase
-    if "tls" in low and ("error" in low or "failed" in low):
+    if is_tls:
         return CauseCode.TLS_FAILED, Phase.STARTTLS
     if "unrouteable address" in low or "unrouteable domain" in low:
         return CauseCode.DNS_NXDOMAIN, Phase.RESOLVE
@@ -82,6 +82,7 @@ def classify_exim(text: str) -> tuple[CauseCode | None, Phase | None]:
 
 
 def _exim_phase(what: str) -> Phase | None:
+    what = what.split(":<", 1)[0].removeprefix("pipelined ")
     if what.startswith("initial connection"):
         return Phase.GREETING
     if what.startswith(("end of data", "pipelined end of data")):
@@ -123,7 +124,7 @@ def parse_exim(line: str) -> LogEvent | None:
             )
         return None
     body = rest[3:]
-    rcpt = body.split(" ", 1)[0]
+    rcpt = body.split(" ", 1)[0].rstrip(":")
     if flag in ("=>", "->", "*>"):
         return LogEvent(
             EventKind.DELIVERY,
