@@ -1,0 +1,29 @@
+"""Running the real `smtpdoctor` command line in a subprocess (optionally in a namespace)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def smtpdoctor(
+    *args: str,
+    netns: str | None = None,
+    env: dict[str, str] | None = None,
+    user: str | None = None,
+    timeout: float = 90.0,
+) -> subprocess.CompletedProcess[str]:
+    """`python -m smtpdoctor ARGS`, as the CLI user would run it."""
+    argv = [sys.executable, "-m", "smtpdoctor", *args]
+    if user is not None:
+        argv = ["setpriv", f"--reuid={user}", f"--regid={user}", "--clear-groups", *argv]
+    if netns is not None:
+        argv = ["ip", "netns", "exec", netns, *argv]
+    full_env = {**os.environ, "PYTHONPATH": str(REPO), **(env or {})}
+    return subprocess.run(
+        argv, capture_output=True, text=True, timeout=timeout, env=full_env, cwd=REPO, check=False
+    )
