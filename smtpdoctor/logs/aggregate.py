@@ -160,11 +160,7 @@ class Aggregator:
 
     def _release(self, key: str, delivery: LogEvent | None) -> None:
         for held in self._held_by_pid.pop(key, []):
-            if delivery is not None and (held.cause, held.phase, held.relay) == (
-                delivery.cause,
-                delivery.phase,
-                delivery.relay,
-            ):
+            if delivery is not None and _same_failure(held, delivery):
                 continue  # the same failure the status line reports
             event = held if delivery is None else replace(held, destination=delivery.destination)
             self._failed_attempt(event, self._stamps.parse(held.stamp))
@@ -379,9 +375,19 @@ def _hold_key(ev: LogEvent) -> str:
     """Which later status line a failed-attempt line belongs to ('' for none)."""
     if ev.mta == "postfix" and ev.pid:
         return f"postfix:{ev.pid}"  # the same smtp process writes the status line
-    if ev.mta == "exim" and ev.queue_id:
-        return f"exim:{ev.queue_id}"
+    if ev.mta in ("exim", "sendmail") and ev.queue_id:
+        return f"{ev.mta}:{ev.queue_id}"
+    if ev.mta == "opensmtpd" and ev.pid:
+        return f"opensmtpd:{ev.pid}"  # the session id
     return ""
+
+
+def _same_failure(held: LogEvent, delivery: LogEvent) -> bool:
+    """Does the status line repeat the failure of the held per-address line?"""
+    if (held.cause, held.phase) != (delivery.cause, delivery.phase):
+        return False
+    host = held.relay.split("[", 1)[0].rstrip(".")
+    return not host or host == delivery.relay.split("[", 1)[0].rstrip(".")
 
 
 def _with_cause(ev: LogEvent, cause: CauseCode) -> LogEvent:

@@ -41,6 +41,7 @@ _PHASE_WORDS: tuple[tuple[str, Phase], ...] = (
     ("end of data", Phase.EOD),
     ("end-of-message", Phase.EOD),
     ("data status", Phase.EOD),
+    ("data command", Phase.DATA),
     ("message body", Phase.BODY),
     ("data block", Phase.BODY),
     ("sending data", Phase.BODY),

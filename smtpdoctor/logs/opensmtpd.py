@@ -64,7 +64,7 @@ def parse_opensmtpd(parts: SyslogLine, raw: str) -> LogEvent | None:
             phase=phase,
             detail=reason,
             raw=raw,
-            pid=parts.pid,
+            pid=msg.split(" ", 1)[0],  # the session id: the delivery line repeats it
         )
     if " mta delivery " not in msg:
         return None
@@ -90,5 +90,5 @@ def parse_opensmtpd(parts: SyslogLine, raw: str) -> LogEvent | None:
         delay=_duration(fields.get("delay", "")),
         detail=fields.get("stat", ""),
         raw=raw,
-        pid=parts.pid,
+        pid=msg.split(" ", 1)[0],
     )

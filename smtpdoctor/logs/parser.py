@@ -50,8 +50,12 @@ def parse_line(line: str) -> LogEvent | None:
             return None
     if "stat=" in line or "timeout waiting for input" in line:
         parts = split_syslog(line)
-        if parts is not None and parts.program in ("sendmail", "sm-mta"):
+        if parts is None:
+            return None
+        if parts.program in ("sendmail", "sm-mta"):
             return parse_sendmail(parts, line)
+        if parts.program == "smtpd" and " mta " in line:
+            return parse_opensmtpd(parts, line)
         return None
     if " mta " in line:
         parts = split_syslog(line)
