@@ -7,6 +7,8 @@ from dataclasses import dataclass
 
 from smtpdoctor.catalogue import CauseCode
 from smtpdoctor.diagnose.cause import Cause, Severity, make_cause
+from smtpdoctor.diagnose.dns import dns_causes, mx_causes
+from smtpdoctor.diagnose.network import network_causes
 from smtpdoctor.phases import Phase
 from smtpdoctor.probe.results import (
     CheckResult,
@@ -311,16 +313,30 @@ class _EndpointRules:
         summary = (
             f"Nothing accepts connections on {_where(ep)}: the connection was refused (TCP reset)."
         )
+        fix: list[str] = []
         if quiet:
             summary = (
                 f"Port {ep.port} is closed on {_where(ep)} (connection refused); the other "
                 "ports work, so this matters only to clients configured for this port."
             )
+        elif _is_loopback(ep.address) and not self.passing_ports:
+            ports = ", ".join(str(p) for p in self.result.ports)
+            summary = (
+                f"No mail server is running on this machine: nothing listens on "
+                f"{ep.host} port(s) {ports} (connection refused at once)."
+            )
+            fix = [
+                "Install and start an MTA (Debian: `apt-get install postfix`, then "
+                "`systemctl enable --now postfix`), or check the host your mail really "
+                "goes through: `smtpdoctor check YOUR-RELAY:587`.",
+                "`ss -ltnp | grep -E ':(25|465|587)\\b'` lists what listens here.",
+            ]
         self.add(
             CauseCode.CONNECT_REFUSED,
             Severity.INFO if quiet else Severity.ERROR,
             summary,
             phase,
+            fix=fix,
         )
 
     def _unreachable(self, phase: PhaseResult) -> None:
@@ -515,6 +531,10 @@ class _EndpointRules:
         )
 
 
+def _is_loopback(address: str) -> bool:
+    return address.startswith("127.") or address == "::1"
+
+
 def _greeting_fate(seconds: float, client_limit: int) -> str:
     """What a client with a CLIENT_LIMIT-second greeting timeout does with this server."""
     if seconds >= client_limit:
@@ -558,19 +578,58 @@ def endpoint_passes(ep: EndpointResult, causes: list[Cause]) -> bool:
 
 
 def _dns_causes(result: CheckResult) -> list[Cause]:
-    try:
-        from smtpdoctor.diagnose.dns import dns_causes
-    except ImportError:  # pragma: no cover - the module lands with the network issue
-        return []
-    return list(dns_causes(result.resolve))
+    if result.mx is not None:
+        return mx_causes(result.mx)
+    return dns_causes(result.resolve)
 
 
-def _network_causes(result: CheckResult) -> list[Cause]:
-    try:
-        from smtpdoctor.diagnose.network import network_causes
-    except ImportError:  # pragma: no cover - the module lands with the network issue
+# What an MTA with Postfix's defaults waits for an address that fails this way.
+_POSTFIX_WAIT_S = {Phase.CONNECT: 30.0, Phase.GREETING: 300.0}
+
+
+def _mx_partial(result: CheckResult, causes: list[Cause]) -> list[Cause]:
+    """Some MX hosts or addresses fail while others work: delivery happens, but late."""
+    if result.mx is None:
         return []
-    return list(network_causes(result))
+    explicit = [ep for ep in result.endpoints if ep.explicit]
+    working = [ep for ep in explicit if endpoint_passes(ep, causes)]
+    failing = [ep for ep in explicit if not endpoint_passes(ep, causes)]
+    if not working or not failing:
+        return []
+    first_ok = explicit.index(working[0])
+    before = [ep for ep in explicit[:first_ok] if ep in failing]
+    wait_s = 0.0
+    lines = []
+    for ep in failing:
+        failed = ep.failed_phase
+        how = f"{failed.phase.value} {failed.status.value}" if failed else "failed"
+        lines.append(f"{ep.host} {ep.label}: {how}")
+    for ep in before:
+        failed = ep.failed_phase
+        if failed is None:
+            continue
+        if failed.status is PhaseStatus.TIMEOUT:
+            wait_s += _POSTFIX_WAIT_S.get(failed.phase, 300.0)
+        else:
+            wait_s += failed.elapsed_ms / 1000
+    late = (
+        f"an MTA with Postfix's default timeouts tries {len(before)} failing address(es) "
+        f"first and reaches {working[0].host} {working[0].label} about {wait_s:.0f} s late, "
+        "on every message"
+        if before
+        else f"the preferred host {working[0].host} works, so delivery is not delayed until "
+        "it fails; then the backups fail too"
+    )
+    return [
+        make_cause(
+            CauseCode.MX_PARTIAL,
+            Severity.WARNING,
+            f"{len(failing)} of {len(explicit)} MX addresses of {result.mx.domain} fail: {late}.",
+            lines,
+            phase=Phase.CONNECT,
+            host=result.mx.domain,
+        )
+    ]
 
 
 # Causes that a more specific network cause explains for the same address and port.
@@ -600,8 +659,9 @@ def diagnose(result: CheckResult) -> Diagnosis:
     passing_ports = {ep.port for ep in explicit if ep.completed}
     for ep in explicit:
         causes.extend(_EndpointRules(result, ep, passing_ports).run())
-    causes.extend(_network_causes(result))
+    causes.extend(network_causes(result))
     causes = _drop_explained(causes)
+    causes.extend(_mx_partial(result, causes))
     causes.sort(key=lambda c: _SEVERITY_ORDER[c.severity])
     passed = tuple(ep.label for ep in explicit if endpoint_passes(ep, causes))
     if not explicit or not passed:

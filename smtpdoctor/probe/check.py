@@ -10,10 +10,10 @@ from datetime import UTC, datetime
 from email.utils import format_datetime, make_msgid
 from pathlib import Path
 
-from smtpdoctor.exitcodes import UsageError
 from smtpdoctor.net.connection import clamped_mss
 from smtpdoctor.phases import Phase
 from smtpdoctor.probe.dns import resolve_host
+from smtpdoctor.probe.mx import MxPlan, resolve_mx
 from smtpdoctor.probe.results import (
     CheckResult,
     EndpointResult,
@@ -100,23 +100,28 @@ class CheckRunner:
             return tuple(dict.fromkeys(self.options.ports))
         if self.target.port is not None:
             return (self.target.port,)
+        if self.target.is_mx:
+            return (25,)  # MTA to MTA: the MX path is port 25
         return DEFAULT_PORTS
 
     async def run(self) -> CheckResult:
         """Resolve, probe everything concurrently, return the record."""
-        if self.target.is_mx:
-            raise UsageError(
-                f"{self.options.target!r}: checking a mail domain's MX path is not supported yet;"
-                " name a host (e.g. the MX host) instead"
-            )
         started_at = datetime.now(UTC)
         start = time.monotonic()
         opts = self.options
         host = self.target.host
-        resolve = await self._resolve(host)
         ports = self.ports()
-        plans = [self._plan(host, address, port) for address in resolve.addresses for port in ports]
-        plans += self._comparison_plans(host, resolve.addresses, ports)
+        mx: MxPlan | None = None
+        if self.target.is_mx:
+            mx = await self._resolve_mx(host)
+            resolve = _mx_resolution(mx)
+            pairs = [(mx_host.host, address) for mx_host, address in mx.addresses]
+        else:
+            resolve = await self._resolve(host)
+            pairs = [(host, address) for address in resolve.addresses]
+        plans = [self._plan(name, address, port) for name, address in pairs for port in ports]
+        for name, address in pairs:
+            plans += self._comparison_plans(name, (address,), ports)
         reference = await self._resolve(opts.reference) if opts.reference else None
         if reference is not None:
             plans += [
@@ -142,7 +147,12 @@ class CheckRunner:
             default_ports=not opts.ports and self.target.port is None,
             send=opts.send,
             extra=extra,
+            mx=mx,
         )
+
+    async def _resolve_mx(self, domain: str) -> MxPlan:
+        limit, _ = self.budget.cap(self.options.timeouts[Phase.RESOLVE])
+        return await resolve_mx(domain, timeout=limit, families=self.options.families)
 
     async def _resolve(self, host: str) -> ResolveResult:
         limit, _ = self.budget.cap(self.options.timeouts[Phase.RESOLVE])
@@ -151,7 +161,7 @@ class CheckRunner:
     def _plan(self, host: str, address: str, port: int) -> SessionPlan:
         opts = self.options
         helo = opts.helo_name or _helo_name()
-        recipients = opts.recipients or (f"postmaster@{postmaster_domain(host)}",)
+        recipients = opts.recipients or (self._default_recipient(host),)
         sender = opts.sender or ""
         message = (
             test_message(sender or f"smtpdoctor@{helo}", recipients, helo) if opts.send else None
@@ -172,6 +182,11 @@ class CheckRunner:
             cafile=opts.cafile,
             sni=host,
         )
+
+    def _default_recipient(self, host: str) -> str:
+        if self.target.is_mx:
+            return self.target.mailbox or f"postmaster@{self.target.host}"
+        return f"postmaster@{postmaster_domain(host)}"
 
     def _connect_only(self, host: str, address: str, port: int) -> SessionPlan:
         return replace(self._plan(host, address, port), explicit=False, stop_after=Phase.CONNECT)
@@ -244,6 +259,20 @@ class CheckRunner:
             plan, mss=clamped_mss(plan.address), explicit=False, stop_after=failed.phase
         )
         return await run_session(clamped, self.budget)
+
+
+def _mx_resolution(mx: MxPlan) -> ResolveResult:
+    """The MX path as one ResolveResult: every MX host's addresses, every query made."""
+    queries = list(mx.mx_queries)
+    for mx_host in mx.hosts:
+        queries.extend(mx_host.resolve.queries)
+    return ResolveResult(
+        name=mx.domain,
+        addresses=tuple(dict.fromkeys(address for _, address in mx.addresses)),
+        queries=tuple(queries),
+        nameservers=mx.nameservers,
+        elapsed_ms=mx.elapsed_ms,
+    )
 
 
 async def run_check(options: CheckOptions, progress: ProgressHook | None = None) -> CheckResult:

@@ -4,9 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
 from smtpdoctor.phases import Phase
 from smtpdoctor.proto.reply import Reply
+
+if TYPE_CHECKING:  # mx.py builds on this module's ResolveResult
+    from smtpdoctor.probe.mx import MxPlan
 
 
 class PhaseStatus(StrEnum):
@@ -191,4 +195,5 @@ class CheckResult:
     credentials_given: bool = False
     send: bool = False
     default_ports: bool = False  # the user named no port: 25, 465 and 587 were tried
+    mx: MxPlan | None = None  # set for @domain targets: the MX path that was probed
     extra: dict[str, object] = field(default_factory=dict)

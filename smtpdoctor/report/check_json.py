@@ -7,6 +7,7 @@ from typing import Any
 
 from smtpdoctor.diagnose.cause import Cause
 from smtpdoctor.diagnose.rules import Diagnosis, endpoint_passes
+from smtpdoctor.probe.mx import MxPlan
 from smtpdoctor.probe.results import (
     CheckResult,
     DnsQuery,
@@ -125,6 +126,28 @@ def resolve_dict(r: ResolveResult) -> dict[str, Any]:
     }
 
 
+def _mx(mx: MxPlan) -> dict[str, Any]:
+    return {
+        "domain": mx.domain,
+        "status": mx.status,
+        "null_mx": mx.null_mx,
+        "implicit": mx.implicit,
+        "elapsed_ms": mx.elapsed_ms,
+        "nameservers": list(mx.nameservers),
+        "queries": [_query(q) for q in mx.mx_queries],
+        "notes": list(mx.notes),
+        "hosts": [
+            {
+                "preference": h.preference,
+                "host": h.host,
+                "addresses": list(h.addresses),
+                "resolve": resolve_dict(h.resolve),
+            }
+            for h in mx.hosts
+        ],
+    }
+
+
 def check_dict(result: CheckResult, diagnosis: Diagnosis) -> dict[str, Any]:
     """The whole document as a dict."""
     causes = list(diagnosis.causes)
@@ -145,6 +168,7 @@ def check_dict(result: CheckResult, diagnosis: Diagnosis) -> dict[str, Any]:
             endpoint_dict(ep, endpoint_passes(ep, causes) if ep.explicit else None)
             for ep in result.endpoints
         ],
+        "mx": _mx(result.mx) if result.mx is not None else None,
         **({"extra": result.extra} if result.extra else {}),
     }
 

@@ -115,10 +115,17 @@ def render(
     console.print()
 
     resolve = result.resolve
-    if resolve.is_literal:
+    if result.mx is not None:
+        _render_mx(result, diagnosis, console)
+    elif resolve.is_literal:
         console.print(f"Target {result.host} is an address: nothing to resolve.")
     elif resolve.addresses:
-        servers = ", ".join(resolve.nameservers) or "system resolver"
+        from_files = {q.detail for q in resolve.queries if q.detail.startswith("from ")}
+        servers = (
+            ", ".join(sorted(from_files))
+            if from_files
+            else "resolver " + (", ".join(resolve.nameservers) or "of the system")
+        )
         console.print(
             f"Resolved {resolve.name} → {', '.join(resolve.addresses)} in "
             f"{_ms(resolve.elapsed_ms)} ({servers})"
@@ -155,6 +162,36 @@ def render(
     if verbose:
         for ep in result.endpoints:
             _render_transcript(console, ep)
+
+
+def _render_mx(result: CheckResult, diagnosis: Diagnosis, console: Console) -> None:
+    mx = result.mx
+    assert mx is not None
+    if mx.null_mx:
+        console.print(f"{mx.domain} publishes a null MX (RFC 7505): it accepts no mail.")
+        return
+    if not mx.hosts:
+        console.print(f"MX lookup of {mx.domain} failed: {mx.status}")
+        return
+    how = "no MX: the domain itself (RFC 5321 5.1)" if mx.implicit else "MX records"
+    console.print(Text(f"Mail for {mx.domain} ({how}, {_ms(mx.elapsed_ms)})", style="bold"))
+    passed = set(diagnosis.passed)
+    by_address: dict[tuple[str, str], list[EndpointResult]] = {}
+    for ep in result.endpoints:
+        if ep.explicit:
+            by_address.setdefault((ep.host, ep.address), []).append(ep)
+    for mx_host in mx.hosts:
+        line = Text(f"  {mx_host.preference:>5}  {mx_host.host:<30} ")
+        if not mx_host.addresses:
+            line.append("no address", style="bold red")
+        for index, address in enumerate(mx_host.addresses):
+            if index:
+                line.append("  ")
+            eps = by_address.get((mx_host.host, address), [])
+            good = bool(eps) and all(ep.label in passed for ep in eps)
+            line.append(f"{address} ")
+            line.append("✓" if good else "✗", style="green" if good else "red")
+        console.print(line)
 
 
 def _render_cause(console: Console, number: int, group: _Group) -> None:
