@@ -21,6 +21,7 @@ _MAGIC: tuple[tuple[bytes, str], ...] = (
 _ROTATED = re.compile(r"^(?P<base>.+?)(?:\.(?P<num>\d+)|-(?P<date>\d{8}))(?:\.(?:gz|bz2|xz))?$")
 # Reading stops treating a file as text when this share of a sample is control bytes.
 _BINARY_SHARE = 0.10
+_SAMPLE = 4096
 
 
 class UnreadableLogError(Exception):
@@ -62,19 +63,34 @@ def looks_binary(sample: bytes) -> bool:
 
 
 def read_lines(stream: IO[bytes], name: str) -> Iterator[str]:
-    """Decoded lines without line ends; UnreadableLogError for binary or corrupt data."""
-    first = True
+    """Decoded lines without line ends; UnreadableLogError for binary or corrupt data.
+
+    The first 4 KiB are held back and checked before any line is passed on.
+    """
+    head: list[bytes] = []
+    sampled = 0
     try:
         for raw in stream:
-            if first:
-                first = False
-                if looks_binary(raw[:4096]):
-                    raise UnreadableLogError(f"{name}: binary data, not a text log")
+            if sampled < _SAMPLE:
+                head.append(raw)
+                sampled += len(raw)
+                if sampled < _SAMPLE:
+                    continue
+                yield from _checked(head, name)
+                head = []
+                continue
             yield raw.decode("utf-8", "replace").rstrip("\r\n")
+        if sampled < _SAMPLE:
+            yield from _checked(head, name)
     except (EOFError, OSError, lzma.LZMAError, ValueError) as exc:
-        if isinstance(exc, UnreadableLogError):
-            raise
         raise UnreadableLogError(f"{name}: truncated or corrupt ({exc})") from None
+
+
+def _checked(head: list[bytes], name: str) -> Iterator[str]:
+    if looks_binary(b"".join(head)[:_SAMPLE]):
+        raise UnreadableLogError(f"{name}: binary data, not a text log")
+    for raw in head:
+        yield raw.decode("utf-8", "replace").rstrip("\r\n")
 
 
 def iter_file(path: Path) -> Iterator[str]:
