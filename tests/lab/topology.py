@@ -103,9 +103,9 @@ class Lab:
             ip(r2.ns, "-6", "route", "add", "default", "via", "2001:db8:2::1")
             last = r2
         ip(last.ns, "link", "add", "br0", "type", "bridge")
+        ip(last.ns, "link", "set", "br0", "up")
         ip(last.ns, "addr", "add", f"{LAN_V4_GW}/24", "dev", "br0")
         ip(last.ns, "-6", "addr", "add", f"{LAN_V6_GW}/64", "dev", "br0", "nodad")
-        ip(last.ns, "link", "set", "br0", "up")
         for i, node in enumerate([*self.servers, self.dns]):
             port = f"lan{i}"
             ip(
@@ -122,9 +122,9 @@ class Lab:
                 node.ns,
             )
             ip(last.ns, "link", "set", port, "master", "br0", "up")
+            ip(node.ns, "link", "set", "eth0", "up")
             ip(node.ns, "addr", "add", f"{node.v4}/24", "dev", "eth0")
             ip(node.ns, "-6", "addr", "add", f"{node.v6}/64", "dev", "eth0", "nodad")
-            ip(node.ns, "link", "set", "eth0", "up")
             ip(node.ns, "route", "add", "default", "via", LAN_V4_GW)
             ip(node.ns, "-6", "route", "add", "default", "via", LAN_V6_GW)
         for router in self.routers:
@@ -141,9 +141,11 @@ class Lab:
     ) -> None:  # fmt: skip
         ip(a.ns, "link", "add", a_if, "type", "veth", "peer", "name", b_if, "netns", b.ns)
         for node, ifname, v4, v6 in ((a, a_if, a4, a6), (b, b_if, b4, b6)):
+            # up first: an IPv6 address added to a down link misses its multicast
+            # joins, and the first neighbour solicitation for it goes unanswered (1 s)
+            ip(node.ns, "link", "set", ifname, "up")
             ip(node.ns, "addr", "add", f"{v4}/{plen}", "dev", ifname)
             ip(node.ns, "-6", "addr", "add", f"{v6}/64", "dev", ifname, "nodad")
-            ip(node.ns, "link", "set", ifname, "up")
 
     def default_zone(self) -> Zone:
         """s1.lab.test, s2.lab.test, ... with both families; lab.test MX -> s1."""
