@@ -1,0 +1,132 @@
+"""The command line: exit codes, one-line errors, --since, JSON schema, CSV, bounded memory."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from smtpdoctor.logs.aggregate import Aggregator
+
+SAMPLES = Path(__file__).parent / "samples"
+OK_LINE = (
+    "Nov 27 10:00:00 mx postfix/smtp[1]: OK1: to=<a@ok.example>, relay=mx[192.0.2.1]:25, "
+    "delay=1, delays=0/0/0.5/0.5, dsn=2.0.0, status=sent (250 ok)\n"
+)
+
+
+def _cli(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "smtpdoctor", "logs", *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def test_exit_codes_and_one_line_errors(tmp_path: Path) -> None:
+    ok = tmp_path / "ok.log"
+    ok.write_text(OK_LINE)
+    assert _cli(str(ok)).returncode == 0
+    assert _cli(str(SAMPLES / "sendmail.log")).returncode == 1
+    for args in (
+        ["/nonexistent/mail.log"],
+        [str(ok), "--since", "the day after tomorrow"],
+        [],
+        [str(tmp_path)],
+        [str(ok), "--journal"],
+        [str(ok), "--top", "0"],
+        [str(ok), str(ok), "--follow"],
+    ):
+        proc = _cli(*args)
+        assert proc.returncode == 2, args
+        assert proc.stderr.count("\n") == 1 and "Traceback" not in proc.stderr, args
+        assert proc.stdout == ""
+
+
+def test_terminal_verdict_first(tmp_path: Path) -> None:
+    ok = tmp_path / "ok.log"
+    ok.write_text(OK_LINE)
+    assert _cli(str(ok)).stdout.splitlines()[1].startswith("OK: no timeouts")
+    out = _cli(str(SAMPLES / "postfix-2.2.log")).stdout
+    assert out.splitlines()[1].startswith("PROBLEMS: 2 timeouts")
+    assert "confirm live: smtpdoctor check mx.far.example.net:25" in out
+    assert "Most delayed messages" in out
+
+
+def test_since_filters_events() -> None:
+    path = str(SAMPLES / "postfix-rfc3339.log")
+    everything = json.loads(_cli(path, "--json").stdout)
+    later = json.loads(_cli(path, "--json", "--since", "2026-11-27T12:00:05+01:00").stdout)
+    assert everything["problems"] == 9
+    assert later["problems"] == 4
+    assert later["totals"]["before_since"] == 5
+
+
+def test_json_schema_fields() -> None:
+    doc = json.loads(_cli(str(SAMPLES / "sendmail.log"), "--json").stdout)
+    assert doc["schema"] == "smtpdoctor.logs/1"
+    assert doc["verdict"] == "problems"
+    for key in ("lines", "parsed", "unparsed", "deliveries", "delayed", "deferred", "bounced",
+                "timeouts"):  # fmt: skip
+        assert isinstance(doc["totals"][key], int)
+    g = doc["groups"][0]
+    for key in ("cause", "phase", "destination", "relay", "count", "first_seen", "last_seen",
+                "check", "sample"):  # fmt: skip
+        assert key in g
+    assert all(c["fixes"] for c in doc["causes"])
+
+
+def test_csv_rows() -> None:
+    text = _cli(str(SAMPLES / "opensmtpd.log"), "--csv").stdout
+    rows = list(csv.DictReader(io.StringIO(text)))
+    assert {r["cause"] for r in rows} == {"connect_timeout", "greylisted"}
+    assert rows[0]["check"].startswith("smtpdoctor check ")
+
+
+def test_journal_without_journalctl_is_exit_3(tmp_path: Path) -> None:
+    proc = subprocess.run(
+        [sys.executable, "-m", "smtpdoctor", "logs", "--journal"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        env={"PATH": str(tmp_path)},  # no journalctl on this PATH
+    )
+    assert proc.returncode == 3
+    assert "journalctl not found" in proc.stderr
+
+
+def test_message_table_is_bounded() -> None:
+    agg = Aggregator(max_messages=100)
+    for i in range(5000):
+        agg.feed_line(
+            f"Nov 27 10:00:00 mx postfix/smtp[1]: Q{i}: to=<a@d{i % 7}.example>, relay=none, "
+            "delay=3, delays=0/0/3/0, dsn=4.4.1, status=deferred "
+            "(connect to mx[192.0.2.1]:25: Connection timed out)"
+        )
+    report = agg.report()
+    assert len(agg._messages) == 100
+    assert report.messages.evicted == 4900
+    assert report.messages.tracked == 5000
+    assert len(report.messages.worst) == 20
+    assert report.totals["timeouts"] == 5000
+
+
+def test_group_table_is_bounded() -> None:
+    agg = Aggregator(max_groups=50)
+    for i in range(1000):
+        agg.feed_line(
+            f"Nov 27 10:00:00 mx postfix/smtp[1]: Q{i}: to=<a@d{i}.example>, relay=none, "
+            "delay=3, delays=0/0/3/0, dsn=4.4.1, status=deferred "
+            f"(connect to mx{i}[192.0.2.1]:25: Connection timed out)"
+        )
+    groups = agg.report().groups
+    assert len(groups) == 51
+    assert sum(g.count for g in groups) == 1000
+    assert any(g.destination == "(other)" for g in groups)
