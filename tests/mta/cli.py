@@ -20,7 +20,7 @@ def smtpdoctor(
     """`python -m smtpdoctor ARGS`, as the CLI user would run it."""
     argv = [sys.executable, "-m", "smtpdoctor", *args]
     if user is not None:
-        argv = ["setpriv", f"--reuid={user}", f"--regid={user}", "--clear-groups", *argv]
+        argv = ["setpriv", f"--reuid={user}", "--regid=65534", "--clear-groups", *argv]
     if netns is not None:
         argv = ["ip", "netns", "exec", netns, *argv]
     full_env = {**os.environ, "PYTHONPATH": str(REPO), **(env or {})}
