@@ -92,7 +92,7 @@ def audit_postfix_section(options: MtaOptions) -> tuple[AuditSection, PostfixSet
             "queue_run_delay",
         )
     ]
-    changed = sorted(n for n in settings.changed if n in dict(facts))
+    changed = sorted(n for n in settings.changed if n in dict(facts) and n != "config_directory")
     facts.append(("changed_from_default", ", ".join(changed) or "(none of these)"))
     queue_dir = Path(settings.get("queue_directory") or "/var/spool/postfix")
     running = _master_running(queue_dir)
