@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import re
 import sys
+from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -34,6 +35,9 @@ def add_mta_arguments(parser: argparse.ArgumentParser) -> None:
         help="a Postfix config directory other than /etc/postfix (postconf -c DIR)",
     )
     parser.add_argument(
+        "--exim-config", metavar="FILE", type=Path, help="an Exim configuration file (exim -C FILE)"
+    )
+    parser.add_argument(
         "--queue-dir", metavar="DIR", type=Path, help="the queue directory (default: from the MTA)"
     )
 
@@ -47,6 +51,7 @@ def mta_options(args: argparse.Namespace) -> MtaOptions:
         mta=Mta(args.mta) if args.mta else None,
         postfix_config=config.resolve() if config is not None and config.exists() else config,
         queue_dir=args.queue_dir,
+        exim_config=args.exim_config,
     )
 
 
@@ -127,12 +132,7 @@ def run(args: argparse.Namespace) -> int:
             settings = read_settings(options.postfix_target())
             lifetime = parse_time(settings.get("maximal_queue_lifetime", "5d"), "d")
             if options.queue_dir is None and settings.get("queue_directory"):
-                options = MtaOptions(
-                    options.mta,
-                    options.postfix_config,
-                    Path(settings.get("queue_directory")),
-                    options.path,
-                )
+                options = replace(options, queue_dir=Path(settings.get("queue_directory")))
         snapshot = read_queue(options, mta)
     except ToolError as exc:
         raise CouldNotRun(f"cannot read the {mta.value} queue: {exc}") from None

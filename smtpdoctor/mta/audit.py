@@ -120,26 +120,33 @@ def audit_postfix_section(options: MtaOptions) -> tuple[AuditSection, PostfixSet
     return AuditSection("postfix", checked, tuple(facts), tuple(findings)), settings
 
 
-def _exim_lines(binary: str, *args: str) -> list[str]:
-    return run([binary, "-bP", *args], timeout=15).stdout.splitlines()
+def _exim_lines(binary: list[str], *args: str) -> list[str]:
+    return run([*binary, "-bP", *args], timeout=15).stdout.splitlines()
+
+
+def _names(lines: list[str]) -> list[str]:
+    """`exim -bP router_list` output: one name a line (newer) or `x = a : b` (older)."""
+    text = " : ".join(line.split("=", 1)[-1] for line in lines)
+    return [n.strip() for n in text.split(":") if n.strip()]
 
 
 def audit_exim_section(options: MtaOptions) -> AuditSection:
     """Exim: the smtp transports' timeouts and fallback hosts."""
-    binary = exim_binary(options.path)
-    if binary is None:
+    exe = exim_binary(options.path)
+    if exe is None:
         return AuditSection("exim", unreadable=(Unreadable("exim", "not installed"),))
+    binary = [exe, *options.exim_args()]
     try:
-        transports = " ".join(_exim_lines(binary, "transport_list")).split("=")[-1]
-        routers = " ".join(_exim_lines(binary, "router_list")).split("=")[-1]
+        transports = _names(_exim_lines(binary, "transport_list"))
+        routers = _names(_exim_lines(binary, "router_list"))
         smarthost = False
-        for name in [r.strip() for r in routers.split(":") if r.strip()]:
+        for name in routers:
             opts = exim_config.parse_bp(_exim_lines(binary, "router", name))
             if opts.get("driver") == "manualroute":
                 smarthost = True
         findings: list[Finding] = []
         facts: list[tuple[str, str]] = []
-        for name in [t.strip() for t in transports.split(":") if t.strip()]:
+        for name in transports:
             opts = exim_config.parse_bp(_exim_lines(binary, "transport", name))
             if opts.get("driver") != "smtp":
                 continue

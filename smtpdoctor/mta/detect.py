@@ -19,6 +19,11 @@ class MtaOptions:
     postfix_config: Path | None = None
     queue_dir: Path | None = None
     path: str | None = None
+    exim_config: Path | None = None  # exim -C FILE
+
+    def exim_args(self) -> list[str]:
+        """`-C FILE` when a non-default Exim configuration is asked for."""
+        return ["-C", str(self.exim_config)] if self.exim_config is not None else []
 
     def postfix_target(self) -> PostfixTarget:
         """The Postfix instance these options point at."""
@@ -29,6 +34,8 @@ def detect(options: MtaOptions) -> Mta | None:
     """The MTA to read: the one asked for, else the first installed (Postfix, Exim, Sendmail)."""
     if options.mta is not None:
         return options.mta
+    if options.exim_config is not None:
+        return Mta.EXIM
     if options.postfix_config is not None or find_tool("postconf", options.path):
         return Mta.POSTFIX
     if exim_queue.exim_binary(options.path):
@@ -55,7 +62,7 @@ def read_queue(options: MtaOptions, mta: Mta) -> QueueSnapshot:
         binary = exim_queue.exim_binary(options.path)
         if binary is None:
             raise ToolError("exim: not installed (not found in PATH)")
-        return exim_queue.read_queue(binary)
+        return exim_queue.read_queue(binary, options.exim_args())
     binary = find_tool("mailq", options.path)
     if binary is None:
         raise ToolError("mailq: not installed (not found in PATH)")

@@ -72,9 +72,11 @@ def exim_binary(path: str | None = None) -> str | None:
     return find_tool("exim4", path) or find_tool("exim", path)
 
 
-def read_queue(binary: str, timeout: float = 60.0) -> QueueSnapshot:
+def read_queue(
+    binary: str, config_args: list[str] | None = None, timeout: float = 60.0
+) -> QueueSnapshot:
     """The queue as `exim -bp` lists it; ToolError if it cannot run."""
     now = datetime.now(UTC)
-    argv = [binary, "-bp"]
+    argv = [binary, *(config_args or []), "-bp"]
     messages = tuple(parse_listing(stream_lines(argv, timeout), now))
     return QueueSnapshot(mta=Mta.EXIM, taken_at=now, messages=messages, source=" ".join(argv))

@@ -29,7 +29,7 @@ def flush_command(options: MtaOptions, mta: Mta, domain: str) -> list[str]:
         binary = exim_binary(options.path)
         if binary is None:
             raise ToolError("exim: not installed (not found in PATH)")
-        return [binary, "-Rff", domain]
+        return [binary, *options.exim_args(), "-Rff", domain]
     binary = find_tool("sendmail", options.path)
     if binary is None:
         raise ToolError("sendmail: not installed (not found in PATH)")
