@@ -13,6 +13,16 @@ if ! "$PYTHON" -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else 1)
     exit 2
 fi
 
+if ! "$PYTHON" -c 'import ensurepip, venv' 2>/dev/null; then
+    # Debian splits venv out of python3: install it when we can, say so when we cannot.
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+        apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv >/dev/null
+    else
+        echo "Python's venv module is missing: run 'apt-get install python3-venv' as root" >&2
+        exit 2
+    fi
+fi
+
 if [ "$want_test" = 1 ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
     # Debian packages the tests drive for real: Postfix (configured by the tests, never
     # started as the system MTA), dnsmasq for the lab's DNS, nftables and iproute2 for the

@@ -18,3 +18,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(pytest.mark.skip(reason="needs root, iproute2 and nftables"))
         if "postfix" in item.keywords and not (have_postfix and is_root):
             item.add_marker(pytest.mark.skip(reason="needs Postfix (Debian package) and root"))
+
+
+# Shared fixtures, available to every test folder without an import of its own.
+from tests.support.postfix import postfix_factory  # noqa: E402, F401
