@@ -45,6 +45,8 @@ def assert_usage_error(*args: str) -> str:
         ("127.0.0.1", "--auth-mech", "CRAM-MD5"),
         ("127.0.0.1", "--user", "alice", "--password-env", "SD_SURELY_UNSET_VARIABLE"),
         ("127.0.0.1", "--cafile", "/nonexistent/ca.pem"),
+        ("[::1]:25", "-4"),
+        ("127.0.0.1:25", "-6"),
     ],
 )
 def test_bad_input_is_one_line_exit_2(args: tuple[str, ...]) -> None:
