@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import heapq
 from collections import Counter, OrderedDict
-from dataclasses import dataclass, field, replace
+from collections.abc import Iterable
+from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from smtpdoctor.catalogue import CauseCode
 from smtpdoctor.logs.events import TIMEOUT_CAUSES, EventKind, LogEvent, Status
@@ -24,10 +26,14 @@ from smtpdoctor.logs.model import (
     MessageTrace,
 )
 from smtpdoctor.logs.parser import parse_line
-from smtpdoctor.logs.syslog import looks_like_log_line
+from smtpdoctor.logs.scan import count_log_lines, interesting_lines
+from smtpdoctor.logs.syslog import MONTHS, looks_like_log_line
 from smtpdoctor.logs.timestamps import StampParser
 from smtpdoctor.phases import Phase
 
+MONTH_SET = frozenset(MONTHS)
+_ABSENT: Any = object()  # "not in the table" (None means "delivered at the first try")
+MAX_LINE = 1 << 20  # a "line" longer than this is cut: memory stays bounded
 GroupKey = tuple[CauseCode, Phase | None, str, str, str]
 OTHER = "(other)"
 
@@ -77,7 +83,9 @@ class Aggregator:
         self.totals: Counter[str] = Counter()
         self._groups: dict[GroupKey, _Group] = {}
         self._hours: Counter[datetime] = Counter()
-        self._messages: OrderedDict[str, _Message] = OrderedDict()
+        # queue ID -> what we know; None marks "delivered at the first try, nothing
+        # else known" (most mail), which costs no object at all.
+        self._messages: OrderedDict[str, _Message | None] = OrderedDict()
         self._worst: list[tuple[float, int, MessageTrace]] = []
         self._seq = 0
         self._msg_stats: Counter[str] = Counter()
@@ -91,6 +99,125 @@ class Aggregator:
         self._mtas: set[str] = set()
 
     # -- input -------------------------------------------------------------------------
+
+    def feed_chunks(self, chunks: Iterable[str], block_size: int = 1 << 20) -> None:
+        """Fold in text that arrives in chunks (any sizes, lines may straddle them).
+
+        Text is handled in blocks of about block_size; what arrived before an error
+        in the chunk source is still counted before the error propagates.
+        """
+        pending: list[str] = []
+        size = 0
+        carry = ""
+        try:
+            for chunk in chunks:
+                pending.append(chunk)
+                size += len(chunk)
+                if size >= block_size:
+                    carry = self._flush(carry, pending)
+                    pending = []
+                    size = 0
+        finally:
+            carry = self._flush(carry, pending)
+            if carry:
+                self._feed_block(carry + "\n")
+
+    def _flush(self, carry: str, pending: list[str]) -> str:
+        block = carry + "".join(pending)
+        cut = block.rfind("\n") + 1
+        if cut == 0:
+            if len(block) < MAX_LINE:
+                return block
+            cut = len(block)  # an endless line: take it as it is, bounded
+        head = block[:cut]
+        self._feed_block(head if head.endswith("\n") else head + "\n")
+        return block[cut:]
+
+    def _feed_block(self, block: str) -> None:
+        parse = parse_line
+        feed_event = self.feed_event
+        totals = self.totals
+        lines = block.count("\n")
+        totals["lines"] += lines
+        totals["unparsed"] += lines - count_log_lines(block)
+        for line in interesting_lines(block):
+            # Most events are Postfix "removed" and "status=sent" lines: take them
+            # without building an event when nothing about them needs one.
+            if line.endswith(": removed") and self._fast_removed(line):
+                continue
+            if "status=sent " in line and self._fast_sent(line):
+                continue
+            try:
+                event = parse(line)
+            except Exception:  # a parser bug must not lose the whole run
+                event = None
+            if event is not None:
+                feed_event(event)
+
+    def _fast_removed(self, line: str) -> bool:
+        if "/qmgr[" not in line or self.since is not None:
+            return False
+        qid = line[line.rfind(" ", 0, len(line) - 9) + 1 : -9]
+        msg = self._messages.get(qid, _ABSENT)
+        if msg is not None:
+            return False  # unknown, or one with a story: the full path
+        del self._messages[qid]
+        self._msg_stats["delivered_first_try"] += 1
+        self.totals["parsed"] += 1
+        return True
+
+    def _fast_sent(self, line: str) -> bool:
+        if self.since is not None or line[:3] not in MONTH_SET:
+            return False
+        qid_end = line.find(": to=<")
+        d = line.find(", delay=", qid_end)
+        if qid_end < 0 or d < 0 or "postfix" not in line[16:qid_end]:
+            return False
+        end = line.find(",", d + 8)
+        try:
+            delay = float(line[d + 8 : end])
+        except ValueError:
+            return False
+        qid = line[line.rfind(" ", 0, qid_end) + 1 : qid_end]
+        if delay >= self.delayed_after or self._messages.get(qid, _ABSENT) is not _ABSENT:
+            return False
+        when = self._stamps.parse(line[: line.find(" ", 7)])
+        if when is not None:
+            if self._first is None or when < self._first:
+                self._first = when
+            if self._last is None or when > self._last:
+                self._last = when
+        self._messages[qid] = None
+        self._msg_stats["tracked"] += 1
+        self._evict()
+        totals = self.totals
+        totals["deliveries"] += 1
+        totals["parsed"] += 1
+        self._mtas.add("postfix")
+        return True
+
+    def feed_lines(self, lines: Iterable[str]) -> None:
+        """Count and fold in many lines (the fast path: one call per file)."""
+        parse = parse_line
+        feed_event = self.feed_event
+        looks = looks_like_log_line
+        totals = self.totals
+        n = unparsed = 0
+        try:
+            for line in lines:
+                n += 1
+                try:
+                    event = parse(line)
+                except Exception:  # a parser bug must not lose the whole run
+                    event = None
+                if event is None:
+                    if not looks(line):
+                        unparsed += 1
+                    continue
+                feed_event(event)
+        finally:
+            totals["lines"] += n
+            totals["unparsed"] += unparsed
 
     def feed_line(self, line: str) -> None:
         """Count one raw line and fold in its event, if it has one."""
@@ -140,10 +267,15 @@ class Aggregator:
             self.totals["server_timeouts"] += 1
             self._problem(ev, when, "inbound")
         elif kind is EventKind.REMOVED:
-            msg = self._messages.pop(ev.queue_id, None)
-            if msg is not None:
-                msg.last = when or msg.last
-                self._finish(ev.queue_id, msg, "completed")
+            self._removed(ev.queue_id, when)
+
+    def _removed(self, qid: str, when: datetime | None) -> None:
+        msg = self._messages.pop(qid, _ABSENT)
+        if msg is None:
+            self._msg_stats["delivered_first_try"] += 1
+        elif msg is not _ABSENT:
+            msg.last = when or msg.last
+            self._finish(qid, msg, "completed")
 
     def _failed_attempt(self, ev: LogEvent, when: datetime | None) -> None:
         self.totals["failed_attempts"] += 1
@@ -162,7 +294,7 @@ class Aggregator:
         for held in self._held_by_pid.pop(key, []):
             if delivery is not None and _same_failure(held, delivery):
                 continue  # the same failure the status line reports
-            event = held if delivery is None else replace(held, destination=delivery.destination)
+            event = held if delivery is None else held._replace(destination=delivery.destination)
             self._failed_attempt(event, self._stamps.parse(held.stamp))
 
     def _delivery(self, ev: LogEvent, when: datetime | None) -> None:
@@ -227,14 +359,17 @@ class Aggregator:
 
     def _note_message(self, ev: LogEvent, when: datetime | None) -> None:
         qid = ev.queue_id
-        msg = self._messages.get(qid)
-        if msg is None:
+        msg = self._messages.get(qid, _ABSENT)
+        if msg is _ABSENT:
             msg = _Message(first=when, last=when, destination=ev.destination)
             self._messages[qid] = msg
             self._msg_stats["tracked"] += 1
-            if len(self._messages) > self.max_messages:
-                old_qid, old = self._messages.popitem(last=False)
-                self._finish(old_qid, old, "evicted")
+            self._evict()
+        elif msg is None:  # was delivered to another recipient at the first try
+            msg = _Message(when, when, ev.destination, attempts=1, delivered=True)
+            msg.last_attempt = ev.stamp
+            self._messages[qid] = msg
+            self._messages.move_to_end(qid)
         else:
             self._messages.move_to_end(qid)
             msg.last = when or msg.last
@@ -253,6 +388,14 @@ class Aggregator:
             msg.delay = max(msg.delay or 0.0, ev.delay)
         if not msg.destination:
             msg.destination = ev.destination
+
+    def _evict(self) -> None:
+        if len(self._messages) > self.max_messages:
+            old_qid, old = self._messages.popitem(last=False)
+            if old is None:
+                self._msg_stats["delivered_first_try"] += 1
+            else:
+                self._finish(old_qid, old, "evicted")
 
     def _finish(self, qid: str, msg: _Message, how: str) -> None:
         stats = self._msg_stats
@@ -303,6 +446,9 @@ class Aggregator:
         worst = list(self._worst)
         pending_traces: list[MessageTrace] = []
         for qid, msg in self._messages.items():
+            if msg is None:
+                stats["delivered_first_try"] += 1
+                continue
             if msg.delivered and not msg.bounced:
                 # delivered, but the MTA's "removed" line is not in the log (yet)
                 stats["delivered_after_retry" if msg.failures else "delivered_first_try"] += 1
@@ -391,4 +537,4 @@ def _same_failure(held: LogEvent, delivery: LogEvent) -> bool:
 
 
 def _with_cause(ev: LogEvent, cause: CauseCode) -> LogEvent:
-    return replace(ev, cause=cause)
+    return ev._replace(cause=cause)

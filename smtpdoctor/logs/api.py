@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+import lzma
+from collections.abc import Iterable
 from datetime import datetime
 from pathlib import Path
 
 from smtpdoctor.logs.aggregate import Aggregator
 from smtpdoctor.logs.model import LogGroup, LogReport, MessageStats
-from smtpdoctor.logs.reader import UnreadableLogError, iter_file, iter_stdin, order_sources
+from smtpdoctor.logs.reader import (
+    UnreadableLogError,
+    open_log,
+    open_stdin,
+    order_sources,
+    text_chunks,
+)
 
 __all__ = ["LogGroup", "LogReport", "MessageStats", "analyze", "analyze_lines"]
 
@@ -17,10 +24,13 @@ class NothingReadableError(Exception):
     """None of the sources could be read."""
 
 
-def _lines(source: Path | str) -> Iterator[str]:
-    if str(source) == "-":
-        return iter_stdin()
-    return iter_file(Path(source))
+def _feed(agg: Aggregator, source: Path | str) -> None:
+    opener = open_stdin() if str(source) == "-" else open_log(Path(source))
+    with opener as stream:
+        try:
+            agg.feed_chunks(text_chunks(stream))
+        except (EOFError, OSError, lzma.LZMAError, ValueError) as exc:
+            raise UnreadableLogError(f"{source}: truncated or corrupt ({exc})") from None
 
 
 def analyze(
@@ -45,8 +55,7 @@ def analyze(
     for src in ordered:
         before = agg.totals["lines"]
         try:
-            for line in _lines(src):
-                agg.feed_line(line)
+            _feed(agg, src)
             readable += 1
         except UnreadableLogError as exc:
             got = agg.totals["lines"] - before

@@ -102,8 +102,6 @@ def parse_exim(line: str) -> LogEvent | None:
     flag = rest[:2]
     if rest == "Completed" or rest.startswith("Completed "):
         return LogEvent(EventKind.REMOVED, "exim", stamp, queue_id=mid, raw=line)
-    if flag == "<=":
-        return LogEvent(EventKind.ARRIVAL, "exim", stamp, queue_id=mid, raw=line)
     if flag not in _FLAGS:
         if "H=" in rest and ("timed out" in rest or "refused" in rest or "unreachable" in rest):
             # Exim logs each failed host on its own line before the `==` line.

@@ -145,8 +145,6 @@ def parse_delivery(parts: SyslogLine, raw: str) -> LogEvent | None:
 def parse_other(parts: SyslogLine, raw: str) -> LogEvent | None:
     """Postfix lines that are not `status=` lines but matter for timeouts."""
     msg = parts.message
-    if msg.endswith(": removed"):
-        return LogEvent(EventKind.REMOVED, "postfix", parts.stamp, queue_id=msg[:-9], raw=raw)
     if "timeout after " in msg:
         m = _SERVER_TIMEOUT.search(msg)
         if m is None:

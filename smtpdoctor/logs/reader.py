@@ -4,12 +4,14 @@ stdin and journald. Lines are decoded as UTF-8 with replacement: never a crash."
 from __future__ import annotations
 
 import bz2
+import codecs
 import gzip
 import io
 import lzma
 import re
 import sys
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import IO
 
@@ -94,21 +96,62 @@ def _checked(head: list[bytes], name: str) -> Iterator[str]:
 
 
 def iter_file(path: Path) -> Iterator[str]:
-    """Lines of one file, whatever its compression."""
+    """Lines of one file, whatever its compression (line ends stripped)."""
+    with open_log(path) as stream:
+        yield from read_lines(stream, str(path))
+
+
+def text_chunks(stream: IO[bytes], size: int = 1 << 18) -> Iterator[str]:
+    """Decoded text in chunks as they come (UTF-8, bad bytes replaced).
+
+    Uses read1 where the stream has it, so a truncated archive gives up everything
+    before the damage before its error is raised.
+    """
+    decoder = codecs.getincrementaldecoder("utf-8")("replace")
+    read = getattr(stream, "read1", stream.read)
+    while True:
+        data = read(size)
+        if not data:
+            break
+        yield decoder.decode(data)
+    tail = decoder.decode(b"", final=True)
+    if tail:
+        yield tail
+
+
+@contextmanager
+def open_stdin() -> Iterator[IO[bytes]]:
+    """Standard input (compressed input is detected by its magic bytes)."""
+    buf = sys.stdin.buffer
+    head = buf.peek(8)[:8] if isinstance(buf, io.BufferedReader) else b""
+    stream = _decompress(buf, compression_of(head))
+    peek = getattr(stream, "peek", None)
+    sample = peek(_SAMPLE) if peek is not None else b""
+    if looks_binary(sample[:_SAMPLE]):
+        raise UnreadableLogError("stdin: binary data, not a text log")
+    yield stream
+
+
+@contextmanager
+def open_log(path: Path) -> Iterator[IO[bytes]]:
+    """A (decompressed) byte stream over a log file.
+
+    Raises UnreadableLogError when the file cannot be opened or its first 4 KiB are
+    not text. Reading may raise EOFError/OSError/LZMAError for truncated archives.
+    """
     try:
         stream = _open_binary(path)
     except OSError as exc:
         raise UnreadableLogError(f"{path}: {exc.strerror or exc}") from None
     with stream:
-        yield from read_lines(stream, str(path))
-
-
-def iter_stdin() -> Iterator[str]:
-    """Lines from standard input (compressed input is detected too)."""
-    buf = sys.stdin.buffer
-    head = buf.peek(8)[:8] if isinstance(buf, io.BufferedReader) else b""
-    kind = compression_of(head)
-    yield from read_lines(_decompress(buf, kind), "stdin")
+        try:
+            head = stream.read(_SAMPLE)
+            if looks_binary(head):
+                raise UnreadableLogError(f"{path}: binary data, not a text log")
+            stream.seek(0)
+        except (EOFError, OSError, lzma.LZMAError, ValueError) as exc:
+            raise UnreadableLogError(f"{path}: truncated or corrupt ({exc})") from None
+        yield stream
 
 
 def _rotation_key(path: Path) -> tuple[str, int, str]:

@@ -31,9 +31,9 @@ def _delay_seconds(text: str) -> float | None:
     days = 0
     if "+" in text:
         d, text = text.split("+", 1)
-        days = int(d) if d.isdigit() else 0
+        days = int(d) if d.isdecimal() else 0
     parts = text.split(":")
-    if len(parts) != 3 or not all(p.isdigit() for p in parts):
+    if len(parts) != 3 or not all(p.isdecimal() for p in parts):
         return None
     return days * 86400 + int(parts[0]) * 3600 + int(parts[1]) * 60 + int(parts[2])
 

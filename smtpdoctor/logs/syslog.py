@@ -48,5 +48,5 @@ def split_syslog(line: str) -> SyslogLine | None:
 
 
 def looks_like_log_line(line: str) -> bool:
-    """Cheap test: does the line start like any log format we read?"""
-    return line[:3] in _MONTH_SET or line[:4].isdigit()
+    """Cheap test: does the line start like any log format we read (month or digit)?"""
+    return line[:3] in _MONTH_SET or "0" <= line[:1] <= "9"

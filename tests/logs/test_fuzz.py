@@ -7,6 +7,7 @@ from hypothesis import strategies as st
 
 from smtpdoctor.logs.aggregate import Aggregator
 from smtpdoctor.logs.parser import parse_line
+from smtpdoctor.logs.scan import interesting_lines
 
 # Fragments real lines are made of, so the fuzzer reaches deep into every parser.
 FRAGMENTS = st.sampled_from(
@@ -52,3 +53,35 @@ def test_aggregator_never_raises(lines: list[str]) -> None:
     report = agg.report()
     assert report.totals["lines"] == len(lines)
     assert len(report.groups) <= 5 + 40  # the cap plus one "(other)" bucket per key kind
+
+
+@settings(max_examples=1500, deadline=None)
+@given(LINES)
+def test_prefilter_never_drops_an_event(line: str) -> None:
+    # The block scanner may only skip lines the parser would ignore anyway.
+    line = line.replace("\n", " ").replace("\r", " ")
+    if parse_line(line) is not None:
+        assert line in list(interesting_lines(line + "\n"))
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(LINES, max_size=30), st.lists(st.integers(1, 400), min_size=1, max_size=10))
+def test_blocks_and_lines_agree(lines: list[str], cuts: list[int]) -> None:
+    # Reading in arbitrary chunks (the fast path) reports what line by line reports.
+    lines = [ln.replace("\n", " ").replace("\r", " ") for ln in lines]
+    text = "".join(ln + "\n" for ln in lines)
+    chunks, pos = [], 0
+    for size in cuts * 50:
+        if pos >= len(text):
+            break
+        chunks.append(text[pos : pos + size])
+        pos += size
+    chunks.append(text[pos:])
+    by_line, by_block = Aggregator(), Aggregator()
+    for ln in lines:
+        by_line.feed_line(ln)
+    by_block.feed_chunks(chunks, block_size=64)
+    a, b = by_line.report(), by_block.report()
+    assert a.totals == b.totals
+    assert a.groups == b.groups
+    assert a.messages == b.messages

@@ -1,0 +1,170 @@
+"""Benchmark: `smtpdoctor logs` against pflogsumm on the same generated busy-relay log.
+
+Builds a realistic Postfix log (a busy relay: inbound smtpd sessions, cleanup, qmgr,
+outbound smtp deliveries, ~4% deferrals with every kind of timeout, bounces, TLS
+lines, anvil statistics), runs both tools on it in the same run and prints wall time,
+lines per second, peak memory (ru_maxrss of each child) and the ratios.
+
+    python bench/logs_bench.py                       # 1,000,000 and 3,000,000 lines
+    python bench/logs_bench.py --lines 200000        # quick (< 1 minute)
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+PFLOGSUMM = "/usr/sbin/pflogsumm"
+REPO = Path(__file__).resolve().parents[1]
+
+_DEFERS = (
+    "connect to {mx}[{ip}]:25: Connection timed out",
+    "connect to {mx}[{ip}]:25: Connection refused",
+    "conversation with {mx}[{ip}] timed out while receiving the initial server greeting",
+    "conversation with {mx}[{ip}] timed out while sending RCPT TO",
+    "conversation with {mx}[{ip}] timed out while sending end of data -- message may be "
+    "sent more than once",
+    "lost connection with {mx}[{ip}] while sending MAIL FROM",
+    "host {mx}[{ip}] said: 450 4.2.0 <{rcpt}>: Recipient address rejected: Greylisted, "
+    "see http://postgrey.schweikert.ch/help/{dom}.html (in reply to RCPT TO command)",
+    "Host or domain name not found. Name service error for name={dom} type=MX: Host not "
+    "found, try again",
+    "Cannot start TLS: handshake failure",
+)
+
+
+def generate(path: Path, lines: int, seed: int = 4) -> int:
+    """Write about `lines` lines; returns the exact count."""
+    rnd = random.Random(seed)
+    domains = [f"d{i}.example" for i in range(400)] + ["gmail.example", "outlook.example"]
+    written = 0
+    qn = 0x100000
+    sec = 0
+    with path.open("w") as out:
+        while written < lines:
+            sec += rnd.randint(0, 1)
+            h, m, s = (sec // 3600) % 24, (sec // 60) % 60, sec % 60
+            day = 1 + (sec // 86400) % 28
+            ts = f"Nov {day:2d} {h:02d}:{m:02d}:{s:02d} relay"
+            qn += 1
+            qid = f"{qn:X}"
+            dom = rnd.choice(domains)
+            mx = f"mx{rnd.randint(1, 3)}.{dom}"
+            ip = f"198.51.100.{rnd.randint(1, 254)}"
+            cip = f"203.0.113.{rnd.randint(1, 254)}"
+            pid = rnd.randint(1000, 60000)
+            rcpt = f"user{rnd.randint(1, 9999)}@{dom}"
+            block = [
+                f"{ts} postfix/smtpd[{pid}]: connect from client{cip[-3:]}.example.net[{cip}]",
+                f"{ts} postfix/smtpd[{pid}]: Anonymous TLS connection established from "
+                f"client.example.net[{cip}]: TLSv1.3 with cipher TLS_AES_256_GCM_SHA384",
+                f"{ts} postfix/smtpd[{pid}]: {qid}: client=client.example.net[{cip}]",
+                f"{ts} postfix/cleanup[{pid + 1}]: {qid}: message-id=<{qid}.{sec}@example.net>",
+                f"{ts} postfix/qmgr[99]: {qid}: from=<sender{rnd.randint(1, 500)}@example.net>,"
+                f" size={rnd.randint(800, 90000)}, nrcpt=1 (queue active)",
+                f"{ts} postfix/smtpd[{pid}]: disconnect from client.example.net[{cip}] ehlo=2 "
+                "starttls=1 mail=1 rcpt=1 data=1 quit=1 commands=7",
+            ]
+            r = rnd.random()
+            delays = f"{rnd.random():.2f}/{rnd.random():.2f}/{rnd.random():.2f}/{rnd.random():.1f}"
+            if r < 0.04:
+                reason = rnd.choice(_DEFERS).format(mx=mx, ip=ip, rcpt=rcpt, dom=dom)
+                relay = "none" if reason.startswith(("connect", "Host")) else f"{mx}[{ip}]:25"
+                if reason.startswith("connect"):
+                    block.append(f"{ts} postfix/smtp[{pid + 2}]: {reason}")
+                block.append(
+                    f"{ts} postfix/smtp[{pid + 2}]: {qid}: to=<{rcpt}>, relay={relay}, "
+                    f"delay={rnd.randint(30, 9000)}, delays={delays}, dsn=4.4.1, "
+                    f"status=deferred ({reason})"
+                )
+            elif r < 0.05:
+                block.append(
+                    f"{ts} postfix/smtp[{pid + 2}]: {qid}: to=<{rcpt}>, relay={mx}[{ip}]:25, "
+                    f"delay=1.2, delays={delays}, dsn=5.1.1, status=bounced (host {mx}[{ip}] "
+                    f"said: 550 5.1.1 <{rcpt}>: User unknown (in reply to RCPT TO command))"
+                )
+                block.append(f"{ts} postfix/qmgr[99]: {qid}: removed")
+            else:
+                block.append(
+                    f"{ts} postfix/smtp[{pid + 2}]: Trusted TLS connection established to "
+                    f"{mx}[{ip}]:25: TLSv1.3 with cipher TLS_AES_256_GCM_SHA384"
+                )
+                block.append(
+                    f"{ts} postfix/smtp[{pid + 2}]: {qid}: to=<{rcpt}>, relay={mx}[{ip}]:25, "
+                    f"delay={rnd.random() * 3:.1f}, delays={delays}, dsn=2.0.0, status=sent "
+                    f"(250 2.0.0 Ok: queued as {qn * 7:X})"
+                )
+                block.append(f"{ts} postfix/qmgr[99]: {qid}: removed")
+            if rnd.random() < 0.01:
+                block.append(
+                    f"{ts} postfix/smtpd[{pid}]: timeout after DATA (0 bytes) from "
+                    f"client.example.net[{cip}]"
+                )
+            if rnd.random() < 0.002:
+                block.append(
+                    f"{ts} postfix/anvil[77]: statistics: max connection rate 5/60s for "
+                    f"(smtp:{cip}) at Nov {day:2d} {h:02d}:{m:02d}:{s:02d}"
+                )
+            out.write("\n".join(block) + "\n")
+            written += len(block)
+    return written
+
+
+def measure(argv: list[str]) -> tuple[float, float, str]:
+    """Wall seconds, peak RSS in MiB and the first stdout line of one child process."""
+    start = time.perf_counter()
+    with tempfile.TemporaryFile() as out:
+        proc = subprocess.Popen(argv, stdout=out, stderr=subprocess.DEVNULL, cwd=REPO)
+        _, status, usage = os.wait4(proc.pid, 0)
+        wall = time.perf_counter() - start
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        first = out.readline().decode(errors="replace").strip()
+    return wall, usage.ru_maxrss / 1024, first
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--lines",
+        default="1000000,3000000",
+        help="comma-separated log sizes (default 1000000,3000000; quick: 200000)",
+    )
+    parser.add_argument("--keep", action="store_true", help="keep the generated logs")
+    args = parser.parse_args()
+    sizes = [int(x) for x in args.lines.split(",")]
+    have_pflogsumm = os.access(PFLOGSUMM, os.X_OK) and shutil.which("perl") is not None
+    workdir = Path(tempfile.mkdtemp(prefix="logs-bench-"))
+    print(f"{'lines':>10} {'tool':<16} {'wall s':>8} {'lines/s':>11} {'peak MiB':>9}")
+    try:
+        for size in sizes:
+            log = workdir / f"mail-{size}.log"
+            n = generate(log, size)
+            ours = measure([sys.executable, "-m", "smtpdoctor", "logs", str(log), "--json"])
+            print(f"{n:>10,} {'smtpdoctor logs':<16} {ours[0]:>8.2f} {n / ours[0]:>11,.0f}"
+                  f" {ours[1]:>9.1f}")  # fmt: skip
+            if have_pflogsumm:
+                theirs = measure(["perl", PFLOGSUMM, str(log)])
+                print(f"{n:>10,} {'pflogsumm':<16} {theirs[0]:>8.2f} {n / theirs[0]:>11,.0f}"
+                      f" {theirs[1]:>9.1f}")  # fmt: skip
+                print(f"{'':>10} ratio: smtpdoctor is {theirs[0] / ours[0]:.2f}x pflogsumm's "
+                      f"throughput, {ours[1] / theirs[1]:.2f}x its peak memory")  # fmt: skip
+            else:
+                print(f"{'':>10} pflogsumm not installed ({PFLOGSUMM}): no comparison")
+            if not args.keep:
+                log.unlink()
+    finally:
+        if not args.keep:
+            shutil.rmtree(workdir, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
