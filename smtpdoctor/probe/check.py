@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import socket
 import time
 from dataclasses import dataclass, field, replace
@@ -97,7 +98,8 @@ class CheckRunner:
     def ports(self) -> tuple[int, ...]:
         """The ports to probe: --port, the target's port, or 25, 465 and 587."""
         if self.options.ports:
-            return tuple(dict.fromkeys(self.options.ports))
+            named = (self.target.port,) if self.target.port is not None else ()
+            return tuple(dict.fromkeys(named + self.options.ports))
         if self.target.port is not None:
             return (self.target.port,)
         if self.target.is_mx:
@@ -189,7 +191,12 @@ class CheckRunner:
         return f"postmaster@{postmaster_domain(host)}"
 
     def _connect_only(self, host: str, address: str, port: int) -> SessionPlan:
-        return replace(self._plan(host, address, port), explicit=False, stop_after=Phase.CONNECT)
+        return replace(
+            self._plan(host, address, port),
+            explicit=False,
+            stop_after=Phase.CONNECT,
+            detect_implicit_tls=False,
+        )
 
     def _comparison_plans(
         self, host: str, addresses: tuple[str, ...], ports: tuple[int, ...]
@@ -218,6 +225,8 @@ class CheckRunner:
     ) -> EndpointResult | None:
         """On a TLS failure or a greeting timeout, try the other way of starting TLS."""
         failed = result.failed_phase
+        if result.tls_probe_tried:
+            return result.tls_mode_probe
         if failed is None or failed.budget_exhausted:
             return None
         timeouts = plan.timeouts
@@ -230,14 +239,35 @@ class CheckRunner:
                 },
             )
             other = replace(
-                plan, tls_mode=TlsMode.STARTTLS, stop_after=Phase.GREETING, timeouts=short
+                plan,
+                tls_mode=TlsMode.STARTTLS,
+                stop_after=Phase.GREETING,
+                timeouts=short,
+                detect_implicit_tls=False,
             )
         elif (
             failed.phase is Phase.GREETING
             and failed.status is PhaseStatus.TIMEOUT
             and (plan.tls_mode is not TlsMode.IMPLICIT)
         ):
-            other = replace(plan, tls_mode=TlsMode.IMPLICIT, stop_after=Phase.TLS, verify=False)
+            # A TLS server answers a ClientHello at once: the probe needs no more time
+            # than the greeting had, so a silent server costs the greeting limit twice
+            # at most, never the (longer) TLS limit on top.
+            short = replace(
+                timeouts,
+                limits={
+                    **timeouts.limits,
+                    Phase.TLS: min(timeouts[Phase.TLS], timeouts[Phase.GREETING]),
+                },
+            )
+            other = replace(
+                plan,
+                tls_mode=TlsMode.IMPLICIT,
+                stop_after=Phase.TLS,
+                verify=False,
+                detect_implicit_tls=False,
+                timeouts=short,
+            )
         else:
             return None
         return await run_session(replace(other, explicit=False), self.budget)
@@ -253,10 +283,15 @@ class CheckRunner:
             or failed.budget_exhausted
             or failed.phase not in MTU_SENSITIVE
             or plan.mss is not None
+            or ipaddress.ip_address(plan.address).is_loopback  # no MTU on loopback paths
         ):
             return None
         clamped = replace(
-            plan, mss=clamped_mss(plan.address), explicit=False, stop_after=failed.phase
+            plan,
+            mss=clamped_mss(plan.address),
+            explicit=False,
+            stop_after=failed.phase,
+            detect_implicit_tls=False,
         )
         return await run_session(clamped, self.budget)
 

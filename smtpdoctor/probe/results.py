@@ -114,6 +114,7 @@ class EndpointResult:
     mss: int | None = None  # the clamped MSS, when the session was run with one
     retry_with_clamped_mss: EndpointResult | None = None
     tls_mode_probe: EndpointResult | None = None  # the other TLS mode, tried on a stall
+    tls_probe_tried: bool = False  # the session itself tried it (while the greeting was late)
     explicit: bool = True  # the user asked for this port (not one of the defaults)
     notes: tuple[str, ...] = ()
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import socket
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import NoReturn
+from typing import Any, NoReturn
 
 from smtpdoctor.net.connection import Connection, TlsSession, open_tcp
 from smtpdoctor.net.errors import NetError, NetTimeout, TlsHandshakeError
@@ -27,6 +27,10 @@ from smtpdoctor.proto import commands
 from smtpdoctor.proto.client import ClientProtocol, ReplyEvent, Unsolicited
 from smtpdoctor.proto.commands import Command
 from smtpdoctor.proto.reply import ProtocolViolation, Reply
+
+# How long a silent greeting is waited for before a TLS handshake is tried alongside
+# (at most half the greeting limit, so the handshake gets the other half).
+IMPLICIT_TLS_PATIENCE_S = 3.0
 
 ProgressHook = Callable[[str, Phase, PhaseStatus | None], None]
 
@@ -61,6 +65,7 @@ class SessionPlan:
     mss: int | None = None
     explicit: bool = True
     stop_after: Phase | None = None  # end the session once this phase succeeded
+    detect_implicit_tls: bool = True  # on a silent greeting, try a TLS handshake too
     verify: bool = True
 
 
@@ -87,6 +92,8 @@ class Session:
         self.conn: Connection | None = None
         self.capabilities: dict[str, str] = {}
         self.tls_session: TlsSession | None = None
+        self.tls_mode_probe: EndpointResult | None = None
+        self.tls_probe_tried = False
         self._progress = progress
 
     # -- the walk -------------------------------------------------------------
@@ -175,11 +182,62 @@ class Session:
         limit, by_budget = self.budget.cap(self.plan.timeouts[Phase.GREETING])
         started = self.rec.now_ms()
         self._report(Phase.GREETING, None)
-        reply = await self._read_reply(Phase.GREETING, started, limit, by_budget)
+        reading = self._read_reply(Phase.GREETING, started, limit, by_budget)
+        if self.plan.detect_implicit_tls and self.plan.tls_mode is not TlsMode.IMPLICIT:
+            reply = await self._greeting_or_implicit_tls(reading, started, limit)
+        else:
+            reply = await reading
         if reply.code == 220:
             self._ok(Phase.GREETING, started, limit, reply)
             return
         self._reply_failure(Phase.GREETING, reply, started, limit)
+
+    async def _greeting_or_implicit_tls(
+        self, reading: Coroutine[Any, Any, Reply], started: float, limit: float
+    ) -> Reply:
+        """Wait for the greeting; after a few silent seconds, also try a TLS handshake.
+
+        A client speaking plain SMTP to an implicit-TLS port waits for a greeting that
+        never comes. A handshake that succeeds on a second connection proves it, and ends
+        the wait early instead of after the whole greeting limit.
+        """
+        read_task = asyncio.ensure_future(reading)
+        done, _ = await asyncio.wait({read_task}, timeout=min(IMPLICIT_TLS_PATIENCE_S, limit / 2))
+        if read_task in done:
+            return read_task.result()
+        other = replace(
+            self.plan,
+            tls_mode=TlsMode.IMPLICIT,
+            stop_after=Phase.TLS,
+            verify=False,
+            explicit=False,
+            detect_implicit_tls=False,
+        )
+        self.tls_probe_tried = True
+        probe_task = asyncio.ensure_future(Session(other, self.budget).run())
+        try:
+            await asyncio.wait({read_task, probe_task}, return_when=asyncio.FIRST_COMPLETED)
+            if read_task.done():
+                return read_task.result()
+            self.tls_mode_probe = probe_task.result()
+            handshake = self.tls_mode_probe.phase(Phase.TLS)
+            if handshake is None or not handshake.ok:
+                return await read_task
+        finally:
+            for task in (read_task, probe_task):
+                if not task.done():
+                    task.cancel()
+            await asyncio.gather(read_task, probe_task, return_exceptions=True)
+        waited = (self.rec.now_ms() - started) / 1000
+        self.rec.note(f"no greeting after {waited:.1f} s, but a TLS handshake on this port works")
+        self._end(
+            Phase.GREETING,
+            PhaseStatus.TIMEOUT,
+            started,
+            f"no greeting after {waited:.1f} s; the port completes a TLS handshake instead, "
+            "so none will come (implicit TLS)",
+            limit,
+        )
 
     async def _ehlo(self, after_tls: bool = False) -> None:
         plan = self.plan
@@ -395,9 +453,11 @@ class Session:
                 self.rec.note(f"protocol violation: {exc}")
                 self._end(Phase(phase), PhaseStatus.PROTOCOL_ERROR, started, str(exc), limit)
             except NetError as exc:
-                partial = self.proto.parser.buffered
-                if partial and isinstance(exc, NetTimeout):
-                    self.rec.note(f"{partial} bytes of an unfinished reply line were received")
+                if isinstance(exc, NetTimeout):
+                    partial = self.proto.parser.buffered
+                    if partial:
+                        self.rec.note(f"{partial} bytes of an unfinished reply line were received")
+                    exc = NetTimeout(f"no complete reply within {limit:g} s")
                 self._fail(phase, exc, started, limit, by_budget)
 
     # -- recording helpers -------------------------------------------------------
@@ -483,6 +543,8 @@ class Session:
             mss=plan.mss,
             explicit=plan.explicit,
             notes=tuple(self.rec.notes),
+            tls_mode_probe=self.tls_mode_probe,
+            tls_probe_tried=self.tls_probe_tried,
         )
 
 

@@ -61,12 +61,10 @@ def test_budget_ends_the_check(bad: BadFactory) -> None:
 
 
 # The contract: a stalled greeting costs the greeting cap (+2 s), with the other
-# limits at their defaults. Today the follow-up implicit-TLS probe that runs after a
-# greeting timeout uses the full TLS cap (15 s), so these take cap + up to 15 s.
-_FOLLOW_UP = "follow-up implicit-TLS probe after a greeting timeout uses the full tls cap"
+# limits at their defaults. The implicit-TLS probe that tells a silent plain port from
+# an implicit-TLS one runs inside that cap, alongside the wait for the greeting.
 
 
-@pytest.mark.xfail(strict=True, reason=_FOLLOW_UP)
 def test_silent_greeting_costs_only_the_greeting_cap(bad: BadFactory) -> None:
     server = bad("no-greeting")
     # the budget only keeps this test short while the follow-up probe overruns
@@ -75,7 +73,6 @@ def test_silent_greeting_costs_only_the_greeting_cap(bad: BadFactory) -> None:
     assert run.wall_s < 1 + 2, run.wall_s
 
 
-@pytest.mark.xfail(strict=True, reason=_FOLLOW_UP)
 def test_dripping_greeting_costs_only_the_greeting_cap(bad: BadFactory) -> None:
     server = bad("byte-per-second", delay=0.5)
     run = check(server.target, "--timeout", "greeting=2")
