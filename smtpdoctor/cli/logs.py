@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import shutil
 import signal
 import sys
 import time
@@ -60,7 +61,9 @@ def _render(args: argparse.Namespace, report: LogReport) -> str:
         return logs_json.render(report) + "\n"
     if args.csv:
         return logs_csv.render(report)
-    return logs_terminal.render(report, top=args.top, color=sys.stdout.isatty())
+    tty = sys.stdout.isatty()
+    width = max(100, shutil.get_terminal_size().columns) if tty else 120
+    return logs_terminal.render(report, top=args.top, color=tty, width=width)
 
 
 def _exit_code(report: LogReport) -> int:

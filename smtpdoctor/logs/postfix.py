@@ -27,6 +27,7 @@ _DELIVERY = re.compile(
     r"(?: delays=(?P<a>[\d.]+)/(?P<b>[\d.]+)/(?P<c>[\d.]+)/(?P<d>[\d.]+),)?"
     r"(?: dsn=(?P<dsn>[\d.]+),)? status=(?P<status>\w+)(?: \((?P<reason>.*)\))?"
 )
+_EXPIRED = re.compile(r"(?P<qid>[0-9A-Za-z]+): from=<[^>]*>, status=expired")
 _HOST = re.compile(r"(?P<host>[^\s\[]+)\[(?P<ip>[^\]]*)\](?::(?P<port>\d+))?")
 _IN_REPLY = re.compile(r"\(in reply to (?P<what>.+?) command\)")
 _NAME_ERR = re.compile(r"name=(?P<name>[^\s]+) type=\w+: (?P<err>.*)")
@@ -102,10 +103,23 @@ def classify_reason(reason: str) -> tuple[CauseCode | None, Phase | None, str]:
 
 
 def parse_delivery(parts: SyslogLine, raw: str) -> LogEvent | None:
-    """A `QUEUEID: to=<...>, relay=..., status=...` line."""
+    """A `QUEUEID: to=<...>, relay=..., status=...` line (or qmgr's `status=expired`)."""
     m = _DELIVERY.match(parts.message)
     if m is None:
-        return None
+        e = _EXPIRED.match(parts.message)
+        if e is None:
+            return None
+        # qmgr: "QUEUEID: from=<...>, status=expired, returned to sender"
+        return LogEvent(
+            EventKind.DELIVERY,
+            "postfix",
+            parts.stamp,
+            queue_id=e.group("qid"),
+            status=Status.EXPIRED,
+            detail="expired",
+            raw=raw,
+            pid=parts.pid,
+        )
     status = _STATUSES.get(m.group("status"), Status.NONE)
     reason = m.group("reason") or ""
     relay_field = m.group("relay")

@@ -9,6 +9,7 @@ from typing import Any
 
 from smtpdoctor.catalogue import CauseCode, describe
 from smtpdoctor.logs.model import SCHEMA, LogGroup, LogReport, MessageTrace
+from smtpdoctor.logs.summary import Rollup, by_cause_phase, by_destination
 
 
 def _ts(value: datetime | None) -> str | None:
@@ -57,6 +58,19 @@ def cause_summaries(report: LogReport) -> list[dict[str, Any]]:
     return out
 
 
+def _rollup(r: Rollup) -> dict[str, Any]:
+    return {
+        "key": r.key,
+        "count": r.count,
+        "timeouts": r.timeouts,
+        "causes": [str(c) for c in r.causes],
+        "phases": [str(p) for p in r.phases],
+        "relays": list(r.relays),
+        "first_seen": _ts(r.first_seen),
+        "last_seen": _ts(r.last_seen),
+    }
+
+
 def _trace(t: MessageTrace) -> dict[str, Any]:
     return {
         "queue_id": t.queue_id,
@@ -87,6 +101,8 @@ def report_dict(report: LogReport) -> dict[str, Any]:
         "problems": report.problem_count,
         "causes": cause_summaries(report),
         "groups": [group_dict(g) for g in report.groups],
+        "by_destination": [_rollup(r) for r in by_destination(report.groups)],
+        "by_cause_phase": [_rollup(r) for r in by_cause_phase(report.groups)],
         "histogram": [{"hour": _ts(h), "count": n} for h, n in report.histogram],
         "delays": {
             "samples": d.messages,

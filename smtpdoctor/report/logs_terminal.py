@@ -12,6 +12,7 @@ from rich.text import Text
 
 from smtpdoctor.catalogue import CauseCode, describe
 from smtpdoctor.logs.model import LogGroup, LogReport
+from smtpdoctor.logs.summary import Rollup, by_cause_phase, by_destination
 from smtpdoctor.phases import PHASE_DESCRIPTIONS
 
 BAR_WIDTH = 40
@@ -52,15 +53,16 @@ def verdict_line(report: LogReport) -> str:
 
 
 def _group_table(groups: tuple[LogGroup, ...], top: int) -> Table:
-    table = Table(title="Failures by cause, phase and destination", title_justify="left")
+    table = Table(title="Every group: cause, phase, destination, relay", title_justify="left")
     for col in ("cause", "phase", "destination", "relay", "count", "first seen", "last seen"):
         table.add_column(
             col,
             justify="right" if col == "count" else "left",
             no_wrap=col in ("cause", "count", "first seen", "last seen"),
+            overflow="fold",
         )
     for g in groups[:top]:
-        dest = g.destination + (" (inbound client)" if g.direction == "inbound" else "")
+        dest = g.destination + (" (inbound)" if g.direction == "inbound" else "")
         table.add_row(
             str(g.cause),
             str(g.phase or "-"),
@@ -72,6 +74,29 @@ def _group_table(groups: tuple[LogGroup, ...], top: int) -> Table:
         )
     if len(groups) > top:
         table.caption = f"{len(groups) - top} more groups: use --top or --json"
+    return table
+
+
+def _rollup_table(title: str, first_col: str, rows: list[Rollup], top: int) -> Table:
+    table = Table(title=title, title_justify="left")
+    table.add_column(first_col)
+    table.add_column("count", justify="right", no_wrap=True)
+    table.add_column("timeouts", justify="right", no_wrap=True)
+    table.add_column("causes" if first_col == "destination" else "destinations")
+    table.add_column("first seen", no_wrap=True)
+    table.add_column("last seen", no_wrap=True)
+    for r in rows[:top]:
+        detail = ", ".join(r.causes) if first_col == "destination" else ", ".join(r.relays)
+        table.add_row(
+            r.key or "-",
+            f"{r.count:,}",
+            f"{r.timeouts:,}",
+            detail or "-",
+            _when(r.first_seen),
+            _when(r.last_seen),
+        )
+    if len(rows) > top:
+        table.caption = f"{len(rows) - top} more: use --top or --json"
     return table
 
 
@@ -134,6 +159,14 @@ def render(report: LogReport, *, top: int = 20, width: int = 120, color: bool = 
     for w in report.warnings:
         console.print(f"warning: {w}", style="yellow", soft_wrap=True)
     if report.groups:
+        console.print()
+        console.print(
+            _rollup_table("By cause and phase", "cause / phase", by_cause_phase(report.groups), top)
+        )
+        console.print()
+        console.print(
+            _rollup_table("By destination", "destination", by_destination(report.groups), top)
+        )
         console.print()
         console.print(_group_table(report.groups, top))
         if report.histogram:
