@@ -45,5 +45,6 @@ def render(trace: TraceResult) -> str:
                 f"Last answering hop: {last.address} (hop {last.ttl}); the drop is there or "
                 "just after it."
             )
-    lines.append(f"Took {trace.elapsed_ms / 1000:.1f} s.")
+    took = trace.elapsed_ms
+    lines.append(f"Took {took:.0f} ms." if took < 1000 else f"Took {took / 1000:.1f} s.")
     return "\n".join(lines) + "\n"
