@@ -105,6 +105,12 @@ def run(args: argparse.Namespace) -> int:
         except JournalUnavailableError as exc:
             raise CouldNotRun(str(exc)) from None
         report = agg.report(("journal",))
+        if report.totals["lines"] == 0:
+            raise CouldNotRun(
+                "journald returned no mail records (SYSLOG_FACILITY=2)"
+                + (f" since {args.since!r}" if args.since else "")
+                + ": does the MTA log to journald here? Give the log file instead."
+            )
     else:
         try:
             report = analyze(

@@ -130,3 +130,56 @@ def test_group_table_is_bounded() -> None:
     assert len(groups) == 51
     assert sum(g.count for g in groups) == 1000
     assert any(g.destination == "(other)" for g in groups)
+
+
+def test_journal_records_become_syslog_lines() -> None:
+    # The shape `journalctl -o json` prints (systemd.journal-fields(7)); MESSAGE may be
+    # a byte array when it is not UTF-8.
+    from smtpdoctor.logs.journal import record_to_line
+    from smtpdoctor.logs.parser import parse_line
+
+    record = {
+        "__REALTIME_TIMESTAMP": "1795860601000000",
+        "_HOSTNAME": "mx",
+        "SYSLOG_IDENTIFIER": "postfix/smtp",
+        "SYSLOG_PID": "4242",
+        "MESSAGE": "4ABC: to=<u@x.example>, relay=none, delay=30, delays=0/0/30/0, "
+        "dsn=4.4.1, status=deferred (connect to mx.x.example[192.0.2.1]:25: "
+        "Connection timed out)",
+    }
+    line = record_to_line(record)
+    assert line is not None and line.startswith("2026-11-28T10:10:01+00:00 mx postfix/smtp[4242]: ")
+    ev = parse_line(line)
+    assert ev is not None and (ev.cause, ev.destination) == ("connect_timeout", "x.example")
+    raw = dict(record, MESSAGE=list(b"caf\xe9: removed"))
+    assert record_to_line(raw) is not None
+    assert record_to_line({"MESSAGE": ""}) is None
+
+
+def test_json_rollups() -> None:
+    doc = json.loads(_cli(str(SAMPLES / "sendmail.log"), "--json").stdout)
+    dests = {r["key"]: r for r in doc["by_destination"]}
+    assert dests["slow.example.net"]["count"] == 2
+    assert set(dests["slow.example.net"]["causes"]) == {"connect_timeout", "command_timeout"}
+    assert {r["key"] for r in doc["by_cause_phase"]} >= {"connect_timeout / connect"}
+
+
+def test_journal_with_no_mail_records_is_exit_3() -> None:
+    # Real journalctl, real (empty or mail-less) journal on the test machine.
+    import shutil
+
+    import pytest
+
+    if shutil.which("journalctl") is None:
+        pytest.skip("no journalctl")
+    probe = subprocess.run(
+        ["journalctl", "-o", "json", "--no-pager", "-q", "SYSLOG_FACILITY=2", "-n", "1"],
+        capture_output=True,
+        timeout=30,
+        check=False,
+    )
+    if probe.stdout.strip():
+        pytest.skip("this machine's journal has mail records")
+    proc = _cli("--journal", "--since", "1 hour ago")
+    assert proc.returncode == 3
+    assert "journald returned no mail records" in proc.stderr
