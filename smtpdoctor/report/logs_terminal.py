@@ -32,6 +32,14 @@ def _dur(seconds: float | None) -> str:
     return f"{seconds / 3600:.1f}h"
 
 
+def relay_text(relay: str) -> str:
+    """`1.2.3.4[1.2.3.4]:25` shortened to `1.2.3.4:25`; names keep their address."""
+    host, sep, rest = relay.partition("[")
+    if sep and rest.startswith(host + "]"):
+        return host + rest[len(host) + 1 :]
+    return relay
+
+
 def verdict_line(report: LogReport) -> str:
     """One line: how much went wrong and the top causes."""
     t = report.totals
@@ -67,7 +75,7 @@ def _group_table(groups: tuple[LogGroup, ...], top: int) -> Table:
             str(g.cause),
             str(g.phase or "-"),
             dest or "-",
-            g.relay or "-",
+            relay_text(g.relay) or "-",
             f"{g.count:,}",
             _when(g.first_seen),
             _when(g.last_seen),
@@ -86,7 +94,8 @@ def _rollup_table(title: str, first_col: str, rows: list[Rollup], top: int) -> T
     table.add_column("first seen", no_wrap=True)
     table.add_column("last seen", no_wrap=True)
     for r in rows[:top]:
-        detail = ", ".join(r.causes) if first_col == "destination" else ", ".join(r.relays)
+        relays = ", ".join(relay_text(x) for x in r.relays)
+        detail = ", ".join(r.causes) if first_col == "destination" else relays
         table.add_row(
             r.key or "-",
             f"{r.count:,}",
@@ -231,6 +240,6 @@ def render_rolling(report: LogReport, top: int = 5) -> str:
     for g in report.groups[:top]:
         lines.append(
             f"  {g.count:>6,}  {g.cause} {g.phase or '-'}  {g.destination or '-'} "
-            f"via {g.relay or '-'}  last {_when(g.last_seen)}"
+            f"via {relay_text(g.relay) or '-'}  last {_when(g.last_seen)}"
         )
     return "\n".join(lines) + "\n"

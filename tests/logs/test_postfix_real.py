@@ -8,6 +8,7 @@ timeouts; a transport map sends each test domain to its own fault.
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -89,6 +90,8 @@ def postfix_log(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
             time.sleep(0.5)  # let qmgr write its last lines
             copy = base / "maillog.copy"
             shutil.copyfile(pf.log_path, copy)
+            if os.environ.get("SMTPDOCTOR_KEEP_LOG"):  # for docs: keep a real example
+                shutil.copyfile(pf.log_path, os.environ["SMTPDOCTOR_KEEP_LOG"])
         yield copy
 
 
