@@ -368,12 +368,17 @@ class Session:
             )
             if reply.code in (250, 251):
                 accepted += 1
-                self._ok(Phase.RCPT, started, limit, reply, detail=recipient)
+                self._ok(Phase.RCPT, started, limit, reply, detail=f"recipient <{recipient}>")
             else:
                 last_failure = reply
                 status = PhaseStatus.TEMP_FAIL if reply.is_transient else PhaseStatus.PERM_FAIL
                 self.rec.phase(
-                    Phase.RCPT, status, started, reply=reply, detail=recipient, limit_s=limit
+                    Phase.RCPT,
+                    status,
+                    started,
+                    reply=reply,
+                    detail=f"recipient <{recipient}>",
+                    limit_s=limit,
                 )
                 self._report(Phase.RCPT, status)
         if accepted == 0 and last_failure is not None:

@@ -145,12 +145,29 @@ def render(
                 console.print(tls_line)
         console.print()
 
-    if diagnosis.causes:
+    serious = tuple(c for c in diagnosis.causes if c.severity is not Severity.INFO)
+    notes = tuple(c for c in diagnosis.causes if c.severity is Severity.INFO)
+    if serious:
         console.print(Text("Causes", style="bold underline"))
-        for number, group in enumerate(_group(diagnosis.causes), start=1):
+        for number, group in enumerate(_group(serious), start=1):
             _render_cause(console, number, group)
     else:
         console.print(Text("No problems found.", style="green"))
+    if notes:
+        console.print(Text("Notes", style="bold underline"))
+        for group in _group(notes):
+            line = Text("  - ")
+            line.append(group.first.code.value, style="cyan")
+            line.append(f": {group.first.summary}")
+            if group.others:
+                line.append(f" (also on {', '.join(_place(c) for c in group.others)})")
+            console.print(line)
+        console.print(
+            Text(
+                "  (`smtpdoctor explain CODE` or --json show their evidence and fixes)", style="dim"
+            )
+        )
+        console.print()
     if result.profile.startswith("quick"):
         console.print(
             Text(
