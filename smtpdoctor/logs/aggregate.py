@@ -167,8 +167,8 @@ class Aggregator:
         return True
 
     def _fast_sent(self, line: str) -> bool:
-        if self.since is not None or line[:3] not in MONTH_SET:
-            return False
+        if self.since is not None or self._held_by_pid or line[:3] not in MONTH_SET:
+            return False  # the full path knows --since and held failed-address lines
         qid_end = line.find(": to=<")
         d = line.find(", delay=", qid_end)
         if qid_end < 0 or d < 0 or "postfix" not in line[16:qid_end]:

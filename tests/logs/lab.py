@@ -20,6 +20,7 @@ from tests.lab.dnsmasq import Zone, start_dnsmasq, stop, wait_udp_answers
 REPO = Path(__file__).resolve().parents[2]
 DROPPED = "198.51.100.25"  # SYN silently dropped (connect_timeout)
 REFUSED = "198.51.100.26"  # answered with a TCP reset (connect_refused)
+BACKUP_MX = "198.51.100.27"  # a working server on port 25 (second MX of multi.test)
 
 
 @dataclass
@@ -34,11 +35,11 @@ class LogsLab:
         """argv prefix that runs a command in the namespace."""
         return ["ip", "netns", "exec", self.netns]
 
-    def badsmtp(self, name: str, mode: str, *extra: str) -> int:
+    def badsmtp(self, name: str, mode: str, *extra: str, listen: str = "127.0.0.1:0") -> int:
         """Start tests.support.badsmtp in the namespace; returns its port."""
         argv = [
             *self.exec_prefix(), sys.executable, "-m", "tests.support.badsmtp",
-            "--listen", "127.0.0.1:0", "--mode", mode, *extra,
+            "--listen", listen, "--mode", mode, *extra,
         ]  # fmt: skip
         env = dict(os.environ, PYTHONPATH=str(REPO))
         proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
@@ -71,6 +72,7 @@ def logs_lab() -> Iterator[LogsLab]:
         _run("ip", "-n", name, "link", "set", "lo", "up")
         _run("ip", "-n", name, "addr", "add", f"{DROPPED}/32", "dev", "lo")
         _run("ip", "-n", name, "addr", "add", f"{REFUSED}/32", "dev", "lo")
+        _run("ip", "-n", name, "addr", "add", f"{BACKUP_MX}/32", "dev", "lo")
         ruleset = (
             "table inet smtpdoctor_logs {\n chain out {\n"
             "  type filter hook output priority 0;\n"
@@ -79,7 +81,14 @@ def logs_lab() -> Iterator[LogsLab]:
             " }\n}\n"
         )
         _run("ip", "netns", "exec", name, "nft", "-f", "-", stdin=ruleset)
-        dns = start_dnsmasq(Zone(domain="test"), "127.0.0.1", 53, netns=name)
+        # multi.test: the first MX is dropped, the second works (Postfix logs the
+        # failed address on its own line, then delivers).
+        zone = Zone(
+            domain="test",
+            hosts={"mx1.multi.test": (DROPPED,), "mx2.multi.test": (BACKUP_MX,)},
+            mx={"multi.test": [(10, "mx1.multi.test"), (20, "mx2.multi.test")]},
+        )
+        dns = start_dnsmasq(zone, "127.0.0.1", 53, netns=name)
         lab.procs.append(dns)
         wait_in_netns(name)
         yield lab
@@ -105,4 +114,4 @@ def wait_in_netns(name: str) -> None:
     )
 
 
-__all__ = ["DROPPED", "REFUSED", "LogsLab", "logs_lab", "wait_udp_answers"]
+__all__ = ["BACKUP_MX", "DROPPED", "REFUSED", "LogsLab", "logs_lab", "wait_udp_answers"]

@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 
-from tests.logs.lab import DROPPED, REFUSED, logs_lab
+from tests.logs.lab import BACKUP_MX, DROPPED, REFUSED, logs_lab
 from tests.support.postfix import postfix_instance
 
 pytestmark = [pytest.mark.netns, pytest.mark.postfix, pytest.mark.slow]
@@ -35,7 +35,10 @@ EXPECTED: dict[str, tuple[str, str]] = {
     "tlsstall.test": ("tls_handshake_timeout", "starttls"),
     "dropconn.test": ("connection_dropped", "rcpt"),
     "nxdomain.test": ("dns_nxdomain", "resolve"),
+    "multi.test": ("connect_timeout", "connect"),  # first MX dropped, second delivers
 }
+# Our own smtpd waited for a client that stalled after EHLO.
+INBOUND = ("command_timeout", "ehlo")
 TIMEOUTS = {
     f"smtp_{name}_timeout": "2s"
     for name in (
@@ -59,11 +62,13 @@ def postfix_log(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
             "dropconn": lab.badsmtp("dropconn", "drop-after", "--after", "RCPT"),
             "ok": lab.badsmtp("ok", "normal"),
         }
+        lab.badsmtp("backup", "normal", listen=f"{BACKUP_MX}:25")
         transport = base / "transport"
         lines = [
             f"dropped.test smtp:[{DROPPED}]:25",
             f"refused.test smtp:[{REFUSED}]:25",
             "nxdomain.test smtp:[mx.nxdomain.test]:25",
+            "multi.test smtp:multi.test",
         ]
         lines += [f"{name}.test smtp:[127.0.0.1]:{port}" for name, port in ports.items()]
         lines.append(f"example.org smtp:[127.0.0.1]:{ports['ok']}")  # bounces to the sender
@@ -80,6 +85,7 @@ def postfix_log(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
             "relayhost": "",
             "minimal_backoff_time": "300s",
             "queue_run_delay": "300s",
+            "smtpd_timeout": "2s",
         }
         with postfix_instance(base, main_cf, netns=lab.netns) as pf:
             domains = [*EXPECTED, "ok.test"]
@@ -87,12 +93,30 @@ def postfix_log(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
                 pf.sendmail("sender@example.org", [f"user@{domain}"], subject=domain)
             for domain in domains:
                 pf.wait_for_log(rf"to=<user@{domain}>.* status=", timeout=40)
+            _stalling_client(lab.netns, pf.smtp_port)
+            pf.wait_for_log(r"timeout after EHLO from", timeout=20)
             time.sleep(0.5)  # let qmgr write its last lines
             copy = base / "maillog.copy"
             shutil.copyfile(pf.log_path, copy)
             if os.environ.get("SMTPDOCTOR_KEEP_LOG"):  # for docs: keep a real example
                 shutil.copyfile(pf.log_path, os.environ["SMTPDOCTOR_KEEP_LOG"])
         yield copy
+
+
+def _stalling_client(netns: str, port: int) -> None:
+    """A client in the namespace that says EHLO and then nothing (real smtpd timeout)."""
+    code = (
+        "import socket, time\n"
+        f"s = socket.create_connection(('127.0.0.1', {port}), timeout=10)\n"
+        "s.recv(1000); s.sendall(b'EHLO stall.example\\r\\n'); time.sleep(0.3)\n"
+        "s.recv(1000); time.sleep(3); s.close()\n"
+    )
+    subprocess.run(
+        ["ip", "netns", "exec", netns, sys.executable, "-c", code],
+        check=True,
+        capture_output=True,
+        timeout=30,
+    )
 
 
 def _logs_json(*args: str) -> tuple[int, dict[str, Any]]:
@@ -108,9 +132,19 @@ def _logs_json(*args: str) -> tuple[int, dict[str, Any]]:
 def test_every_fault_is_named_with_phase_and_destination(postfix_log: Path) -> None:
     rc, doc = _logs_json(str(postfix_log))
     assert rc == 1
-    found = {(g["destination"], g["cause"], g["phase"]) for g in doc["groups"]}
+    found = {
+        (g["destination"], g["cause"], g["phase"])
+        for g in doc["groups"]
+        if g["direction"] == "outbound"
+    }
     expected = {(d, c, p) for d, (c, p) in EXPECTED.items()}
     assert found == expected, postfix_log.read_text()
+    inbound = [g for g in doc["groups"] if g["direction"] == "inbound"]
+    assert [(g["cause"], g["phase"]) for g in inbound] == [INBOUND]
+    assert inbound[0]["destination"] in ("localhost", "127.0.0.1")
+    assert inbound[0]["check"] is None
+    multi = next(g for g in doc["groups"] if g["destination"] == "multi.test")
+    assert multi["relay"] == f"mx1.multi.test[{DROPPED}]:25"
 
 
 def test_relays_and_check_commands(postfix_log: Path) -> None:
@@ -127,13 +161,14 @@ def test_relays_and_check_commands(postfix_log: Path) -> None:
 def test_totals_and_messages(postfix_log: Path) -> None:
     _, doc = _logs_json(str(postfix_log))
     t = doc["totals"]
-    assert t["deliveries"] == 2  # ok.test and the bounce for nxdomain.test
-    assert t["deferred"] + t["bounced"] >= len(EXPECTED)
+    assert t["deliveries"] == 3  # ok.test, multi.test (second MX), the nxdomain bounce
+    assert t["deferred"] + t["bounced"] >= len(EXPECTED) - 1  # multi.test was delivered
     assert t["unparsed"] == 0
     assert doc["messages"]["tracked"] == len(EXPECTED) + 2
-    assert doc["messages"]["delivered_first_try"] == 2
+    assert doc["messages"]["delivered_first_try"] == 3
     assert doc["messages"]["bounced"] == 1  # nxdomain.test
-    assert doc["messages"]["pending"] == len(EXPECTED) - 1
+    assert doc["messages"]["pending"] == len(EXPECTED) - 2
+    assert t["server_timeouts"] == 1
     fixes = {c["cause"]: c for c in doc["causes"]}
     assert fixes["connect_timeout"]["fixes"]
     assert f"smtpdoctor check {DROPPED}:25" in fixes["connect_timeout"]["check_commands"]

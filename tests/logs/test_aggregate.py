@@ -1,0 +1,53 @@
+"""The aggregator's joins on real Postfix line shapes, through both input paths."""
+
+from __future__ import annotations
+
+from smtpdoctor.logs.aggregate import Aggregator
+from smtpdoctor.logs.model import LogReport
+
+# Postfix 3.7 as logged in test_postfix_real.py: the first MX is dropped, the second
+# takes the message; the failed address gets its own line from the same process.
+MULTI_MX = """\
+Nov 27 23:29:17 mx postfix/qmgr[31102]: AC2DD1640E4: from=<s@example.org>, size=319, nrcpt=1 (queue active)
+Nov 27 23:29:19 mx postfix/smtp[31133]: connect to mx1.multi.test[198.51.100.25]:25: Connection timed out
+Nov 27 23:29:19 mx postfix/smtp[31133]: AC2DD1640E4: to=<user@multi.test>, relay=mx2.multi.test[198.51.100.27]:25, delay=2, delays=0/0.01/2/0, dsn=2.0.0, status=sent (250 2.0.0 Ok: queued as X)
+Nov 27 23:29:19 mx postfix/qmgr[31102]: AC2DD1640E4: removed
+Nov 27 23:29:20 mx postfix/smtp[31134]: connect to 198.51.100.25[198.51.100.25]:25: Connection timed out
+Nov 27 23:29:20 mx postfix/smtp[31134]: C52B5164022: to=<user@dropped.test>, relay=none, delay=2.1, delays=0.02/0.03/2/0, dsn=4.4.1, status=deferred (connect to 198.51.100.25[198.51.100.25]:25: Connection timed out)
+"""  # noqa: E501
+
+
+def _both(text: str) -> tuple[LogReport, LogReport]:
+    by_line, by_block = Aggregator(), Aggregator()
+    for line in text.splitlines():
+        by_line.feed_line(line)
+    by_block.feed_chunks([text])
+    return by_line.report(), by_block.report()
+
+
+def test_failed_address_lines_join_their_status_line() -> None:
+    for report in _both(MULTI_MX):
+        found = {(g.destination, g.cause, g.relay, g.count) for g in report.groups}
+        assert found == {
+            ("multi.test", "connect_timeout", "mx1.multi.test[198.51.100.25]:25", 1),
+            ("dropped.test", "connect_timeout", "198.51.100.25[198.51.100.25]:25", 1),
+        }
+        assert report.totals["timeouts"] == 2
+        assert report.totals["deliveries"] == 1
+        assert report.messages.delivered_first_try == 1
+        assert report.messages.pending == 1
+
+
+def test_since_takes_the_full_path() -> None:
+    from datetime import datetime
+
+    since = (
+        datetime.now()
+        .astimezone()
+        .replace(month=11, day=27, hour=23, minute=29, second=20, microsecond=0)
+    )
+    agg = Aggregator(since)
+    agg.feed_chunks([MULTI_MX])
+    report = agg.report()
+    assert [g.destination for g in report.groups] == ["dropped.test"]
+    assert report.totals["deliveries"] == 0
