@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from smtpdoctor.logs.aggregate import Aggregator
 from smtpdoctor.logs.model import LogReport
+from smtpdoctor.logs.timestamps import StampParser
+
+LOCAL = datetime.now().astimezone().tzinfo
 
 # Postfix 3.7 as logged in test_postfix_real.py: the first MX is dropped, the second
 # takes the message; the failed address gets its own line from the same process.
@@ -39,15 +44,11 @@ def test_failed_address_lines_join_their_status_line() -> None:
 
 
 def test_since_takes_the_full_path() -> None:
-    from datetime import datetime
-
-    since = (
-        datetime.now()
-        .astimezone()
-        .replace(month=11, day=27, hour=23, minute=29, second=20, microsecond=0)
-    )
-    agg = Aggregator(since)
+    now = datetime(2026, 11, 28, tzinfo=LOCAL)  # syslog stamps have no year
+    since = datetime(2026, 11, 27, 23, 29, 20, tzinfo=LOCAL)
+    agg = Aggregator(since, stamps=StampParser(now=now))
     agg.feed_chunks([MULTI_MX])
     report = agg.report()
     assert [g.destination for g in report.groups] == ["dropped.test"]
     assert report.totals["deliveries"] == 0
+    assert report.totals["before_since"] == 3
