@@ -120,6 +120,11 @@ def register(subparsers: Any) -> None:
         metavar="HOST",
         help="a host known to accept port 25, to tell an outbound block from a dead server",
     )
+    p.add_argument(
+        "--trace",
+        action="store_true",
+        help="on a connect timeout, run a TCP traceroute to find the last hop",
+    )
     family = p.add_mutually_exclusive_group()
     family.add_argument("-4", dest="family", action="store_const", const=4, help="IPv4 only")
     family.add_argument("-6", dest="family", action="store_const", const=6, help="IPv6 only")
@@ -194,6 +199,7 @@ def build_options(args: argparse.Namespace) -> CheckOptions:
         cafile=args.cafile,
         families=families,
         reference=args.reference,
+        trace=args.trace,
     )
 
 

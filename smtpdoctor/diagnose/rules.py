@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from smtpdoctor.catalogue import CauseCode
 from smtpdoctor.diagnose.cause import Cause, Severity, make_cause
 from smtpdoctor.diagnose.dns import dns_causes, mx_causes
 from smtpdoctor.diagnose.network import network_causes
+from smtpdoctor.net.trace import TraceResult, last_answering_hop
 from smtpdoctor.phases import Phase
 from smtpdoctor.probe.results import (
     CheckResult,
@@ -352,17 +353,21 @@ class _EndpointRules:
                 fix=[f"`ip route get {ep.address}` shows what the kernel would do."],
             )
             return
+        why = (
+            "administratively prohibited: a firewall on the way rejects it"
+            if phase.errno_name == "EACCES"
+            else "host unreachable or administratively prohibited"
+        )
         self.add(
             CauseCode.HOST_UNREACHABLE,
             Severity.ERROR,
-            f"{_where(ep)} is unreachable: an ICMP error (host unreachable or "
-            "administratively prohibited) came back.",
+            f"{_where(ep)} is unreachable: an ICMP error came back ({why}).",
             phase,
         )
 
     def _os_error(self, phase: PhaseResult) -> None:
         ep = self.ep
-        if phase.phase is Phase.CONNECT and phase.errno_name in ("EPERM", "EACCES"):
+        if phase.phase is Phase.CONNECT and phase.errno_name == "EPERM":
             code = CauseCode.PORT25_BLOCKED if ep.port == 25 else CauseCode.HOST_UNREACHABLE
             self.add(
                 code,
@@ -577,6 +582,42 @@ def endpoint_passes(ep: EndpointResult, causes: list[Cause]) -> bool:
     )
 
 
+def trace_for(result: CheckResult, address: str, port: int) -> TraceResult | None:
+    """The `--trace` result recorded for an address and port, if any."""
+    return next((t for t in result.traces if t.address == address and t.port == port), None)
+
+
+def trace_lines(trace: TraceResult) -> list[str]:
+    """Evidence lines from a TCP traceroute: the last hop that answered, and the path."""
+    last = last_answering_hop(trace)
+    path = " > ".join(h.address or "*" for h in trace.hops)
+    if trace.reached:
+        head = f"trace to {trace.address}:{trace.port}: reached in {len(trace.hops)} hops"
+    elif last is None:
+        head = f"trace to {trace.address}:{trace.port}: no hop answered at all"
+    else:
+        head = (
+            f"trace to {trace.address}:{trace.port}: the last hop that answered is "
+            f"{last.address} (hop {last.ttl}); the packets stop there or just after it"
+        )
+    return [head, f"path: {path}"]
+
+
+_TRACED = frozenset(
+    {CauseCode.CONNECT_TIMEOUT, CauseCode.PORT25_BLOCKED, CauseCode.HOST_UNREACHABLE}
+)
+
+
+def _with_trace(cause: Cause, result: CheckResult) -> Cause:
+    """Add the `--trace` finding to the evidence of a cause about a lost connection."""
+    if cause.code not in _TRACED or cause.address is None or cause.port is None:
+        return cause
+    trace = trace_for(result, cause.address, cause.port)
+    if trace is None:
+        return cause
+    return replace(cause, evidence=(*cause.evidence, *trace_lines(trace)))
+
+
 def _dns_causes(result: CheckResult) -> list[Cause]:
     if result.mx is not None:
         return mx_causes(result.mx)
@@ -660,7 +701,7 @@ def diagnose(result: CheckResult) -> Diagnosis:
     for ep in explicit:
         causes.extend(_EndpointRules(result, ep, passing_ports).run())
     causes.extend(network_causes(result))
-    causes = _drop_explained(causes)
+    causes = [_with_trace(c, result) for c in _drop_explained(causes)]
     causes.extend(_mx_partial(result, causes))
     causes.sort(key=lambda c: _SEVERITY_ORDER[c.severity])
     passed = tuple(ep.label for ep in explicit if endpoint_passes(ep, causes))

@@ -155,8 +155,15 @@ class Aggregator:
                 feed_event(event)
 
     def _fast_removed(self, line: str) -> bool:
-        if "/qmgr[" not in line or self.since is not None:
+        if "/qmgr[" not in line or line[:3] not in MONTH_SET:
             return False
+        if self.since is not None:
+            when = self._stamps.parse(line[: line.find(" ", 7)])
+            if when is None:
+                return False
+            if when < self.since:
+                self.totals["before_since"] += 1
+                return True
         qid = line[line.rfind(" ", 0, len(line) - 9) + 1 : -9]
         msg = self._messages.get(qid, _ABSENT)
         if msg is not None:
@@ -167,8 +174,8 @@ class Aggregator:
         return True
 
     def _fast_sent(self, line: str) -> bool:
-        if self.since is not None or self._held_by_pid or line[:3] not in MONTH_SET:
-            return False  # the full path knows --since and held failed-address lines
+        if self._held_by_pid or line[:3] not in MONTH_SET:
+            return False  # the full path joins held failed-address lines
         qid_end = line.find(": to=<")
         d = line.find(", delay=", qid_end)
         if qid_end < 0 or d < 0 or "postfix" not in line[16:qid_end]:
@@ -182,6 +189,12 @@ class Aggregator:
         if delay >= self.delayed_after or self._messages.get(qid, _ABSENT) is not _ABSENT:
             return False
         when = self._stamps.parse(line[: line.find(" ", 7)])
+        if self.since is not None:
+            if when is None:
+                return False
+            if when < self.since:
+                self.totals["before_since"] += 1
+                return True
         if when is not None:
             if self._first is None or when < self._first:
                 self._first = when

@@ -60,6 +60,9 @@ _BY_ERRNO: dict[int, type[NetError]] = {
     errno_mod.ECONNREFUSED: ConnectRefused,
     errno_mod.EHOSTUNREACH: HostUnreachable,
     errno_mod.EHOSTDOWN: HostUnreachable,
+    # Linux reports ICMPv6 "administratively prohibited" as EACCES (icmpv6_err_convert);
+    # a local netfilter rule that drops the SYN gives EPERM instead, left as an OS error.
+    errno_mod.EACCES: HostUnreachable,
     errno_mod.ENETUNREACH: NetworkUnreachable,
     errno_mod.ENETDOWN: NetworkUnreachable,
     errno_mod.EADDRNOTAVAIL: NetworkUnreachable,

@@ -12,6 +12,7 @@ from email.utils import format_datetime, make_msgid
 from pathlib import Path
 
 from smtpdoctor.net.connection import clamped_mss
+from smtpdoctor.net.trace import TraceResult, trace
 from smtpdoctor.phases import Phase
 from smtpdoctor.probe.dns import resolve_host
 from smtpdoctor.probe.mx import MxPlan, resolve_mx
@@ -52,6 +53,7 @@ class CheckOptions:
     families: tuple[int, ...] = (socket.AF_INET, socket.AF_INET6)
     reference: str | None = None
     follow_ups: bool = True  # TLS-mode probes, MSS-clamped retries, port-25 comparisons
+    trace: bool = False  # TCP traceroute to every address and port whose connect timed out
 
 
 def _tls_mode(option: str, starttls: str, port: int) -> TlsMode:
@@ -61,7 +63,9 @@ def _tls_mode(option: str, starttls: str, port: int) -> TlsMode:
 
 
 def _helo_name() -> str:
-    name = socket.getfqdn()
+    # gethostname, not getfqdn: getfqdn asks DNS, and a slow resolver would then delay
+    # every session before its first byte.
+    name = socket.gethostname()
     return name if "." in name else "smtpdoctor.localdomain"
 
 
@@ -94,6 +98,7 @@ class CheckRunner:
             RFC_BUDGET_S if options.timeouts.profile.startswith("rfc") else QUICK_BUDGET_S
         )
         self.budget = Budget(budget_s)
+        self.helo_name = options.helo_name or _helo_name()
 
     def ports(self) -> tuple[int, ...]:
         """The ports to probe: --port, the target's port, or 25, 465 and 587."""
@@ -131,6 +136,7 @@ class CheckRunner:
                 for address in reference.addresses
             ]
         endpoints = await asyncio.gather(*(self._probe(plan) for plan in plans))
+        traces = await self._traces(endpoints) if opts.trace else ()
         extra: dict[str, object] = {}
         if reference is not None:
             extra["reference"] = {"host": opts.reference, "addresses": list(reference.addresses)}
@@ -150,6 +156,26 @@ class CheckRunner:
             send=opts.send,
             extra=extra,
             mx=mx,
+            traces=traces,
+        )
+
+    async def _traces(self, endpoints: list[EndpointResult]) -> tuple[TraceResult, ...]:
+        """Trace every explicit endpoint whose connect timed out or was rejected by ICMP."""
+        wanted = dict.fromkeys(
+            (ep.address, ep.port)
+            for ep in endpoints
+            if ep.explicit
+            and ep.failed_phase is not None
+            and ep.failed_phase.phase is Phase.CONNECT
+            and ep.failed_phase.status in (PhaseStatus.TIMEOUT, PhaseStatus.HOST_UNREACHABLE)
+        )
+        if not wanted or self.budget.remaining() < 2:
+            return ()
+        probe_timeout = min(1.0, self.budget.remaining() / 10)
+        return tuple(
+            await asyncio.gather(
+                *(trace(address, port, probe_timeout=probe_timeout) for address, port in wanted)
+            )
         )
 
     async def _resolve_mx(self, domain: str) -> MxPlan:
@@ -162,7 +188,7 @@ class CheckRunner:
 
     def _plan(self, host: str, address: str, port: int) -> SessionPlan:
         opts = self.options
-        helo = opts.helo_name or _helo_name()
+        helo = self.helo_name
         recipients = opts.recipients or (self._default_recipient(host),)
         sender = opts.sender or ""
         message = (

@@ -10,6 +10,7 @@ from smtpdoctor.phases import Phase
 from smtpdoctor.proto.reply import Reply
 
 if TYPE_CHECKING:  # mx.py builds on this module's ResolveResult
+    from smtpdoctor.net.trace import TraceResult
     from smtpdoctor.probe.mx import MxPlan
 
 
@@ -197,4 +198,5 @@ class CheckResult:
     send: bool = False
     default_ports: bool = False  # the user named no port: 25, 465 and 587 were tried
     mx: MxPlan | None = None  # set for @domain targets: the MX path that was probed
+    traces: tuple[TraceResult, ...] = ()  # --trace: TCP traceroutes of timed-out endpoints
     extra: dict[str, object] = field(default_factory=dict)

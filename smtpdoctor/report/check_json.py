@@ -16,6 +16,7 @@ from smtpdoctor.probe.results import (
     ResolveResult,
     TlsInfo,
 )
+from smtpdoctor.report import trace_json
 
 SCHEMA = "smtpdoctor.check/1"
 
@@ -169,6 +170,7 @@ def check_dict(result: CheckResult, diagnosis: Diagnosis) -> dict[str, Any]:
             for ep in result.endpoints
         ],
         "mx": _mx(result.mx) if result.mx is not None else None,
+        "traces": [trace_json.as_dict(t) for t in result.traces],
         **({"extra": result.extra} if result.extra else {}),
     }
 

@@ -68,20 +68,7 @@ def test_tcp_reset_is_connect_refused(lab: Lab) -> None:
     assert doc["elapsed_ms"] < 1000  # a reset answers at once
 
 
-@pytest.mark.parametrize(
-    "kind",
-    [
-        "host-unreachable",
-        pytest.param(
-            "admin-prohibited",
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="ICMPv6 admin-prohibited arrives as EACCES, which net/ maps to a "
-                "local firewall (port25_blocked); the error queue's offender tells them apart",
-            ),
-        ),
-    ],
-)
+@pytest.mark.parametrize("kind", ["host-unreachable", "admin-prohibited"])
 def test_icmp_unreachable_is_host_unreachable(lab: Lab, kind: str) -> None:
     lab.start_smtp(lab.servers[0])
     lab.reject_icmp(kind=kind, dport=25)
