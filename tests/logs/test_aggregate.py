@@ -52,3 +52,34 @@ def test_since_takes_the_full_path() -> None:
     assert [g.destination for g in report.groups] == ["dropped.test"]
     assert report.totals["deliveries"] == 0
     assert report.totals["before_since"] == 3
+
+
+def _generated(lines: int) -> str:
+    import sys
+    import tempfile
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
+    from logs_bench import generate  # the benchmark's busy-relay log
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "mail.log"
+        generate(path, lines)
+        return path.read_text()
+
+
+def test_fast_and_full_paths_agree_on_a_busy_log() -> None:
+    text = _generated(20_000) + MULTI_MX
+    now = datetime(2026, 11, 28, tzinfo=LOCAL)
+    for since in (None, datetime(2026, 11, 1, 0, 8, tzinfo=LOCAL)):
+        by_line = Aggregator(since, stamps=StampParser(now=now), max_messages=500)
+        for line in text.splitlines():
+            by_line.feed_line(line)
+        by_block = Aggregator(since, stamps=StampParser(now=now), max_messages=500)
+        by_block.feed_chunks([text[i : i + 7919] for i in range(0, len(text), 7919)])
+        a, b = by_line.report(), by_block.report()
+        assert a.totals == b.totals
+        assert a.groups == b.groups
+        assert a.messages == b.messages
+        assert a.histogram == b.histogram
+        assert a.totals["deliveries"] > 500 and a.totals["before_since"] < 15_000
