@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import errno as errno_mod
+import os
 import ssl
 
 
@@ -84,5 +85,7 @@ def from_os_error(exc: OSError, context: str) -> NetError:
     code = exc.errno
     name = errno_mod.errorcode.get(code, None) if code is not None else None
     cls = _BY_ERRNO.get(code, NetError) if code is not None else NetError
-    text = exc.strerror or str(exc) or type(exc).__name__
+    # asyncio's sock_connect words refusals as "Connect call failed (...)": the errno's
+    # own text ("Connection refused") is what admins know from every other tool.
+    text = os.strerror(code) if code else (exc.strerror or str(exc) or type(exc).__name__)
     return cls(f"{context}: {text}", errno_name=name)
