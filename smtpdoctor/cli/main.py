@@ -35,6 +35,8 @@ def _wanted_modules(argv: Sequence[str]) -> tuple[str, ...]:
     """Only the named subcommand's module, when one is named: every command starts faster
     when the others (and their imports: DNS, TLS, log parsers) are not loaded."""
     first = next((a for a in argv if not a.startswith("-")), None)
+    if first is None and "--version" in argv:
+        return ()
     for module_name in SUBCOMMAND_MODULES:
         if first is not None and module_name.rsplit(".", 1)[1] == first:
             return (module_name,)
