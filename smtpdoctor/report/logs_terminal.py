@@ -162,9 +162,13 @@ def render(report: LogReport, *, top: int = 20, width: int = 120, color: bool = 
     )
     console.print(
         f"smtpdoctor logs: {t['lines']:,} lines from {len(report.sources) or 1} source(s), "
-        f"{', '.join(report.mtas) or 'no MTA'} events, {period}"
+        f"{', '.join(report.mtas) or 'no MTA'} events, {period}",
+        soft_wrap=True,
     )
-    console.print(Text(verdict_line(report), style="bold red" if report.groups else "bold green"))
+    console.print(
+        Text(verdict_line(report), style="bold red" if report.groups else "bold green"),
+        soft_wrap=True,
+    )
     for w in report.warnings:
         console.print(f"warning: {w}", style="yellow", soft_wrap=True)
     if report.groups:
