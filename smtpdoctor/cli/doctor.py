@@ -63,10 +63,17 @@ def _to_stderr(message: str) -> None:
 
 
 def verdict(report: DoctorReport) -> str:
-    """ok, degraded (warnings only) or failed (an error-level cause)."""
+    """ok, degraded (warnings only) or failed (an error-level cause).
+
+    An error among the findings that name no cause of timeouts (the MTA is not running,
+    say) still keeps the verdict from "ok": mail does not flow either way.
+    """
     if any(c.severity is Severity.ERROR for c in report.causes):
         return "failed"
-    if any(c.severity is Severity.WARNING for c in report.causes):
+    other = report.config.findings if report.config is not None else ()
+    if any(c.severity is Severity.WARNING for c in report.causes) or any(
+        f.cause is None and f.severity is Severity.ERROR for f in other
+    ):
         return "degraded"
     return "ok"
 
