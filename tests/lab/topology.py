@@ -23,6 +23,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -35,6 +36,30 @@ CLIENT_V4, CLIENT_V6 = "198.51.100.2", "2001:db8:1::2"
 LAN_V4_GW, LAN_V6_GW = "203.0.113.1", "2001:db8:3::1"
 DNS_V4, DNS_V6 = "203.0.113.53", "2001:db8:3::53"
 STUB_V4 = "203.0.113.54"  # where a misbehaving DNS stub listens (in the dns namespace)
+
+# badsmtp (normal mode) that appends every command line it receives to a file, flushed at
+# once, so a test can assert what a client sent (argv: listen address, port, log file).
+_RECORDER = """
+import asyncio, signal, sys
+from tests.support.badsmtp import BadConfig, BadSMTP
+host, port, path = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+log = open(path, "a", encoding="utf-8")
+class Log(list):
+    def append(self, line):
+        super().append(line)
+        log.write(line + "\\n")
+        log.flush()
+async def main():
+    server = BadSMTP(BadConfig(), host, port)
+    server.commands = Log()
+    await server.start()
+    print(server.port, flush=True)
+    done = asyncio.Event()
+    asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, done.set)
+    await done.wait()
+    await server.stop()
+asyncio.run(main())
+"""
 
 
 @dataclass
@@ -62,6 +87,7 @@ class Lab:
     procs: list[subprocess.Popen[bytes]] = field(init=False, default_factory=list)
     dns_proc: subprocess.Popen[bytes] | None = field(init=False, default=None)
     _namespaces: list[str] = field(init=False, default_factory=list)
+    _tmpdirs: list[Path] = field(init=False, default_factory=list)
 
     # ---- building ---------------------------------------------------------------
 
@@ -149,7 +175,7 @@ class Lab:
 
     def default_zone(self) -> Zone:
         """s1.lab.test, s2.lab.test, ... with both families; lab.test MX -> s1."""
-        hosts = {s.name: (s.v4, s.v6) for s in self.servers}
+        hosts: dict[str, tuple[str, ...]] = {s.name: (s.v4, s.v6) for s in self.servers}
         hosts["v4only.lab.test"] = (self.servers[0].v4,)
         return Zone(
             domain="lab.test",
@@ -223,6 +249,29 @@ class Lab:
                 err = proc.stderr.read().decode() if proc.stderr else ""
                 raise RuntimeError(f"badsmtp did not start on {addr}:{port}: {err}")
 
+    def record_smtp(self, server: Node, *, port: int = 25) -> Path:
+        """A normal SMTP server on SERVER's v4 and v6 address that logs every command.
+
+        Returns the log file: one command line per line (AUTH data redacted), written as
+        each command arrives.
+        """
+        tmp = Path(tempfile.mkdtemp(prefix=f"{self.tag}-smtplog-"))
+        self._tmpdirs.append(tmp)
+        log = tmp / f"{server.name or server.ns}-{port}.log"
+        log.touch()
+        for addr in (server.v4, server.v6):
+            argv = [*exec_in(server.ns), sys.executable, "-c", _RECORDER, addr, str(port),
+                    str(log)]  # fmt: skip
+            proc = subprocess.Popen(
+                argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=_env(), cwd=REPO
+            )
+            self.procs.append(proc)
+            assert proc.stdout is not None
+            if not proc.stdout.readline().strip().isdigit():
+                err = proc.stderr.read().decode() if proc.stderr else ""
+                raise RuntimeError(f"recording server did not start on {addr}:{port}: {err}")
+        return log
+
     def run_client(
         self, argv: list[str], timeout: float = 60.0
     ) -> subprocess.CompletedProcess[str]:
@@ -252,6 +301,11 @@ class Lab:
     def drop(self, router: int = 1, *, dport: int | None = None, family: int = 0) -> None:
         """Silently drop TCP (to DPORT, or every port) toward the LAN."""
         self.fault(router, f"{_match(family)}{_tcp(dport)} drop")
+
+    def drop_to(self, server: Node, router: int = 1, *, dport: int | None = None) -> None:
+        """Silently drop TCP (to DPORT, or every port) toward SERVER's addresses only."""
+        self.fault(router, f"ip daddr {server.v4} {_tcp(dport)} drop")
+        self.fault(router, f"ip6 daddr {server.v6} {_tcp(dport)} drop")
 
     def reject_reset(self, router: int = 1, *, dport: int | None = None) -> None:
         """Answer the SYN with a TCP reset."""
@@ -305,6 +359,9 @@ class Lab:
         self._namespaces.clear()
         if hasattr(self, "client"):
             shutil.rmtree(self.netns_dir, ignore_errors=True)
+        for tmp in self._tmpdirs:
+            shutil.rmtree(tmp, ignore_errors=True)
+        self._tmpdirs.clear()
 
 
 def new_tag() -> str:
