@@ -4,7 +4,8 @@ Memory stays flat however long the log: groups are capped (extra keys fold into 
 "(other)" group), the per-message join table is an LRU capped at ``max_messages``
 (a message leaves it when the MTA logs that it left the queue, or when the table is
 full and it is the least recently seen), the histogram has one counter per hour of
-log time, and the "worst messages" list keeps only the top ``keep_worst``.
+log time (capped at MAX_HOURS), and the "worst messages" list keeps only the top
+``keep_worst``.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from smtpdoctor.phases import Phase
 
 MONTH_SET = frozenset(MONTHS)
 _ABSENT: Any = object()  # "not in the table" (None means "delivered at the first try")
+MAX_HOURS = 100_000  # histogram buckets (11 years of hours): a cap against garbage stamps
 MAX_LINE = 1 << 20  # a "line" longer than this is cut: memory stays bounded
 GroupKey = tuple[CauseCode, Phase | None, str, str, str]
 OTHER = "(other)"
@@ -366,7 +368,9 @@ class Aggregator:
                 group.first = when
             if group.last is None or when > group.last:
                 group.last = when
-            self._hours[when.replace(minute=0, second=0, microsecond=0)] += 1
+            hour = when.replace(minute=0, second=0, microsecond=0)
+            if hour in self._hours or len(self._hours) < MAX_HOURS:
+                self._hours[hour] += 1
 
     # -- the per-message join ----------------------------------------------------------
 
