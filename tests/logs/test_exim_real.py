@@ -28,6 +28,8 @@ EXPECTED: dict[str, tuple[str, str]] = {
     "tlsstall.test": ("tls_handshake_timeout", "starttls"),
     "dropconn.test": ("connection_dropped", "rcpt"),
     "nxdomain.test": ("dns_nxdomain", "resolve"),
+    "busy.test": ("server_busy", "greeting"),
+    "reject.test": ("rejected", "rcpt"),
 }
 
 
@@ -44,9 +46,14 @@ def exim_log(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
             "tlsstall": lab.badsmtp("tlsstall", "starttls-stall"),
             "dropconn": lab.badsmtp("dropconn", "drop-after", "--after", "RCPT"),
             "ok": lab.badsmtp("ok", "normal"),
+            # Its own address: Exim hands a queued message to an open connection to
+            # the same IP (even another port), which would blur this fault.
+            "busy": lab.badsmtp("busy", "busy-421", listen="127.0.0.3:0"),
+            "reject": lab.badsmtp("reject", "reject-rcpt"),
         }
         routes = {"dropped.test": f"{DROPPED}::25", "refused.test": f"{REFUSED}::25"}
         routes |= {f"{name}.test": f"127.0.0.1::{port}" for name, port in ports.items()}
+        routes["busy.test"] = f"127.0.0.3::{ports['busy']}"
         routes["example.org"] = f"127.0.0.1::{ports['ok']}"  # bounces to the sender
         transport = {
             "connect_timeout": "2s",
@@ -90,15 +97,16 @@ def test_every_exim_fault_is_named(exim_log: Path) -> None:
 
 def test_exim_totals_and_join(exim_log: Path) -> None:
     _, doc = _logs_json(exim_log)
-    # ok.test, the bounce for nxdomain.test, and two that Exim retried at once and
-    # delivered: after the TLS stall (in clear) and after the dropped connection.
-    assert doc["totals"]["deliveries"] == 4
+    # Delivered: ok.test, the bounce notices for nxdomain.test and reject.test, and
+    # two that Exim passed at once to an open connection to 127.0.0.1 (the TLS stall
+    # and the dropped connection), a real Exim behaviour.
+    assert doc["totals"]["deliveries"] == 5
     assert doc["totals"]["unparsed"] == 0
     m = doc["messages"]
-    assert m["tracked"] == len(EXPECTED) + 2
-    assert m["delivered_first_try"] == 2
+    assert m["tracked"] == len(EXPECTED) + 3
+    assert m["delivered_first_try"] == 3
     assert m["delivered_after_retry"] == 2
-    assert m["bounced"] == 1  # nxdomain.test: unrouteable
-    assert m["pending"] == len(EXPECTED) - 3
+    assert m["bounced"] == 2  # nxdomain.test (unrouteable), reject.test (550)
+    assert m["pending"] == len(EXPECTED) - 4
     by_dest = {g["destination"]: g for g in doc["groups"]}
     assert by_dest["dropped.test"]["relay"].startswith(f"{DROPPED}[{DROPPED}]")

@@ -35,6 +35,8 @@ EXPECTED: dict[str, tuple[str, str]] = {
     "tlsstall.test": ("tls_handshake_timeout", "starttls"),
     "dropconn.test": ("connection_dropped", "rcpt"),
     "nxdomain.test": ("dns_nxdomain", "resolve"),
+    "busy.test": ("server_busy", "greeting"),
+    "reject.test": ("rejected", "rcpt"),
     "multi.test": ("connect_timeout", "connect"),  # first MX dropped, second delivers
 }
 # Our own smtpd waited for a client that stalled after EHLO.
@@ -61,6 +63,8 @@ def postfix_log(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
             "tlsstall": lab.badsmtp("tlsstall", "starttls-stall"),
             "dropconn": lab.badsmtp("dropconn", "drop-after", "--after", "RCPT"),
             "ok": lab.badsmtp("ok", "normal"),
+            "busy": lab.badsmtp("busy", "busy-421"),
+            "reject": lab.badsmtp("reject", "reject-rcpt"),
         }
         lab.badsmtp("backup", "normal", listen=f"{BACKUP_MX}:25")
         transport = base / "transport"
@@ -161,13 +165,15 @@ def test_relays_and_check_commands(postfix_log: Path) -> None:
 def test_totals_and_messages(postfix_log: Path) -> None:
     _, doc = _logs_json(str(postfix_log))
     t = doc["totals"]
-    assert t["deliveries"] == 3  # ok.test, multi.test (second MX), the nxdomain bounce
+    # Delivered: ok.test, multi.test (second MX) and the two bounce notices
+    # (nxdomain.test, reject.test) sent back to sender@example.org.
+    assert t["deliveries"] == 4
     assert t["deferred"] + t["bounced"] >= len(EXPECTED) - 1  # multi.test was delivered
-    assert t["unparsed"] == 0
-    assert doc["messages"]["tracked"] == len(EXPECTED) + 2
-    assert doc["messages"]["delivered_first_try"] == 3
-    assert doc["messages"]["bounced"] == 1  # nxdomain.test
-    assert doc["messages"]["pending"] == len(EXPECTED) - 2
+    m = doc["messages"]
+    assert m["tracked"] == len(EXPECTED) + 3
+    assert m["delivered_first_try"] == 4
+    assert m["bounced"] == 2  # nxdomain.test, reject.test
+    assert m["pending"] == len(EXPECTED) - 3
     assert t["server_timeouts"] == 1
     fixes = {c["cause"]: c for c in doc["causes"]}
     assert fixes["connect_timeout"]["fixes"]
