@@ -7,6 +7,11 @@ connect cap; check_smtp's default; `swaks --timeout 10`). For each tool the benc
 records the wall time to its verdict and whether its output names the cause. It also
 prints the time to build and tear down a lab.
 
+The MX row is a mail domain whose five MX hosts (ten addresses) all drop SYNs:
+`smtpdoctor check @dead.lab.test` probes every MX address; `swaks --to
+postmaster@dead.lab.test` does its own MX lookup (through the lab's resolver, as it
+runs in the client namespace) and tries only the best MX; check_smtp gets the first MX.
+
 Run as root from the repository root: `python3 bench/lab_bench.py [--only NAME]`.
 Takes about 3 minutes.
 """
@@ -30,6 +35,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from tests.lab.bigcert import make_big_cert  # noqa: E402 (after the path fix)
+from tests.lab.dnsmasq import Zone  # noqa: E402
 from tests.lab.topology import Lab, new_tag  # noqa: E402
 
 CHECK_SMTP = "/usr/lib/nagios/plugins/check_smtp"
@@ -44,6 +50,12 @@ class Fault:
     cause: str
     pattern: str  # in the lower-cased output of swaks / check_smtp
     setup: Callable[[Lab, Path], list[str]]  # builds the fault; returns extra check args
+    servers: int = 1
+    zone: Zone | None = None  # None: the lab's default zone
+    check_target: tuple[str, ...] = ("s1.lab.test", "-p", "25")
+    swaks_target: tuple[str, ...] = ("--server", "s1.lab.test", "--port", "25",
+                                     "--to", "postmaster@lab.test")  # fmt: skip
+    check_smtp_host: str = "s1.lab.test"
 
 
 def _serve(lab: Lab, *ports: int, extra: list[str] | None = None) -> None:
@@ -89,6 +101,21 @@ def _dns_timeout(lab: Lab, _: Path) -> list[str]:
     return []
 
 
+def _mx_dead(lab: Lab, _: Path) -> list[str]:
+    for server in lab.servers:
+        lab.start_smtp(server)
+    lab.drop()
+    return []
+
+
+def _dead_mx_zone() -> Zone:
+    hosts: dict[str, tuple[str, ...]] = {
+        f"s{i}.lab.test": (f"203.0.113.{9 + i}", f"2001:db8:3::{9 + i}") for i in range(1, 6)
+    }
+    mx = {"dead.lab.test": [(10 * i, f"s{i}.lab.test") for i in range(1, 6)]}
+    return Zone(domain="lab.test", hosts=hosts, mx=mx)
+
+
 FAULTS = (
     Fault("every port dropped", "connect_timeout", r"timed? ?out|timeout", _all_dropped),
     Fault("port 25 dropped, 587 open", "port25_blocked", r"port ?25.{0,30}block", _port25),
@@ -101,6 +128,16 @@ FAULTS = (
     ),
     Fault("mtu blackhole (1280)", "mtu_blackhole", r"\bmtu\b|\bmss\b|fragment", _mtu),
     Fault("dns blocked", "dns_timeout", r"(dns|resolv|name).{0,60}(time|timed)", _dns_timeout),
+    Fault(
+        "MX domain, five dead hosts",
+        "connect_timeout",
+        r"timed? ?out|timeout",
+        _mx_dead,
+        servers=5,
+        zone=_dead_mx_zone(),
+        check_target=("@dead.lab.test",),
+        swaks_target=("--to", "postmaster@dead.lab.test"),
+    ),
 )
 
 
@@ -116,38 +153,58 @@ def _timed(lab: Lab, argv: list[str]) -> tuple[float, str]:
     return time.monotonic() - start, (done.stdout + done.stderr)
 
 
-def run_fault(fault: Fault) -> dict[str, tuple[float, bool]]:
-    """Build the fault in a fresh lab and time the three tools on it."""
-    lab = Lab(new_tag(), 1, 1)
+def run_fault(fault: Fault) -> tuple[dict[str, tuple[float, bool]], dict[str, int]]:
+    """Build the fault in a fresh lab and time the three tools on it.
+
+    Returns each tool's (seconds, named the cause) and how many addresses it tried.
+    """
+    lab = Lab(new_tag(), 1, fault.servers, zone=fault.zone)
     with tempfile.TemporaryDirectory() as tmp:
         try:
             lab.build()
             extra = fault.setup(lab, Path(tmp))
             out: dict[str, tuple[float, bool]] = {}
+            tried: dict[str, int] = {"check_smtp": 1}  # one host, its first address
             took, text = _timed(
                 lab,
-                ["smtpdoctor", "check", "s1.lab.test", "-p", "25", "--json",
+                ["smtpdoctor", "check", *fault.check_target, "--json",
                  "--helo", "client.lab.test", *extra],
             )  # fmt: skip
             try:
-                found = {c["code"] for c in json.loads(text[: text.rindex("}") + 1])["causes"]}
+                doc = json.loads(text[: text.rindex("}") + 1])
+                found = {c["code"] for c in doc["causes"]}
+                tried["smtpdoctor"] = len({e["address"] for e in doc["endpoints"] if e["explicit"]})
             except (ValueError, KeyError):
                 found = set()
             out["smtpdoctor"] = (took, fault.cause in found)
             took, text = _timed(
                 lab,
-                ["swaks", "--server", "s1.lab.test", "--port", "25", "--to",
-                 "postmaster@lab.test", "--quit-after", "RCPT", "--timeout", str(LIMIT_S),
-                 "-tls", "--helo", "client.lab.test"],
+                ["swaks", *fault.swaks_target, "--quit-after", "RCPT",
+                 "--timeout", str(LIMIT_S), "-tls", "--helo", "client.lab.test"],
             )  # fmt: skip
             out["swaks"] = (took, bool(re.search(fault.pattern, text.lower())))
+            tried["swaks"] = len(re.findall(r"^=== Trying ", text, re.MULTILINE))
             took, text = _timed(
-                lab, [CHECK_SMTP, "-H", "s1.lab.test", "-p", "25", "-S", "-t", str(LIMIT_S)]
+                lab,
+                [CHECK_SMTP, "-H", fault.check_smtp_host, "-p", "25", "-S", "-t", str(LIMIT_S)],
             )
             out["check_smtp"] = (took, bool(re.search(fault.pattern, text.lower())))
-            return out
+            return out, tried
         finally:
             lab.close()
+
+
+def _coverage(fault: Fault, res: dict[str, tuple[float, bool]], tried: dict[str, int]) -> None:
+    """How many MX addresses each tool tried, and what trying all would cost the others."""
+    total = 2 * fault.servers  # IPv4 and IPv6 for each MX host
+    each = max(res["swaks"][0], res["check_smtp"][0])
+    serial = each * total
+    print(
+        f"  addresses tried (of {total}): smtpdoctor {tried.get('smtpdoctor', 0)}, "
+        f"swaks {tried.get('swaks', 0)}, check_smtp {tried['check_smtp']}\n"
+        f"  one-address tools, one run per address: {total} x {each:.1f} s = {serial:.0f} s "
+        f"({serial / res['smtpdoctor'][0]:.1f}x; estimated from the run above)"
+    )
 
 
 def _cell(took: float, named: bool) -> str:
@@ -189,11 +246,13 @@ def main() -> int:
     for fault in FAULTS:
         if args.only and args.only not in fault.name:
             continue
-        res = run_fault(fault)
+        res, tried = run_fault(fault)
         cells = [_cell(*res[t]) for t in res]
         slowest = max(res["swaks"][0], res["check_smtp"][0])
         ratio = f"{slowest / res['smtpdoctor'][0]:.1f}x" if res["smtpdoctor"][0] else "-"
         print(f"{fault.name:<27} {cells[0]:>15} {cells[1]:>15} {cells[2]:>15}  {ratio}")
+        if fault.servers > 1:
+            _coverage(fault, res, tried)
     print("\nnamed: the output names the cause (smtpdoctor: the cause code in --json;")
     print("others: the output matches the cause's words). ratio: slower of the other two")
     print("tools' time divided by smtpdoctor's. hung: still running after 60 s, killed.")
