@@ -71,7 +71,7 @@ def _exit_code(report: LogReport) -> int:
 
 
 def _check_args(args: argparse.Namespace) -> datetime | None:
-    if args.interval <= 0 or args.top <= 0 or args.max_messages <= 0:
+    if not args.interval > 0 or args.top <= 0 or args.max_messages <= 0:  # NaN too
         raise UsageError("--interval, --top and --max-messages must be positive")
     if not args.files and not args.journal:
         raise UsageError("give a log file (or '-' for stdin), or --journal")

@@ -89,7 +89,10 @@ def parse_since(text: str, now: datetime | None = None) -> datetime:
     if m:
         unit = m.group(2)
         seconds = _UNIT_SECONDS["m" if unit.startswith("mi") or unit == "m" else unit[0]]
-        return now - timedelta(seconds=int(m.group(1)) * seconds)
+        try:
+            return now - timedelta(seconds=int(m.group(1)) * seconds)
+        except OverflowError:
+            raise ValueError(f"--since {text!r} reaches before the year 1") from None
     try:
         return _iso(text.strip())
     except ValueError:

@@ -41,6 +41,8 @@ def test_exit_codes_and_one_line_errors(tmp_path: Path) -> None:
         [str(tmp_path)],
         [str(ok), "--journal"],
         [str(ok), "--top", "0"],
+        [str(ok), "--interval", "nan"],
+        [str(ok), "--since", "9999999 weeks ago"],
         [str(ok), str(ok), "--follow"],
     ):
         proc = _cli(*args)

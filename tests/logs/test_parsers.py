@@ -165,3 +165,5 @@ def test_parse_since() -> None:
     assert parse_since("2026-11-27 10:00+00:00", now).hour == 10
     with pytest.raises(ValueError, match="cannot read --since"):
         parse_since("next tuesday", now)
+    with pytest.raises(ValueError, match="before the year 1"):
+        parse_since("99999999999 days ago", now)
