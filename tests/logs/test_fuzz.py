@@ -8,6 +8,7 @@ from hypothesis import strategies as st
 from smtpdoctor.logs.aggregate import Aggregator
 from smtpdoctor.logs.parser import parse_line
 from smtpdoctor.logs.scan import interesting_lines
+from smtpdoctor.logs.timestamps import StampParser, parse_since
 
 # Fragments real lines are made of, so the fuzzer reaches deep into every parser.
 FRAGMENTS = st.sampled_from(
@@ -85,3 +86,29 @@ def test_blocks_and_lines_agree(lines: list[str], cuts: list[int]) -> None:
     assert a.totals == b.totals
     assert a.groups == b.groups
     assert a.messages == b.messages
+
+
+@settings(max_examples=500, deadline=None)
+@given(
+    st.one_of(
+        st.text(max_size=40),
+        st.builds(
+            lambda n, u: f"{n} {u} ago",
+            st.integers(0, 10**15),
+            st.sampled_from(["s", "m", "min", "h", "hours", "d", "days", "w", "weeks"]),
+        ),
+    )
+)
+def test_since_is_a_date_or_a_value_error(text: str) -> None:
+    try:
+        result = parse_since(text)
+    except ValueError:
+        return
+    assert result.tzinfo is not None
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.text(max_size=40))
+def test_stamps_never_raise(stamp: str) -> None:
+    result = StampParser().parse(stamp)
+    assert result is None or result.tzinfo is not None
