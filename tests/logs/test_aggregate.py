@@ -83,3 +83,33 @@ def test_fast_and_full_paths_agree_on_a_busy_log() -> None:
         assert a.messages == b.messages
         assert a.histogram == b.histogram
         assert a.totals["deliveries"] > 500 and a.totals["before_since"] < 15_000
+
+
+MULTI_RCPT = """\
+Nov 27 10:00:00 mx postfix/smtp[1]: MR1: to=<a@ok.example>, relay=mx.ok.example[192.0.2.1]:25, delay=1, delays=0/0/0.5/0.5, dsn=2.0.0, status=sent (250 ok)
+Nov 27 10:00:00 mx postfix/smtp[2]: MR1: to=<b@slow.example>, relay=mx.slow.example[192.0.2.2]:25, delay=31, delays=0/0/1/30, dsn=4.4.2, status=deferred (conversation with mx.slow.example[192.0.2.2] timed out while sending RCPT TO)
+Nov 27 10:10:00 mx postfix/smtp[3]: MR1: to=<b@slow.example>, relay=mx.slow.example[192.0.2.2]:25, delay=601, delays=0/600/0.5/0.5, dsn=2.0.0, status=sent (250 ok)
+Nov 27 10:10:00 mx postfix/qmgr[4]: MR1: removed
+"""  # noqa: E501
+
+
+def test_a_message_with_one_slow_recipient() -> None:
+    for report in _both(MULTI_RCPT):
+        m = report.messages
+        assert (m.tracked, m.delivered_first_try, m.delivered_after_retry) == (1, 0, 1)
+        assert m.max_attempts == 2
+        assert m.worst[0].delay == 601.0
+        assert m.worst[0].causes == ("command_timeout",)
+        assert report.totals["deliveries"] == 2
+        assert report.totals["delayed"] == 1
+        assert report.delays.messages == 2  # the deferral and the late delivery
+        assert report.delays.in_queue == 300.0
+
+
+def test_rolling_summary_for_follow() -> None:
+    from smtpdoctor.report.logs_terminal import render_rolling
+
+    text = render_rolling(_both(MULTI_RCPT)[1])
+    first, second = text.splitlines()
+    assert "PROBLEMS: 1 timeouts" in first
+    assert "command_timeout rcpt  slow.example via mx.slow.example[192.0.2.2]:25" in second
