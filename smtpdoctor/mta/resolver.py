@@ -11,6 +11,8 @@ import dns.query
 import dns.rcode
 import dns.rdatatype
 
+from smtpdoctor.probe.dns import parse_resolv_conf as resolver_config
+
 DEFAULT_TIMEOUT = 5.0  # resolv.conf(5)
 DEFAULT_ATTEMPTS = 2
 RESOLVED_STUB = "127.0.0.53"
@@ -33,29 +35,10 @@ class ResolvConf:
 
 
 def parse_resolv_conf(text: str) -> ResolvConf:
-    """resolv.conf text (comments with # or ;)."""
-    servers: list[str] = []
-    timeout, attempts, rotate = DEFAULT_TIMEOUT, DEFAULT_ATTEMPTS, False
-    search: tuple[str, ...] = ()
-    for raw in text.splitlines():
-        line = raw.split("#", 1)[0].split(";", 1)[0].strip()
-        words = line.split()
-        if not words:
-            continue
-        if words[0] == "nameserver" and len(words) > 1:
-            servers.append(words[1])
-        elif words[0] in ("search", "domain"):
-            search = tuple(words[1:])
-        elif words[0] == "options":
-            for opt in words[1:]:
-                name, _, value = opt.partition(":")
-                if name == "timeout" and value.isdigit():
-                    timeout = float(min(int(value), 30))
-                elif name == "attempts" and value.isdigit():
-                    attempts = min(int(value), 5)
-                elif name == "rotate":
-                    rotate = True
-    return ResolvConf(tuple(servers), timeout, attempts, rotate, search)
+    """resolv.conf text, read by the resolver's own parser (the nameservers it lists)."""
+    cfg = resolver_config(text)
+    listed = () if cfg.implicit_nameserver else tuple(ns.address for ns in cfg.nameservers)
+    return ResolvConf(listed, cfg.timeout_s, cfg.attempts, cfg.rotate, cfg.search)
 
 
 @dataclass(frozen=True)

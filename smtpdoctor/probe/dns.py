@@ -75,18 +75,23 @@ class ResolverConfig:
     attempts: int = _DEFAULT_ATTEMPTS
     rotate: bool = False
     hosts_file: Path | None = HOSTS_FILE
+    search: tuple[str, ...] = ()
+    implicit_nameserver: bool = False  # none was listed: libc falls back to 127.0.0.1
 
 
 def parse_resolv_conf(text: str) -> ResolverConfig:
     """The parts of resolv.conf(5) that decide how long a lookup can take."""
     servers: list[Nameserver] = []
     timeout_s, attempts, rotate = _DEFAULT_TIMEOUT_S, _DEFAULT_ATTEMPTS, False
+    search: tuple[str, ...] = ()
     for raw in text.splitlines():
         words = raw.split("#", 1)[0].split(";", 1)[0].split()
         if len(words) >= 2 and words[0] == "nameserver":
             addr = words[1].split("%", 1)[0]  # drop an IPv6 zone index
             if _is_ip(addr) and len(servers) < _MAX_NAMESERVERS:
                 servers.append(Nameserver(addr))
+        elif words and words[0] in ("search", "domain"):
+            search = tuple(words[1:])  # the last search/domain line wins, as in libc
         elif words and words[0] == "options":
             for opt in words[1:]:
                 key, _, value = opt.partition(":")
@@ -96,9 +101,12 @@ def parse_resolv_conf(text: str) -> ResolverConfig:
                     attempts = max(1, min(int(value), 5))
                 elif key == "rotate":
                     rotate = True
-    if not servers:
+    implicit = not servers
+    if implicit:
         servers.append(Nameserver("127.0.0.1"))
-    return ResolverConfig(tuple(servers), timeout_s, attempts, rotate)
+    return ResolverConfig(
+        tuple(servers), timeout_s, attempts, rotate, search=search, implicit_nameserver=implicit
+    )
 
 
 def system_config(path: Path = RESOLV_CONF) -> ResolverConfig:
