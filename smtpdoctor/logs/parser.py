@@ -16,7 +16,7 @@ from smtpdoctor.logs.exim import parse_exim
 from smtpdoctor.logs.opensmtpd import parse_opensmtpd
 from smtpdoctor.logs.postfix import parse_delivery, parse_other
 from smtpdoctor.logs.sendmail import parse_sendmail
-from smtpdoctor.logs.syslog import MONTHS, SyslogLine, split_syslog
+from smtpdoctor.logs.syslog import MONTHS, SyslogLine, locate_fields, split_syslog
 
 _MONTH_SET = frozenset(MONTHS)
 # Postfix daemons that write delivery status lines or client-side failures.
@@ -38,22 +38,12 @@ def parse_line(line: str) -> LogEvent | None:
 
     Trailing line ends are ignored. Never raises on any input.
     """
-    if line[:3] in _MONTH_SET:
-        end = line.find(" ", 7)
-    elif line[10:11] == "T" and line[:4].isdigit():
-        end = line.find(" ")
-    elif line[10:11] == " " and line[4:5] == "-":
+    if line[10:11] == " " and line[4:5] == "-":
         return parse_exim(line.rstrip("\r\n"))
-    else:
+    fields = locate_fields(line)
+    if fields is None:
         return None
-    if end < 0:
-        return None
-    host_end = line.find(" ", end + 1)
-    if host_end < 0:
-        return None
-    tag_end = line.find(": ", host_end + 1)
-    if tag_end < 0:
-        return None
+    _, host_end, tag_end = fields
     bracket = line.find("[", host_end + 1, tag_end)
     program = line[host_end + 1 : bracket if bracket >= 0 else tag_end]
     slash = program.rfind("/")

@@ -18,11 +18,10 @@ class SyslogLine(NamedTuple):
     message: str
 
 
-def split_syslog(line: str) -> SyslogLine | None:
-    """Split a syslog line; None when it does not have that shape.
+def locate_fields(line: str) -> tuple[int, int, int] | None:
+    """Where the fields of a syslog line end: (stamp end, host end, tag's ': ').
 
-    Accepts `Nov 27 23:10:01 host prog[1]: msg` (with optional fractional seconds)
-    and `2026-11-27T23:10:01.123+00:00 host prog[1]: msg`.
+    Only index arithmetic, no objects: the log scanner calls it on every candidate line.
     """
     if line[:3] in _MONTH_SET:
         end = line.find(" ", 7)
@@ -38,6 +37,19 @@ def split_syslog(line: str) -> SyslogLine | None:
     colon = line.find(": ", host_end + 1)
     if colon < 0:
         return None
+    return end, host_end, colon
+
+
+def split_syslog(line: str) -> SyslogLine | None:
+    """Split a syslog line; None when it does not have that shape.
+
+    Accepts `Nov 27 23:10:01 host prog[1]: msg` (with optional fractional seconds)
+    and `2026-11-27T23:10:01.123+00:00 host prog[1]: msg`.
+    """
+    fields = locate_fields(line)
+    if fields is None:
+        return None
+    end, host_end, colon = fields
     tag = line[host_end + 1 : colon]
     bracket = tag.find("[")
     if bracket >= 0:
