@@ -10,10 +10,11 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from smtpdoctor.catalogue import CauseCode, describe
+from smtpdoctor.catalogue import CauseCode
 from smtpdoctor.logs.model import LogGroup, LogReport
 from smtpdoctor.logs.summary import Rollup, by_cause_phase, by_destination
 from smtpdoctor.phases import PHASE_DESCRIPTIONS
+from smtpdoctor.report.logs_json import cause_summaries
 
 BAR_WIDTH = 40
 
@@ -133,19 +134,14 @@ def _histogram(report: LogReport) -> Table:
 
 
 def _fixes(report: LogReport, console: Console) -> None:
-    counts: Counter[CauseCode] = Counter()
-    checks: dict[CauseCode, dict[str, None]] = {}
-    for g in report.groups:
-        counts[g.cause] += g.count
-        if g.check_command:
-            checks.setdefault(g.cause, {})[g.check_command] = None
     console.print(Text("What to do", style="bold"))
-    for code, n in counts.most_common():
-        info = describe(code)
-        console.print(Text(f"  {code} ({n:,}): {info.title}", style="bold yellow"))
-        for fix in info.fixes:
+    for item in cause_summaries(report):
+        console.print(
+            Text(f"  {item['cause']} ({item['count']:,}): {item['title']}", style="bold yellow")
+        )
+        for fix in item["fixes"]:
             console.print(f"    fix: {fix}", highlight=False, soft_wrap=True)
-        for cmd in list(checks.get(code, {}))[:5]:
+        for cmd in item["check_commands"][:5]:
             console.print(f"    confirm live: {cmd}", highlight=False)
 
 
