@@ -141,7 +141,7 @@ FAULTS = (
 )
 
 
-HUNG_S = 60.0  # a tool still running after this has no verdict; it is killed
+HUNG_S = 30.0  # a tool still running after this (3x its own limit) has no verdict: killed
 
 
 def _timed(lab: Lab, argv: list[str]) -> tuple[float, str]:
@@ -255,7 +255,7 @@ def main() -> int:
             _coverage(fault, res, tried)
     print("\nnamed: the output names the cause (smtpdoctor: the cause code in --json;")
     print("others: the output matches the cause's words). ratio: slower of the other two")
-    print("tools' time divided by smtpdoctor's. hung: still running after 60 s, killed.")
+    print(f"tools' time divided by smtpdoctor's. hung: still running after {HUNG_S:.0f} s, killed.")
     return 0
 
 
