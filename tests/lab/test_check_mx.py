@@ -8,6 +8,7 @@ JSON.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -156,3 +157,17 @@ def test_all_mx_dead_is_failed_within_one_connect_cap(make_lab: Callable[..., La
     assert "mx_partial" not in codes(doc)  # nothing works: not partial
     # one at a time this would take 10 x the cap; concurrently it is one cap
     assert doc["elapsed_ms"] < (CONNECT_CAP_S + 3) * 1000
+
+
+def test_terminal_mx_table_marks_each_address(two_mx: Lab) -> None:
+    s1, s2 = two_mx.servers
+    two_mx.drop_to(s1, dport=25)
+    done = two_mx.run_client(["smtpdoctor", "check", "@two.lab.test", *FAST])
+    assert done.returncode == 1, done.stderr
+    lines = done.stdout.splitlines()
+    assert lines[0].startswith("DEGRADED  @two.lab.test")
+    rows = [line.split() for line in lines if re.match(r"^\s+\d+\s+s\d\.lab\.test\s", line)]
+    assert rows == [
+        ["10", "s1.lab.test", s1.v4, "✗", s1.v6, "✗"],
+        ["20", "s2.lab.test", s2.v4, "✓", s2.v6, "✓"],
+    ]
