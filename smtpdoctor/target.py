@@ -14,6 +14,11 @@ _HOSTNAME = re.compile(
     r"(\.[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?)*\.?$"
 )
 
+# RFC 5321 4.1.2 Dot-string (quoted local parts are not accepted), plus UTF-8 (RFC 6531).
+_LOCAL_PART = re.compile(
+    r"^[A-Za-z0-9!#$%&'*+/=?^_`{|}~\u0080-\U0010ffff-]+(\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~\u0080-\U0010ffff-]+)*$"
+)
+
 DEFAULT_PORTS: tuple[int, ...] = (25, 465, 587)
 
 
@@ -60,6 +65,11 @@ def parse_target(text: str) -> Target:
         if not domain or "@" in local or ":" in domain:
             raise UsageError(f"cannot parse target {original!r}: expected @domain or user@domain")
         domain = _check_hostname(domain, original)
+        if local and not _LOCAL_PART.match(local):
+            raise UsageError(
+                f"cannot parse target {original!r}: {local!r} is not a mailbox name "
+                "(RFC 5321 dot-string: letters, digits and !#$%&'*+-/=?^_`{|}~.)"
+            )
         mailbox = f"{local}@{domain}" if local else None
         return Target(host=domain, mx_domain=domain, mailbox=mailbox)
     if text.startswith("["):
@@ -94,6 +104,16 @@ def parse_target(text: str) -> Target:
     except ValueError:
         return Target(host=_check_hostname(host, original), port=port)
     return Target(host=str(address), port=port, is_address=True)
+
+
+def parse_mailbox(text: str, option: str) -> str:
+    """An envelope address local@domain for --from / --to; raises UsageError."""
+    local, sep, domain = text.strip().rpartition("@")
+    if not sep or not local or not _LOCAL_PART.match(local):
+        raise UsageError(f"{option} {text!r}: not a mail address (want local@domain)")
+    if domain.startswith("[") and domain.endswith("]"):
+        return f"{local}@{domain}"  # an address literal, RFC 5321 4.1.3
+    return f"{local}@{_check_hostname(domain, text)}"
 
 
 def postmaster_domain(host: str) -> str:

@@ -20,7 +20,7 @@ from smtpdoctor.probe.results import PhaseStatus
 from smtpdoctor.probe.session import Credentials
 from smtpdoctor.probe.timeouts import Timeouts
 from smtpdoctor.report import check_json, check_terminal
-from smtpdoctor.target import parse_port, parse_target
+from smtpdoctor.target import parse_mailbox, parse_port, parse_target
 
 PASSWORD_ENV = "SMTPDOCTOR_PASSWORD"
 
@@ -192,8 +192,8 @@ def build_options(args: argparse.Namespace) -> CheckOptions:
         timeouts=timeouts,
         budget_s=args.budget,
         credentials=credentials,
-        sender=args.sender,
-        recipients=tuple(args.recipients),
+        sender=parse_mailbox(args.sender, "--from") if args.sender else None,
+        recipients=tuple(parse_mailbox(r, "--to") for r in args.recipients),
         send=args.send,
         helo_name=args.helo,
         cafile=args.cafile,

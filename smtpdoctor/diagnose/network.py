@@ -57,8 +57,8 @@ def _reference_host(result: CheckResult) -> str | None:
 def network_causes(result: CheckResult) -> list[Cause]:
     """ipv6_broken, port25_blocked and mtu_blackhole causes in RESULT."""
     reference = _reference_host(result)
-    own = [ep for ep in result.endpoints if reference is None or ep.host != reference]
-    refs = [ep for ep in result.endpoints if reference is not None and ep.host == reference]
+    own = [ep for ep in result.endpoints if not ep.reference]
+    refs = [ep for ep in result.endpoints if ep.reference]
     causes = _ipv6_broken([ep for ep in own if ep.explicit])
     causes += _port25_blocked(own, refs, reference)
     causes += _mtu_blackhole(own)

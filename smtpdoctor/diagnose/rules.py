@@ -225,6 +225,7 @@ class _EndpointRules:
                     f"Connecting to {where} got no answer within {limit}{budget}: the SYN is "
                     "silently dropped by a firewall, or the host is down.",
                     phase,
+                    fix=[f"Find where the packets stop: `smtpdoctor trace {ep.label}`."],
                 )
             case Phase.GREETING:
                 if self._speaks_implicit_tls():
@@ -591,13 +592,18 @@ def trace_lines(trace: TraceResult) -> list[str]:
     """Evidence lines from a TCP traceroute: the last hop that answered, and the path."""
     last = last_answering_hop(trace)
     path = " > ".join(h.address or "*" for h in trace.hops)
+    where = (
+        f"[{trace.address}]:{trace.port}"
+        if ":" in trace.address
+        else (f"{trace.address}:{trace.port}")
+    )
     if trace.reached:
-        head = f"trace to {trace.address}:{trace.port}: reached in {len(trace.hops)} hops"
+        head = f"trace to {where}: reached in {len(trace.hops)} hops"
     elif last is None:
-        head = f"trace to {trace.address}:{trace.port}: no hop answered at all"
+        head = f"trace to {where}: no hop answered at all"
     else:
         head = (
-            f"trace to {trace.address}:{trace.port}: the last hop that answered is "
+            f"trace to {where}: the last hop that answered is "
             f"{last.address} (hop {last.ttl}); the packets stop there or just after it"
         )
     return [head, f"path: {path}"]

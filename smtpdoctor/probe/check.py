@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from email.utils import format_datetime, make_msgid
 from pathlib import Path
 
+from smtpdoctor.exitcodes import UsageError
 from smtpdoctor.net.connection import clamped_mss
 from smtpdoctor.net.trace import TraceResult, trace
 from smtpdoctor.phases import Phase
@@ -131,8 +132,13 @@ class CheckRunner:
             plans += self._comparison_plans(name, (address,), ports)
         reference = await self._resolve(opts.reference) if opts.reference else None
         if reference is not None:
+            if not reference.addresses:
+                raise UsageError(
+                    f"--reference {opts.reference}: the name did not resolve, so it cannot "
+                    "serve as a reference"
+                )
             plans += [
-                self._connect_only(opts.reference or "", address, 25)
+                replace(self._connect_only(opts.reference or "", address, 25), reference=True)
                 for address in reference.addresses
             ]
         endpoints = await asyncio.gather(*(self._probe(plan) for plan in plans))

@@ -117,6 +117,7 @@ class EndpointResult:
     tls_mode_probe: EndpointResult | None = None  # the other TLS mode, tried on a stall
     tls_probe_tried: bool = False  # the session itself tried it (while the greeting was late)
     explicit: bool = True  # the user asked for this port (not one of the defaults)
+    reference: bool = False  # a connect-only probe of the --reference host
     notes: tuple[str, ...] = ()
 
     @property

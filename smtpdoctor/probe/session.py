@@ -64,6 +64,7 @@ class SessionPlan:
     sni: str | None = None
     mss: int | None = None
     explicit: bool = True
+    reference: bool = False  # a probe of the --reference host, not of the target
     stop_after: Phase | None = None  # end the session once this phase succeeded
     detect_implicit_tls: bool = True  # on a silent greeting, try a TLS handshake too
     verify: bool = True
@@ -547,6 +548,7 @@ class Session:
             tls=tls_info,
             mss=plan.mss,
             explicit=plan.explicit,
+            reference=plan.reference,
             notes=tuple(self.rec.notes),
             tls_mode_probe=self.tls_mode_probe,
             tls_probe_tried=self.tls_probe_tried,

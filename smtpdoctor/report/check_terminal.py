@@ -91,8 +91,10 @@ def render(
 ) -> None:
     """Print the report."""
     verdict = diagnosis.verdict
-    errors = sum(1 for c in diagnosis.causes if c.severity is Severity.ERROR)
-    warnings = sum(1 for c in diagnosis.causes if c.severity is Severity.WARNING)
+    # Counted as the report lists them: one per cause, however many addresses it hit.
+    groups = _group(diagnosis.causes)
+    errors = sum(1 for g in groups if g.first.severity is Severity.ERROR)
+    warnings = sum(1 for g in groups if g.first.severity is Severity.WARNING)
     head = Text()
     head.append(f"{verdict.upper()} ", style=_VERDICT_STYLE.get(verdict, "bold red"))
     head.append(f" {result.target}: ")
@@ -106,6 +108,8 @@ def render(
             f"mail gets through on {len(diagnosis.passed)} of {len(explicit)} address/port pairs, "
             f"with {errors} error(s) and {warnings} warning(s)"
         )
+    elif result.mx is not None and not explicit:
+        head.append(_mx_failure(result))
     elif not result.resolve.addresses:
         head.append("the name did not resolve")
     else:
@@ -179,6 +183,18 @@ def render(
     if verbose:
         for ep in result.endpoints:
             _render_transcript(console, ep)
+
+
+def _mx_failure(result: CheckResult) -> str:
+    """Why an MX path has nothing to probe, in a few words."""
+    mx = result.mx
+    assert mx is not None
+    if mx.null_mx:
+        return "the domain accepts no mail (null MX)"
+    if not mx.hosts:
+        return f"the MX lookup failed ({mx.status})"
+    names = ", ".join(h.host for h in mx.hosts)
+    return f"no MX host has an address ({names})"
 
 
 def _render_mx(result: CheckResult, diagnosis: Diagnosis, console: Console) -> None:

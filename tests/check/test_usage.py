@@ -47,6 +47,9 @@ def assert_usage_error(*args: str) -> str:
         ("127.0.0.1", "--cafile", "/nonexistent/ca.pem"),
         ("[::1]:25", "-4"),
         ("127.0.0.1:25", "-6"),
+        ("a b@example.org",),
+        ("127.0.0.1", "--to", "not an address"),
+        ("127.0.0.1", "--from", "a<b@example.org"),
     ],
 )
 def test_bad_input_is_one_line_exit_2(args: tuple[str, ...]) -> None:

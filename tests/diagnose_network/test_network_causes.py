@@ -142,7 +142,14 @@ def test_port25_budget_exhaustion_is_not_a_block() -> None:
 def test_port25_blocked_confirmed_by_reference_timing_out_too() -> None:
     result = check(
         ep("192.0.2.10", 25, *CONNECT_TIMEOUT),
-        ep("198.51.100.25", 25, *CONNECT_TIMEOUT, host="ref.lab.test", explicit=False),
+        ep(
+            "198.51.100.25",
+            25,
+            *CONNECT_TIMEOUT,
+            host="ref.lab.test",
+            explicit=False,
+            reference=True,
+        ),
         reference="ref.lab.test",
     )
     [cause] = network_causes(result)
@@ -156,14 +163,14 @@ def test_port25_blocked_confirmed_by_reference_timing_out_too() -> None:
 def test_reference_connecting_means_no_outbound_block() -> None:
     result = check(
         ep("192.0.2.10", 25, *CONNECT_TIMEOUT),
-        ep("198.51.100.25", 25, *CONNECTED, host="ref.lab.test", explicit=False),
+        ep("198.51.100.25", 25, *CONNECTED, host="ref.lab.test", explicit=False, reference=True),
         reference="ref.lab.test",
     )
     assert codes(result) == []
     with_587 = check(
         ep("192.0.2.10", 25, *CONNECT_TIMEOUT),
         ep("192.0.2.10", 587, *CONNECTED, explicit=False),
-        ep("198.51.100.25", 25, *CONNECTED, host="ref.lab.test", explicit=False),
+        ep("198.51.100.25", 25, *CONNECTED, host="ref.lab.test", explicit=False, reference=True),
         reference="ref.lab.test",
     )
     [cause] = network_causes(with_587)
@@ -173,8 +180,15 @@ def test_reference_connecting_means_no_outbound_block() -> None:
 def test_reference_endpoints_never_get_their_own_causes() -> None:
     result = check(
         ep("192.0.2.10", 25, *GOOD),
-        ep("198.51.100.25", 25, *CONNECT_TIMEOUT, host="ref.lab.test", explicit=True),
-        ep("198.51.100.25", 587, *CONNECTED, host="ref.lab.test", explicit=True),
+        ep(
+            "198.51.100.25",
+            25,
+            *CONNECT_TIMEOUT,
+            host="ref.lab.test",
+            explicit=True,
+            reference=True,
+        ),
+        ep("198.51.100.25", 587, *CONNECTED, host="ref.lab.test", explicit=True, reference=True),
         reference="ref.lab.test",
     )
     assert codes(result) == []

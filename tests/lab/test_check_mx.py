@@ -118,6 +118,8 @@ def test_null_mx_fails_without_probing(lab: Lab) -> None:
     assert "mx_null" in codes(doc)
     assert doc["mx"]["null_mx"] is True and doc["mx"]["hosts"] == []
     assert doc["endpoints"] == []
+    text = lab.run_client(["smtpdoctor", "check", "@nullmx.lab.test"]).stdout
+    assert "accepts no mail (null MX)" in text.splitlines()[0], text
 
 
 def test_no_mx_falls_back_to_the_domain_address(lab: Lab) -> None:

@@ -82,7 +82,19 @@ def test_reference_connects_target_dead_is_connect_timeout(pair: Lab) -> None:
 
 
 def test_bad_reference_is_one_line(pair: Lab) -> None:
-    for ref in ("s2.lab.test:25", "@lab.test"):
+    for ref in ("s2.lab.test:25", "@lab.test", "nope.lab.test"):  # the last does not resolve
         done = pair.run_client(["smtpdoctor", "check", "s1.lab.test", "--reference", ref])
         assert done.returncode == 2, done.stdout
         assert done.stderr.count("\n") == 1 and "Traceback" not in done.stderr
+
+
+def test_reference_that_is_the_target_itself(pair: Lab) -> None:
+    """Reference endpoints are told apart by a flag, not by name: naming the target as its
+    own reference must not hide the target's endpoints from the port-25 rule."""
+    target, _ = pair.servers
+    pair.start_smtp(target, port=587)
+    pair.drop_to(target, dport=25)
+    doc = check(pair, "s1.lab.test", "-p", "25", "--reference", "s1.lab.test")
+    assert set(by_address(doc, "port25_blocked")) == {target.v4, target.v6}
+    refs = [e for e in doc["endpoints"] if e["host"] == "s1.lab.test" and not e["explicit"]]
+    assert any(e["port"] == 25 for e in refs)  # the reference probes are there too
