@@ -83,6 +83,7 @@ def endpoint_dict(ep: EndpointResult, passes: bool | None = None) -> dict[str, A
         "port": ep.port,
         "tls_mode": ep.tls_mode.value,
         "explicit": ep.explicit,
+        "reference": ep.reference,
         "status": "ok" if ep.completed else "failed",
         "passes": ep.completed if passes is None else passes,
         "failed_phase": failed.phase.value if failed else None,
