@@ -1,0 +1,566 @@
+"""Rules for one endpoint: the phase that stopped a session, and what slowed it. No IO."""
+
+from __future__ import annotations
+
+import re
+
+from smtpdoctor.catalogue import CauseCode
+from smtpdoctor.diagnose.cause import Cause, Severity, make_cause
+from smtpdoctor.phases import Phase
+from smtpdoctor.probe.results import (
+    CheckResult,
+    EndpointResult,
+    PhaseResult,
+    PhaseStatus,
+    TlsMode,
+)
+
+GREETING_SLOW_MS = 5000.0
+CERT_EXPIRY_WARNING_DAYS = 14
+SUBMISSION_PORTS = frozenset({465, 587})
+
+_GREYLIST_HINT = re.compile(
+    r"grey|gray|try (again )?later|temporar|deferred|not yet|please retry", re.IGNORECASE
+)
+_AUTH_REQUIRED = re.compile(r"auth\w* (is )?required|must (first )?auth", re.IGNORECASE)
+
+
+def _ms(value: float) -> str:
+    return f"{value / 1000:.1f} s" if value >= 1000 else f"{value:.0f} ms"
+
+
+def _where(ep: EndpointResult) -> str:
+    return f"{ep.host} {ep.label}" if ep.host != ep.address else ep.label
+
+
+def _reply_text(phase: PhaseResult) -> str:
+    return str(phase.reply) if phase.reply is not None else ""
+
+
+def _evidence(ep: EndpointResult, phase: PhaseResult) -> list[str]:
+    lines = [
+        f"{_where(ep)} ({ep.family_name}), phase {phase.phase.value}: {phase.status.value} "
+        f"after {_ms(phase.elapsed_ms)}"
+        + (f" (limit {phase.limit_s:g} s)" if phase.limit_s is not None else "")
+    ]
+    if phase.reply is not None:
+        lines.append(f"server replied: {_reply_text(phase)}")
+    if phase.detail:
+        lines.append(phase.detail)
+    if phase.errno_name:
+        lines.append(f"errno: {phase.errno_name}")
+    return lines
+
+
+class EndpointRules:
+    """The rules for one endpoint; collects causes in `found`."""
+
+    def __init__(self, result: CheckResult, ep: EndpointResult, passing_ports: set[int]):
+        self.result = result
+        self.ep = ep
+        self.passing_ports = passing_ports
+        self.found: list[Cause] = []
+
+    def add(
+        self,
+        code: CauseCode,
+        severity: Severity,
+        summary: str,
+        phase: PhaseResult | None,
+        extra_evidence: list[str] | None = None,
+        fix: list[str] | None = None,
+    ) -> None:
+        ep = self.ep
+        evidence = _evidence(ep, phase) if phase is not None else []
+        evidence += extra_evidence or []
+        self.found.append(
+            make_cause(
+                code,
+                severity,
+                summary,
+                evidence,
+                phase=phase.phase if phase is not None else None,
+                address=ep.address,
+                port=ep.port,
+                host=ep.host,
+                specific_fix=fix or [],
+            )
+        )
+
+    def run(self) -> list[Cause]:
+        ep = self.ep
+        failed = ep.failed_phase
+        self._greeting_speed()
+        self._tls_quality()
+        self._starttls_absent()
+        for phase in ep.phases:
+            if phase.phase is Phase.RCPT and not phase.ok and phase is not failed:
+                self._reply_cause(phase)  # a refused recipient among accepted ones
+        if failed is not None:
+            self._failure(failed)
+        return self.found
+
+    # -- what does not stop the session ------------------------------------------
+
+    def _greeting_speed(self) -> None:
+        greeting = self.ep.phase(Phase.GREETING)
+        if greeting is None or not greeting.ok or greeting.elapsed_ms <= GREETING_SLOW_MS:
+            return
+        seconds = greeting.elapsed_ms / 1000
+        clients = "; ".join(_greeting_fate(seconds, limit) for limit in (10, 30))
+        self.add(
+            CauseCode.GREETING_SLOW,
+            Severity.WARNING,
+            f"{_where(self.ep)} took {seconds:.1f} s to send its greeting: {clients}.",
+            greeting,
+        )
+
+    def _tls_quality(self) -> None:
+        tls = self.ep.tls
+        if tls is None:
+            return
+        phase = self.ep.phase(Phase.TLS) or self.ep.phase(Phase.STARTTLS)
+        submission = self.ep.port in SUBMISSION_PORTS
+        if not tls.verified:
+            leaf = tls.chain[0] if tls.chain else None
+            who = (
+                f" (subject {leaf.subject}, issuer {leaf.issuer}, valid until {leaf.not_after})"
+                if leaf
+                else ""
+            )
+            consequence = (
+                "submission clients refuse to send through it"
+                if submission
+                else "MTAs that verify (DANE, MTA-STS, smtp_tls_security_level = verify) "
+                "refuse it; opportunistic TLS still works"
+            )
+            self.add(
+                CauseCode.TLS_CERT_INVALID,
+                Severity.ERROR if submission else Severity.WARNING,
+                f"The certificate of {_where(self.ep)} does not verify: {tls.verify_error}; "
+                f"{consequence}.",
+                phase,
+                [f"certificate{who}"],
+            )
+            return
+        if tls.chain and tls.chain[0].days_left < CERT_EXPIRY_WARNING_DAYS:
+            leaf = tls.chain[0]
+            self.add(
+                CauseCode.TLS_CERT_INVALID,
+                Severity.WARNING,
+                f"The certificate of {_where(self.ep)} expires in {leaf.days_left} days "
+                f"({leaf.not_after}).",
+                phase,
+                [f"certificate subject {leaf.subject}"],
+            )
+
+    def _starttls_absent(self) -> None:
+        ep = self.ep
+        ehlo = ep.phase(Phase.EHLO)
+        caps = dict(ep.capabilities)
+        if (
+            ep.tls_mode is not TlsMode.STARTTLS
+            or ep.tls is not None
+            or ehlo is None
+            or not ehlo.ok
+            or "STARTTLS" in caps
+            or ep.phase(Phase.STARTTLS) is not None
+        ):
+            return
+        # Not a cause of timeouts, and STARTTLS was not required: worth knowing only.
+        self.add(
+            CauseCode.STARTTLS_MISSING,
+            Severity.INFO,
+            f"{_where(ep)} does not offer STARTTLS: mail to it travels unencrypted, and "
+            "clients that require TLS cannot send.",
+            ehlo,
+            [f"EHLO capabilities: {', '.join(caps) or 'none'}"],
+        )
+
+    # -- the phase that stopped the session ----------------------------------------
+
+    def _failure(self, phase: PhaseResult) -> None:
+        handlers = {
+            PhaseStatus.TIMEOUT: self._timeout,
+            PhaseStatus.REFUSED: self._refused,
+            PhaseStatus.HOST_UNREACHABLE: self._unreachable,
+            PhaseStatus.NETWORK_UNREACHABLE: self._unreachable,
+            PhaseStatus.CLOSED: self._closed,
+            PhaseStatus.TLS_ERROR: self._tls_error,
+            PhaseStatus.TEMP_FAIL: self._reply_cause,
+            PhaseStatus.PERM_FAIL: self._reply_cause,
+            PhaseStatus.PROTOCOL_ERROR: self._protocol,
+            PhaseStatus.NOT_OFFERED: self._not_offered,
+            PhaseStatus.ERROR: self._os_error,
+        }
+        handlers[phase.status](phase)
+
+    def _timeout(self, phase: PhaseResult) -> None:
+        ep = self.ep
+        where = _where(ep)
+        budget = " (the overall budget ran out first)" if phase.budget_exhausted else ""
+        limit = f"{phase.limit_s:g} s" if phase.limit_s is not None else "its limit"
+        match phase.phase:
+            case Phase.CONNECT:
+                self.add(
+                    CauseCode.CONNECT_TIMEOUT,
+                    Severity.ERROR,
+                    f"Connecting to {where} got no answer within {limit}{budget}: the SYN is "
+                    "silently dropped by a firewall, or the host is down.",
+                    phase,
+                    fix=[f"Find where the packets stop: `smtpdoctor trace {ep.label}`."],
+                )
+            case Phase.GREETING:
+                if self._speaks_implicit_tls():
+                    self.add(
+                        CauseCode.TLS_MODE_MISMATCH,
+                        Severity.ERROR,
+                        f"Port {ep.port} of {ep.host} speaks implicit TLS (a TLS handshake "
+                        "first, like 465), but was spoken to as plain SMTP/STARTTLS: use "
+                        f"implicit TLS ('SSL/TLS', `--tls implicit`) on port {ep.port}.",
+                        phase,
+                        ["a TLS handshake on the same port succeeded"],
+                    )
+                    return
+                self.add(
+                    CauseCode.GREETING_TIMEOUT,
+                    Severity.ERROR,
+                    f"{where} accepted the connection but sent no greeting within {limit}"
+                    f"{budget}: the server is overloaded, stuck on DNS lookups, a tarpit, or "
+                    "a proxy that cannot reach its backend.",
+                    phase,
+                )
+            case Phase.TLS | Phase.STARTTLS if phase.phase is Phase.TLS or phase.detail.startswith(
+                "TLS handshake"
+            ):
+                if phase.phase is Phase.TLS and self._speaks_plain():
+                    self._plain_on_implicit(phase)
+                    return
+                self.add(
+                    CauseCode.TLS_HANDSHAKE_TIMEOUT,
+                    Severity.ERROR,
+                    f"The TLS handshake with {where} did not finish within {limit}{budget}.",
+                    phase,
+                )
+            case Phase.DATA | Phase.BODY | Phase.EOD:
+                twice = (
+                    " The message may have been accepted: a client that gives up here retries, "
+                    "so it may be delivered twice."
+                    if phase.phase is Phase.EOD
+                    else ""
+                )
+                self.add(
+                    CauseCode.DATA_TIMEOUT,
+                    Severity.ERROR,
+                    f"{where} did not answer {_phase_words(phase.phase)} within {limit}{budget}."
+                    + twice,
+                    phase,
+                )
+            case _:
+                self.add(
+                    CauseCode.COMMAND_TIMEOUT,
+                    Severity.INFO if phase.phase is Phase.QUIT else Severity.ERROR,
+                    f"{where} did not answer {_phase_words(phase.phase)} within {limit}{budget}.",
+                    phase,
+                )
+
+    def _speaks_implicit_tls(self) -> bool:
+        other = self.ep.tls_mode_probe
+        if other is None or other.tls_mode is not TlsMode.IMPLICIT:
+            return False
+        tls_phase = other.phase(Phase.TLS)
+        return tls_phase is not None and tls_phase.ok
+
+    def _speaks_plain(self) -> bool:
+        other = self.ep.tls_mode_probe
+        if other is None or other.tls_mode is TlsMode.IMPLICIT:
+            return False
+        greeting = other.phase(Phase.GREETING)
+        return greeting is not None and greeting.reply is not None and greeting.reply.code == 220
+
+    def _plain_on_implicit(self, phase: PhaseResult) -> None:
+        ep = self.ep
+        greeting = ep.tls_mode_probe.phase(Phase.GREETING) if ep.tls_mode_probe else None
+        said = f" (it greets with: {greeting.reply})" if greeting and greeting.reply else ""
+        self.add(
+            CauseCode.TLS_MODE_MISMATCH,
+            Severity.ERROR,
+            f"Port {ep.port} of {ep.host} speaks plain SMTP first{said}, but was spoken to "
+            "with implicit TLS: use STARTTLS ('STARTTLS', `--tls plain`) on this port, "
+            "and implicit TLS only on 465.",
+            phase,
+            ["a plain SMTP connection to the same port got a 220 greeting"],
+        )
+
+    def _refused(self, phase: PhaseResult) -> None:
+        ep = self.ep
+        quiet = self.result.default_ports and bool(self.passing_ports - {ep.port})
+        summary = (
+            f"Nothing accepts connections on {_where(ep)}: the connection was refused (TCP reset)."
+        )
+        fix: list[str] = []
+        if quiet:
+            summary = (
+                f"Port {ep.port} is closed on {_where(ep)} (connection refused); the other "
+                "ports work, so this matters only to clients configured for this port."
+            )
+        elif _is_loopback(ep.address) and not self.passing_ports:
+            ports = ", ".join(str(p) for p in self.result.ports)
+            summary = (
+                f"No mail server is running on this machine: nothing listens on "
+                f"{ep.host} port(s) {ports} (connection refused at once)."
+            )
+            fix = [
+                "Install and start an MTA (Debian: `apt-get install postfix`, then "
+                "`systemctl enable --now postfix`), or check the host your mail really "
+                "goes through: `smtpdoctor check YOUR-RELAY:587`.",
+                "`ss -ltnp | grep -E ':(25|465|587)\\b'` lists what listens here.",
+            ]
+        self.add(
+            CauseCode.CONNECT_REFUSED,
+            Severity.INFO if quiet else Severity.ERROR,
+            summary,
+            phase,
+            fix=fix,
+        )
+
+    def _unreachable(self, phase: PhaseResult) -> None:
+        ep = self.ep
+        if phase.status is PhaseStatus.NETWORK_UNREACHABLE:
+            family = ep.family_name
+            self.add(
+                CauseCode.NETWORK_UNREACHABLE,
+                Severity.ERROR,
+                f"This machine has no route to {ep.address} ({family}): connect failed at "
+                f"once with '{phase.detail}'.",
+                phase,
+                fix=[f"`ip route get {ep.address}` shows what the kernel would do."],
+            )
+            return
+        why = (
+            "administratively prohibited: a firewall on the way rejects it"
+            if phase.errno_name == "EACCES"
+            else "host unreachable or administratively prohibited"
+        )
+        self.add(
+            CauseCode.HOST_UNREACHABLE,
+            Severity.ERROR,
+            f"{_where(ep)} is unreachable: an ICMP error came back ({why}).",
+            phase,
+        )
+
+    def _os_error(self, phase: PhaseResult) -> None:
+        ep = self.ep
+        if phase.phase is Phase.CONNECT and phase.errno_name == "EPERM":
+            code = CauseCode.PORT25_BLOCKED if ep.port == 25 else CauseCode.HOST_UNREACHABLE
+            self.add(
+                code,
+                Severity.ERROR,
+                f"This machine's own firewall blocks connections to {_where(ep)} "
+                f"({phase.errno_name}: the packet never left).",
+                phase,
+                fix=["`nft list ruleset` and `iptables -S OUTPUT` show the rule that blocks it."],
+            )
+            return
+        self.add(
+            CauseCode.CONNECTION_DROPPED,
+            Severity.ERROR,
+            f"{_where(ep)}: {phase.detail or 'network error'} during {phase.phase.value}.",
+            phase,
+        )
+
+    def _closed(self, phase: PhaseResult) -> None:
+        ep = self.ep
+        if phase.phase is Phase.TLS and self._speaks_plain():
+            self._plain_on_implicit(phase)
+            return
+        if phase.phase in (Phase.TLS, Phase.STARTTLS):
+            self.add(
+                CauseCode.TLS_FAILED,
+                Severity.ERROR,
+                f"{_where(ep)} closed the connection during the TLS handshake.",
+                phase,
+            )
+            return
+        self.add(
+            CauseCode.CONNECTION_DROPPED,
+            Severity.INFO if phase.phase is Phase.QUIT else Severity.ERROR,
+            f"{_where(ep)} closed the connection during {_phase_words(phase.phase)}.",
+            phase,
+        )
+
+    def _tls_error(self, phase: PhaseResult) -> None:
+        if phase.phase is Phase.TLS and self._speaks_plain():
+            self._plain_on_implicit(phase)
+            return
+        self.add(
+            CauseCode.TLS_FAILED,
+            Severity.ERROR,
+            f"The TLS handshake with {_where(self.ep)} failed: {phase.detail}.",
+            phase,
+        )
+
+    def _protocol(self, phase: PhaseResult) -> None:
+        self.add(
+            CauseCode.PROTOCOL_VIOLATION,
+            Severity.ERROR,
+            f"{_where(self.ep)} sent something that is not SMTP during "
+            f"{_phase_words(phase.phase)}: {phase.detail}.",
+            phase,
+        )
+
+    def _not_offered(self, phase: PhaseResult) -> None:
+        ep = self.ep
+        caps = dict(ep.capabilities)
+        shown = [f"EHLO capabilities: {', '.join(caps) or 'none'}"]
+        if phase.phase is Phase.STARTTLS:
+            self.add(
+                CauseCode.STARTTLS_MISSING,
+                Severity.ERROR,
+                f"{_where(ep)} does not offer STARTTLS, which is {_why_required(phase)}.",
+                phase,
+                shown,
+            )
+            return
+        hint = ""
+        if ep.tls is None and "STARTTLS" in caps:
+            hint = (
+                " The server offers STARTTLS: many servers offer AUTH only after it, so "
+                "use STARTTLS before AUTH."
+            )
+        self.add(
+            CauseCode.AUTH_UNAVAILABLE,
+            Severity.ERROR,
+            f"{_where(ep)} does not offer the AUTH mechanism needed: {phase.detail}.{hint}",
+            phase,
+            shown,
+        )
+
+    def _reply_cause(self, phase: PhaseResult) -> None:
+        ep = self.ep
+        reply = phase.reply
+        if reply is None:
+            return
+        where = _where(ep)
+        text = reply.text
+        if reply.code == 421 or (phase.phase is Phase.GREETING and reply.code in (554, 450, 451)):
+            self.add(
+                CauseCode.SERVER_BUSY,
+                Severity.ERROR,
+                f"{where} refused service with {reply.code} during {_phase_words(phase.phase)}: "
+                f"{reply.first_line}",
+                phase,
+            )
+            return
+        if phase.phase is Phase.GREETING:
+            self.add(
+                CauseCode.SERVER_BUSY,
+                Severity.ERROR,
+                f"{where} greeted with {reply.code} instead of 220: {reply.first_line}",
+                phase,
+            )
+            return
+        if phase.phase is Phase.AUTH:
+            self.add(
+                CauseCode.AUTH_FAILED,
+                Severity.ERROR,
+                f"{where} refused the credentials ({phase.detail}): "
+                f"{reply.code} {reply.first_line}",
+                phase,
+            )
+            return
+        if phase.phase is Phase.STARTTLS:
+            self.add(
+                CauseCode.TLS_FAILED,
+                Severity.ERROR,
+                f"{where} refused STARTTLS: {reply.code} {reply.first_line}",
+                phase,
+            )
+            return
+        if (
+            phase.phase in (Phase.MAIL, Phase.RCPT)
+            and reply.code in (530, 550, 554)
+            and _AUTH_REQUIRED.search(text)
+            and not self.result.credentials_given
+        ):
+            self.add(
+                CauseCode.AUTH_UNAVAILABLE,
+                Severity.INFO,
+                f"{where} requires AUTH before {phase.phase.value.upper()} (normal for "
+                "submission); give --user and --password-file to test authentication.",
+                phase,
+            )
+            return
+        if reply.is_transient:
+            if phase.phase in (Phase.RCPT, Phase.DATA, Phase.EOD) and (
+                reply.code in (450, 451) or _GREYLIST_HINT.search(text)
+            ):
+                self.add(
+                    CauseCode.GREYLISTED,
+                    Severity.WARNING,
+                    f"{where} answered {reply.code} to {_phase_words(phase.phase)}, the way "
+                    f"greylisting does: '{reply.first_line}'. A retry after the greylisting "
+                    "period (often 5 to 30 minutes) will be accepted.",
+                    phase,
+                )
+                return
+            self.add(
+                CauseCode.REJECTED,
+                Severity.WARNING,
+                f"{where} refused {_phase_words(phase.phase)} for now ({reply.code}): "
+                f"{reply.first_line}",
+                phase,
+            )
+            return
+        self.add(
+            CauseCode.REJECTED,
+            Severity.ERROR,
+            f"{where} rejected {_phase_words(phase.phase)} ({reply.code}): {reply.first_line}",
+            phase,
+        )
+
+
+def _is_loopback(address: str) -> bool:
+    return address.startswith("127.") or address == "::1"
+
+
+def _greeting_fate(seconds: float, client_limit: int) -> str:
+    """What a client with a CLIENT_LIMIT-second greeting timeout does with this server."""
+    if seconds >= client_limit:
+        return f"clients with a {client_limit} s greeting timeout give up before it arrives"
+    spare = client_limit - seconds
+    return (
+        f"clients with a {client_limit} s greeting timeout get through with only "
+        f"{spare:.1f} s to spare"
+    )
+
+
+def _why_required(phase: PhaseResult) -> str:
+    """The reason in the probe's 'STARTTLS is not in the EHLO reply (REASON)' detail."""
+    return phase.detail.rpartition("(")[2].rstrip(")") or "required"
+
+
+def _phase_words(phase: Phase) -> str:
+    return {
+        Phase.GREETING: "the greeting",
+        Phase.EHLO: "EHLO",
+        Phase.STARTTLS: "STARTTLS",
+        Phase.AUTH: "AUTH",
+        Phase.MAIL: "MAIL FROM",
+        Phase.RCPT: "RCPT TO",
+        Phase.DATA: "the DATA command",
+        Phase.BODY: "the message body",
+        Phase.EOD: "the end of data",
+        Phase.QUIT: "QUIT",
+        Phase.TLS: "the TLS handshake",
+        Phase.CONNECT: "connect",
+        Phase.RESOLVE: "name resolution",
+    }[phase]
+
+
+def endpoint_passes(ep: EndpointResult, causes: list[Cause]) -> bool:
+    """Mail would get through this endpoint: no error-level cause names it."""
+    return not any(
+        c.severity is Severity.ERROR and c.address == ep.address and c.port == ep.port
+        for c in causes
+    )
