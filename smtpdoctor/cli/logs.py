@@ -15,7 +15,7 @@ from typing import Any
 
 from smtpdoctor.exitcodes import CouldNotRun, ExitCode, UsageError
 from smtpdoctor.logs.aggregate import Aggregator
-from smtpdoctor.logs.api import NothingReadableError, analyze
+from smtpdoctor.logs.api import NothingReadableError, analyze, reference_time
 from smtpdoctor.logs.follow import follow_lines
 from smtpdoctor.logs.journal import JournalUnavailableError, iter_journal
 from smtpdoctor.logs.model import LogReport
@@ -145,11 +145,13 @@ def _follow(args: argparse.Namespace, since: datetime | None) -> int:
             path = Path(args.files[0])
             for old in order_sources([path], include_rotated=True):
                 if old != path:
+                    agg.set_stamp_reference(reference_time(old))
                     try:
                         for line in iter_file(old):
                             agg.feed_line(line)
                     except UnreadableLogError as exc:
                         warnings.append(str(exc))
+        agg.set_stamp_reference(datetime.now().astimezone())  # the live file: written now
         lines: Iterator[str | None]
         if args.journal:
             lines = iter(iter_journal(args.since, follow=True))

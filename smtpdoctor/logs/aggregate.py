@@ -19,6 +19,8 @@ from typing import Any
 
 from smtpdoctor.catalogue import CauseCode
 from smtpdoctor.logs.events import TIMEOUT_CAUSES, EventKind, LogEvent, Status
+from smtpdoctor.logs.exim import RETRY_NOT_REACHED
+from smtpdoctor.logs.families import FamilyTracker, ipv6_broken
 from smtpdoctor.logs.model import (
     DelayBreakdown,
     LogGroup,
@@ -38,6 +40,8 @@ MAX_HOURS = 100_000  # histogram buckets (11 years of hours): a cap against garb
 MAX_LINE = 1 << 20  # a "line" longer than this is cut: memory stays bounded
 GroupKey = tuple[CauseCode, Phase | None, str, str, str]
 OTHER = "(other)"
+MAX_DOMAIN_CAUSES = 4096  # last known cause per destination domain (retry lines)
+Failure = tuple[CauseCode, Phase | None, str]  # cause, phase, relay
 
 
 @dataclass
@@ -61,6 +65,7 @@ class _Message:
     delivered: bool = False
     bounced: bool = False
     delay: float | None = None
+    last_failure: Failure | None = None
 
 
 class Aggregator:
@@ -99,6 +104,13 @@ class Aggregator:
         self._first: datetime | None = None
         self._last: datetime | None = None
         self._mtas: set[str] = set()
+        self._families = FamilyTracker()
+        self._domain_failure: dict[str, Failure] = {}
+
+    def set_stamp_reference(self, reference: datetime) -> None:
+        """Infer the year of classic syslog stamps from here on against reference
+        (the modification time of the file about to be read)."""
+        self._stamps.set_reference(reference)
 
     # -- input -------------------------------------------------------------------------
 
@@ -202,6 +214,9 @@ class Aggregator:
                 self._first = when
             if self._last is None or when > self._last:
                 self._last = when
+        r = line.find(" relay=", qid_end, d)
+        if r >= 0:
+            self._families.delivered(line[r + 7 : line.find(",", r)], when)
         self._messages[qid] = None
         self._msg_stats["tracked"] += 1
         self._evict()
@@ -318,8 +333,12 @@ class Aggregator:
             if key in self._held_by_pid:
                 self._release(key, ev)
         status = ev.status
+        if ev.cause is None and status is Status.DEFERRED and ev.detail == RETRY_NOT_REACHED:
+            ev = self._retry_cause(ev)
         if status is Status.SENT:
             self.totals["deliveries"] += 1
+            if ev.relay:
+                self._families.delivered(ev.relay, when)
             if ev.delay is not None and ev.delay >= self.delayed_after:
                 self.totals["delayed"] += 1
                 self._add_delays(ev)
@@ -336,6 +355,18 @@ class Aggregator:
             self._problem(ev, when, "outbound")
         if ev.queue_id:
             self._note_message(ev, when)
+
+    def _retry_cause(self, ev: LogEvent) -> LogEvent:
+        """Exim's "retry time not reached": the message waits because of its last
+        failure (or, for a message first seen here, the destination's last failure)."""
+        msg = self._messages.get(ev.queue_id)
+        known = msg.last_failure if msg else None
+        if known is None:
+            known = self._domain_failure.get(ev.destination)
+        if known is None:
+            return ev
+        cause, phase, relay = known
+        return ev._replace(cause=cause, phase=phase, relay=ev.relay or relay)
 
     def _add_delays(self, ev: LogEvent) -> None:
         d = ev.delays
@@ -354,6 +385,13 @@ class Aggregator:
         assert ev.cause is not None
         if ev.cause in TIMEOUT_CAUSES:
             self.totals["timeouts"] += 1
+        if direction == "outbound":
+            if ev.phase is Phase.CONNECT and ev.relay:
+                self._families.failed(ev.relay, ev.cause, when, ev.destination, ev.mta)
+            if ev.destination:
+                if len(self._domain_failure) >= MAX_DOMAIN_CAUSES:
+                    self._domain_failure.clear()
+                self._domain_failure[ev.destination] = (ev.cause, ev.phase, ev.relay)
         key: GroupKey = (ev.cause, ev.phase, ev.destination, ev.relay, direction)
         group = self._groups.get(key)
         if group is None:
@@ -395,6 +433,7 @@ class Aggregator:
             msg.last_attempt = ev.stamp
         if ev.cause is not None:
             msg.failures += 1
+            msg.last_failure = (ev.cause, ev.phase, ev.relay)
             if ev.cause not in msg.causes and len(msg.causes) < 8:
                 msg.causes.append(ev.cause)
         if ev.status is Status.SENT:
@@ -531,6 +570,7 @@ class Aggregator:
             first_seen=self._first,
             last_seen=self._last,
             mtas=tuple(sorted(self._mtas)),
+            insights=ipv6_broken(self._families.snapshot()),
         )
 
 

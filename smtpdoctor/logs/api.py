@@ -20,11 +20,23 @@ from smtpdoctor.logs.reader import (
 __all__ = ["LogGroup", "LogReport", "MessageStats", "analyze", "analyze_lines"]
 
 
+def reference_time(source: Path | str) -> datetime:
+    """When a source was last written (its mtime; now for stdin): the year of its
+    classic syslog stamps is inferred from this."""
+    if str(source) != "-":
+        try:
+            return datetime.fromtimestamp(Path(source).stat().st_mtime).astimezone()
+        except (OSError, OverflowError, ValueError):
+            pass
+    return datetime.now().astimezone()
+
+
 class NothingReadableError(Exception):
     """None of the sources could be read."""
 
 
 def _feed(agg: Aggregator, source: Path | str) -> None:
+    agg.set_stamp_reference(reference_time(source))
     opener = open_stdin() if str(source) == "-" else open_log(Path(source))
     with opener as stream:
         try:

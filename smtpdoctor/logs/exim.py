@@ -36,6 +36,7 @@ _AFTER = re.compile(
 _FLAGS = ("==", "**", "=>", "->", "*>")
 
 ERRNO_RETRY_NOT_REACHED = -53
+RETRY_NOT_REACHED = "retry time not reached"  # the detail of such lines (no cause of their own)
 
 
 def _relay(text: str) -> str:
@@ -151,7 +152,7 @@ def parse_exim(line: str) -> LogEvent | None:
         phase=None if retry_wait else phase,
         destination=domain_of(rcpt),
         relay=_relay(body),
-        detail="retry time not reached" if retry_wait else body,
+        detail=RETRY_NOT_REACHED if retry_wait else body,
         raw=line,
         pid=pid,
     )

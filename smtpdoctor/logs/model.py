@@ -97,6 +97,24 @@ class MessageStats:
 
 
 @dataclass(frozen=True)
+class Insight:
+    """A finding over several groups (e.g. `ipv6_broken`: one host fails on IPv6 while
+    IPv4 delivers), with the specific fix lines and the check command to confirm it."""
+
+    cause: CauseCode
+    host: str
+    destination: str
+    failures: int  # failed attempts that show the fault
+    successes: int  # deliveries that show the other path works
+    failed_addresses: tuple[str, ...]
+    working_addresses: tuple[str, ...]
+    first_seen: datetime | None
+    last_seen: datetime | None
+    fixes: tuple[str, ...]
+    check: str
+
+
+@dataclass(frozen=True)
 class LogReport:
     """The whole analysis: groups of failures, totals, histogram, delays, messages."""
 
@@ -111,6 +129,7 @@ class LogReport:
     first_seen: datetime | None = None
     last_seen: datetime | None = None
     mtas: tuple[str, ...] = field(default_factory=tuple)
+    insights: tuple[Insight, ...] = ()
 
     @property
     def problem_count(self) -> int:

@@ -22,13 +22,23 @@ _LOCAL = _local_tz()
 class StampParser:
     """Parses timestamps; classic syslog stamps have no year, so one is inferred.
 
-    The year is that of ``now`` unless the date would lie more than a day in the
-    future, in which case it belongs to the year before (logs are not from the future).
+    The year comes from a reference time: the modification time of the file being
+    read (its last line was written about then), or now for stdin and journald. A
+    date in the reference's year that would lie more than a day after the reference
+    belongs to the year before: so in a file last written in February, "Dec 30" lines
+    are from the previous December, whatever today's date is.
     """
 
     def __init__(self, now: datetime | None = None) -> None:
         self._now = now or datetime.now(_LOCAL)
         self._cached = lru_cache(maxsize=4096)(self._parse)
+
+    def set_reference(self, reference: datetime) -> None:
+        """Infer years against reference from now on (an aware or local datetime)."""
+        ref = reference if reference.tzinfo is not None else reference.replace(tzinfo=_LOCAL)
+        if ref != self._now:
+            self._now = ref
+            self._cached.cache_clear()
 
     def parse(self, stamp: str) -> datetime | None:
         """An aware datetime for the stamp, or None when it cannot be read."""

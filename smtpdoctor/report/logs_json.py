@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from smtpdoctor.catalogue import CauseCode, describe
-from smtpdoctor.logs.model import SCHEMA, LogGroup, LogReport, MessageTrace
+from smtpdoctor.logs.model import SCHEMA, Insight, LogGroup, LogReport, MessageTrace
 from smtpdoctor.logs.summary import Rollup, by_cause_phase, by_destination
 
 
@@ -32,6 +32,24 @@ def group_dict(g: LogGroup) -> dict[str, Any]:
         "last_seen": _ts(g.last_seen),
         "check": g.check_command,
         "sample": g.sample,
+    }
+
+
+def insight_dict(i: Insight) -> dict[str, Any]:
+    """One insight (a finding over several groups) as JSON-ready data."""
+    return {
+        "cause": str(i.cause),
+        "title": describe(i.cause).title,
+        "host": i.host,
+        "destination": i.destination,
+        "failures": i.failures,
+        "successes": i.successes,
+        "failed_addresses": list(i.failed_addresses),
+        "working_addresses": list(i.working_addresses),
+        "first_seen": _ts(i.first_seen),
+        "last_seen": _ts(i.last_seen),
+        "fixes": list(i.fixes),
+        "check": i.check,
     }
 
 
@@ -99,6 +117,7 @@ def report_dict(report: LogReport) -> dict[str, Any]:
         "totals": dict(report.totals),
         "timeouts": report.timeout_count,
         "problems": report.problem_count,
+        "insights": [insight_dict(i) for i in report.insights],
         "causes": cause_summaries(report),
         "groups": [group_dict(g) for g in report.groups],
         "by_destination": [_rollup(r) for r in by_destination(report.groups)],

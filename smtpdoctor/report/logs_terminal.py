@@ -11,7 +11,7 @@ from rich.table import Table
 from rich.text import Text
 
 from smtpdoctor.catalogue import CauseCode
-from smtpdoctor.logs.model import LogGroup, LogReport
+from smtpdoctor.logs.model import Insight, LogGroup, LogReport
 from smtpdoctor.logs.summary import Rollup, by_cause_phase, by_destination
 from smtpdoctor.phases import PHASE_DESCRIPTIONS
 from smtpdoctor.report.logs_json import cause_summaries
@@ -133,6 +133,23 @@ def _histogram(report: LogReport) -> Table:
     return table
 
 
+def insight_line(i: Insight) -> str:
+    """One line: what the insight found, with the addresses that prove it."""
+    return (
+        f"{i.cause}: {i.host} fails on IPv6 ({', '.join(i.failed_addresses)}: "
+        f"{i.failures:,} connect failures) while IPv4 ({', '.join(i.working_addresses)}) "
+        f"delivered {i.successes:,}"
+    )
+
+
+def _insights(report: LogReport, console: Console) -> None:
+    for i in report.insights:
+        console.print(Text(insight_line(i), style="bold yellow"), soft_wrap=True)
+        for fix in i.fixes:
+            console.print(f"    fix: {fix}", highlight=False, soft_wrap=True)
+        console.print(f"    confirm live: {i.check}", highlight=False)
+
+
 def _fixes(report: LogReport, console: Console) -> None:
     console.print(Text("What to do", style="bold"))
     for item in cause_summaries(report):
@@ -167,6 +184,7 @@ def render(report: LogReport, *, top: int = 20, width: int = 120, color: bool = 
     )
     for w in report.warnings:
         console.print(f"warning: {w}", style="yellow", soft_wrap=True)
+    _insights(report, console)
     if report.groups:
         console.print()
         console.print(
@@ -237,6 +255,7 @@ def render(report: LogReport, *, top: int = 20, width: int = 120, color: bool = 
 def render_rolling(report: LogReport, top: int = 5) -> str:
     """A few lines for --follow: the verdict and the top groups so far."""
     lines = [f"[{datetime.now().strftime('%H:%M:%S')}] {verdict_line(report)}"]
+    lines += [f"  {insight_line(i)}" for i in report.insights]
     for g in report.groups[:top]:
         lines.append(
             f"  {g.count:>6,}  {g.cause} {g.phase or '-'}  {g.destination or '-'} "

@@ -1,0 +1,213 @@
+"""IPv4 versus IPv6 per relay host, and the `ipv6_broken` rule over those tallies.
+
+The tracker counts, per relay host name, deliveries and connect failures by address
+family (bounded: at most MAX_HOSTS hosts and MAX_ADDRESSES addresses each). The rule
+is pure: a host whose IPv6 addresses fail at connect while its IPv4 addresses take
+mail in the same period has a broken IPv6 path, not a dead server.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from smtpdoctor.catalogue import CauseCode, describe
+from smtpdoctor.logs.model import Insight
+
+MAX_HOSTS = 4096
+MAX_ADDRESSES = 8
+# IPv4 successes and IPv6 failures count as "the same period" when their time
+# ranges overlap or lie at most this far apart.
+PERIOD_SLACK = timedelta(hours=1)
+# Connect failures that mean the path is broken (a refusal means the host answered).
+PATH_FAILURES = frozenset(
+    {CauseCode.CONNECT_TIMEOUT, CauseCode.NETWORK_UNREACHABLE, CauseCode.HOST_UNREACHABLE}
+)
+
+
+def split_relay(relay: str) -> tuple[str, str, str]:
+    """`host[ip]:port` to (host, ip, port); empty strings for missing parts."""
+    bracket = relay.find("[")
+    if bracket < 0:
+        return relay, "", ""
+    close = relay.find("]", bracket)
+    if close < 0:
+        return relay[:bracket], "", ""
+    return relay[:bracket], relay[bracket + 1 : close], relay[close + 2 :]
+
+
+@dataclass(frozen=True)
+class HostFamilies:
+    """What the log says about one relay host, per address family."""
+
+    host: str
+    port: str
+    destination: str
+    mta: str
+    ipv4_ok: int
+    ipv6_ok: int
+    ipv6_failed: int
+    ipv4_addresses: tuple[str, ...]
+    ipv6_addresses: tuple[str, ...]  # the ones that failed
+    ipv4_first: datetime | None
+    ipv4_last: datetime | None
+    ipv6_first: datetime | None  # first and last IPv6 failure
+    ipv6_last: datetime | None
+
+
+class _Tally:
+    __slots__ = (
+        "destination", "mta", "port", "v4_addrs", "v4_first", "v4_last", "v4_ok",
+        "v6_addrs", "v6_failed", "v6_first", "v6_last", "v6_ok",
+    )  # fmt: skip
+
+    def __init__(self) -> None:
+        self.port = ""
+        self.destination = ""
+        self.mta = ""
+        self.v4_ok = self.v6_ok = self.v6_failed = 0
+        self.v4_addrs: dict[str, None] = {}
+        self.v6_addrs: dict[str, None] = {}
+        self.v4_first: datetime | None = None
+        self.v4_last: datetime | None = None
+        self.v6_first: datetime | None = None
+        self.v6_last: datetime | None = None
+
+
+def _named(host: str, ip: str) -> bool:
+    """A relay with a real host name (not 'unknown', not an address literal)."""
+    return bool(host) and bool(ip) and host not in ("unknown", ip)
+
+
+class FamilyTracker:
+    """Bounded per-host counters, fed by the aggregator."""
+
+    def __init__(self) -> None:
+        self._hosts: dict[str, _Tally] = {}
+
+    def _tally(self, host: str) -> _Tally | None:
+        t = self._hosts.get(host)
+        if t is None and len(self._hosts) < MAX_HOSTS:
+            t = self._hosts[host] = _Tally()
+        return t
+
+    def delivered(self, relay: str, when: datetime | None) -> None:
+        """A message went out through relay (`host[ip]:port`)."""
+        host, ip, _ = split_relay(relay)
+        if not _named(host, ip):
+            return
+        t = self._tally(host)
+        if t is None:
+            return
+        if ":" in ip:
+            t.v6_ok += 1
+            return
+        t.v4_ok += 1
+        if len(t.v4_addrs) < MAX_ADDRESSES:
+            t.v4_addrs[ip] = None
+        if when is not None:
+            if t.v4_first is None or when < t.v4_first:
+                t.v4_first = when
+            if t.v4_last is None or when > t.v4_last:
+                t.v4_last = when
+
+    def failed(
+        self, relay: str, cause: CauseCode, when: datetime | None, destination: str, mta: str
+    ) -> None:
+        """A connect to relay failed with cause (only IPv6 path failures are kept)."""
+        if cause not in PATH_FAILURES:
+            return
+        host, ip, port = split_relay(relay)
+        if ":" not in ip or not _named(host, ip):
+            return
+        t = self._tally(host)
+        if t is None:
+            return
+        t.v6_failed += 1
+        t.port = t.port or port
+        t.destination = t.destination or destination
+        t.mta = t.mta or mta
+        if len(t.v6_addrs) < MAX_ADDRESSES:
+            t.v6_addrs[ip] = None
+        if when is not None:
+            if t.v6_first is None or when < t.v6_first:
+                t.v6_first = when
+            if t.v6_last is None or when > t.v6_last:
+                t.v6_last = when
+
+    def snapshot(self) -> tuple[HostFamilies, ...]:
+        """The hosts with any IPv6 failure, as frozen records."""
+        return tuple(
+            HostFamilies(
+                host,
+                t.port,
+                t.destination,
+                t.mta,
+                t.v4_ok,
+                t.v6_ok,
+                t.v6_failed,
+                tuple(t.v4_addrs),
+                tuple(t.v6_addrs),
+                t.v4_first,
+                t.v4_last,
+                t.v6_first,
+                t.v6_last,
+            )
+            for host, t in self._hosts.items()
+            if t.v6_failed
+        )
+
+
+def _same_period(h: HostFamilies) -> bool:
+    if None in (h.ipv4_first, h.ipv4_last, h.ipv6_first, h.ipv6_last):
+        return True  # no dates to compare: the same log is the period
+    assert h.ipv4_first and h.ipv4_last and h.ipv6_first and h.ipv6_last
+    return h.ipv4_first <= h.ipv6_last + PERIOD_SLACK and h.ipv6_first <= h.ipv4_last + PERIOD_SLACK
+
+
+def _fixes(h: HostFamilies) -> tuple[str, ...]:
+    first_v6 = h.ipv6_addresses[0]
+    lines = [
+        f"check the IPv6 path: ip -6 route get {first_v6}; smtpdoctor trace [{first_v6}]:25",
+    ]
+    if h.mta == "exim":
+        lines.append(
+            f"meanwhile make Exim use IPv4 for this host: dns_ipv4_lookup = {h.host} "
+            "(main section), or disable_ipv6 = true"
+        )
+    else:
+        lines.append(
+            "meanwhile make Postfix prefer IPv4 (it still falls back to IPv6): "
+            "postconf -e 'smtp_address_preference = ipv4' && postfix reload"
+        )
+        lines.append(
+            "or stop using IPv6 for mail: postconf -e 'inet_protocols = ipv4' && postfix stop "
+            "&& postfix start"
+        )
+    return (*lines, *describe(CauseCode.IPV6_BROKEN).fixes[:1])
+
+
+def ipv6_broken(hosts: tuple[HostFamilies, ...]) -> tuple[Insight, ...]:
+    """`ipv6_broken` for every host whose IPv6 addresses fail at connect while its IPv4
+    addresses deliver in the same period (and IPv6 never delivered), most failures first."""
+    found = []
+    for h in hosts:
+        if h.ipv6_failed and h.ipv4_ok and not h.ipv6_ok and _same_period(h):
+            port = h.port or "25"
+            found.append(
+                Insight(
+                    cause=CauseCode.IPV6_BROKEN,
+                    host=h.host,
+                    destination=h.destination,
+                    failures=h.ipv6_failed,
+                    successes=h.ipv4_ok,
+                    failed_addresses=h.ipv6_addresses,
+                    working_addresses=h.ipv4_addresses,
+                    first_seen=h.ipv6_first,
+                    last_seen=h.ipv6_last,
+                    fixes=_fixes(h),
+                    check=f"smtpdoctor check {h.host}:{port}",
+                )
+            )
+    found.sort(key=lambda i: (-i.failures, i.host))
+    return tuple(found)
