@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from smtpdoctor.catalogue import CauseCode
 from smtpdoctor.diagnose.cause import Severity
 from smtpdoctor.mta.findings import ConfigReport
 from smtpdoctor.mta.shape import QueueShape
+
+if TYPE_CHECKING:
+    from smtpdoctor.doctor.tls_policy import RelayTls
 
 
 @dataclass(frozen=True)
@@ -49,6 +52,7 @@ class ProbeOutcome:
     verdict: str
     causes: tuple[Any, ...]  # smtpdoctor.diagnose.cause.Cause
     json: dict[str, Any] = field(default_factory=dict)
+    tls: RelayTls | None = None  # what the session showed about STARTTLS and the certificate
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from smtpdoctor.catalogue import CauseCode, describe
 from smtpdoctor.diagnose.cause import Severity
 from smtpdoctor.doctor.model import Evidence, LogSummary, ProbeOutcome, RankedCause
+from smtpdoctor.doctor.tls_policy import TlsConflict
 from smtpdoctor.mta.findings import ConfigReport
 from smtpdoctor.mta.shape import QueueShape
 
@@ -243,6 +244,32 @@ def add_probe(ranker: Ranker, probe: ProbeOutcome) -> None:
         )
 
 
+def add_tls_conflict(ranker: Ranker, conflict: TlsConflict, relay: str) -> None:
+    """The TLS level against the relay: the config and the probe, side by side.
+
+    Scored like a failing live probe plus an error-level finding: the relay refuses what
+    Postfix insists on, so nothing goes through until one side changes.
+    """
+    ranker.add(
+        conflict.code,
+        relay,
+        "config",
+        conflict.config_evidence,
+        15,
+        severity=Severity.ERROR,
+        fixes=conflict.fixes,
+    )
+    ranker.add(
+        conflict.code,
+        relay,
+        "probe",
+        conflict.probe_evidence,
+        40,
+        severity=Severity.ERROR,
+        summary=conflict.summary,
+    )
+
+
 def rank(
     config: ConfigReport | None,
     queue: QueueShape | None,
@@ -250,6 +277,7 @@ def rank(
     probes: tuple[ProbeOutcome, ...],
     relay: str | None,
     flush_hint: str = "",
+    tls_conflicts: tuple[TlsConflict, ...] = (),
 ) -> list[RankedCause]:
     """All sources into one ranked list."""
     ranker = Ranker()
@@ -261,4 +289,6 @@ def rank(
         add_logs(ranker, logs)
     for probe in probes:
         add_probe(ranker, probe)
+    for conflict in tls_conflicts:  # last: its summary says more than the probe's alone
+        add_tls_conflict(ranker, conflict, relay or "")
     return ranker.ranked()

@@ -12,10 +12,13 @@ from pathlib import Path
 
 from smtpdoctor.doctor.model import DoctorReport, LogSummary, ProbeOutcome
 from smtpdoctor.doctor.rank import rank
+from smtpdoctor.doctor.tls_policy import TlsConflict, compare, observe
 from smtpdoctor.mta.audit import AuditOptions, relay_target, run_audit
-from smtpdoctor.mta.detect import detect, read_queue
+from smtpdoctor.mta.detect import MtaOptions, detect, read_queue
 from smtpdoctor.mta.model import Mta
 from smtpdoctor.mta.postconf import parse_time, read_settings, with_queue_dir
+from smtpdoctor.mta.postfix_audit import parse_relayhost
+from smtpdoctor.mta.postfix_tls import TlsPolicy, policy_for, postmap_lookup
 from smtpdoctor.mta.runner import ToolError
 from smtpdoctor.mta.shape import QueueShape, shape_queue
 from smtpdoctor.phases import Phase
@@ -83,8 +86,14 @@ def probe_targets(
     return [(f"@{d}", "top deferred destination") for d in domains[: options.max_probes]]
 
 
-def run_probe(target: str, why: str, connect_timeout: float) -> tuple[ProbeOutcome | None, str]:
-    """One live check through the check API; (None, why) when it cannot run."""
+def run_probe(
+    target: str, why: str, connect_timeout: float, cafile: str = ""
+) -> tuple[ProbeOutcome | None, str]:
+    """One live check through the check API; (None, why) when it cannot run.
+
+    cafile: the trust anchors the MTA verifies with (Postfix's smtp_tls_CAfile), so the
+    probe judges the relay's certificate the way the MTA will.
+    """
     try:
         from smtpdoctor.diagnose.rules import diagnose
         from smtpdoctor.probe.check import CheckOptions, run_check_sync
@@ -100,6 +109,7 @@ def run_probe(target: str, why: str, connect_timeout: float) -> tuple[ProbeOutco
             target=target,
             timeouts=replace(timeouts, limits=limits),
             families=(socket.AF_INET, socket.AF_INET6),
+            cafile=Path(cafile) if cafile and Path(cafile).is_file() else None,
         )
         result = run_check_sync(options)
         diagnosis = diagnose(result)
@@ -109,7 +119,27 @@ def run_probe(target: str, why: str, connect_timeout: float) -> tuple[ProbeOutco
         document = json.loads(check_json.render(result, diagnosis))
     except (TypeError, ValueError):
         document = {}
-    return ProbeOutcome(target, why, diagnosis.verdict, diagnosis.causes, document), ""
+    return ProbeOutcome(
+        target, why, diagnosis.verdict, diagnosis.causes, document, observe(result)
+    ), ""
+
+
+def _tls_conflicts(
+    policy: TlsPolicy | None, probes: list[ProbeOutcome], mta_options: MtaOptions
+) -> tuple[TlsConflict, ...]:
+    """The relay host's live TLS against the level Postfix demands of it."""
+    if policy is None:
+        return ()
+    config_args = (
+        f" -c {shlex.quote(str(mta_options.postfix_config))}" if mta_options.postfix_config else ""
+    )
+    out = []
+    for probe in probes:
+        if probe.why == "relay host" and probe.tls is not None:
+            conflict = compare(policy, probe.tls, probe.target, config_args)
+            if conflict is not None:
+                out.append(conflict)
+    return tuple(out)
 
 
 def run_doctor(options: DoctorOptions) -> DoctorReport:
@@ -127,6 +157,7 @@ def run_doctor(options: DoctorOptions) -> DoctorReport:
     queue: QueueShape | None = None
     maillog: str | None = None
     lifetime: float | None = None
+    tls_policy: TlsPolicy | None = None
     if mta is not None:
         options.progress(f"reading the {mta.value} queue")
         try:
@@ -135,6 +166,9 @@ def run_doctor(options: DoctorOptions) -> DoctorReport:
                 settings = read_settings(pf_target)
                 maillog = settings.get("maillog_file") or None
                 lifetime = parse_time(settings.get("maximal_queue_lifetime", "5d"), "d")
+                relayhost = parse_relayhost(settings.get("relayhost"))
+                if relayhost is not None:
+                    tls_policy = policy_for(settings, relayhost, postmap_lookup(pf_target))
                 pf_target = with_queue_dir(pf_target, settings)
                 mta_options = replace(mta_options, queue_dir=pf_target.queue_dir)
             snapshot = read_queue(mta_options, mta)
@@ -158,7 +192,8 @@ def run_doctor(options: DoctorOptions) -> DoctorReport:
     if options.probe:
         for target, reason in probe_targets(options, relay, queue):
             options.progress(f"live check of {target} ({reason})")
-            outcome, why = run_probe(target, reason, options.probe_connect_timeout)
+            cafile = tls_policy.cafile if tls_policy and reason == "relay host" else ""
+            outcome, why = run_probe(target, reason, options.probe_connect_timeout, cafile)
             if outcome is not None:
                 probes.append(outcome)
                 checked.append(f"probe: {target}")
@@ -178,7 +213,8 @@ def run_doctor(options: DoctorOptions) -> DoctorReport:
         flush_hint = f"after the fix, retry the queue now: `postqueue{c} -f`"
     elif mta is Mta.EXIM:
         flush_hint = "after the fix, retry the queue now: `exim -qff`"
-    causes = rank(config, queue, logs, tuple(probes), relay, flush_hint)
+    conflicts = _tls_conflicts(tls_policy, probes, mta_options)
+    causes = rank(config, queue, logs, tuple(probes), relay, flush_hint, conflicts)
     return DoctorReport(
         tuple(causes), config, queue, logs, tuple(probes), tuple(checked), tuple(not_checked)
     )
