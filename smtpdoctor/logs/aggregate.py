@@ -320,18 +320,25 @@ class Aggregator:
         if len(self._held_by_pid) > 4096:  # a pid that never wrote its status line
             self._release(next(iter(self._held_by_pid)), None)
 
-    def _release(self, key: str, delivery: LogEvent | None) -> None:
+    def _release(self, key: str, delivery: LogEvent | None) -> str:
+        """Count the held lines; returns the relay of the one the status line repeats
+        (Exim's `==` line names no host: its per-host line does)."""
+        relay = ""
         for held in self._held_by_pid.pop(key, []):
             if delivery is not None and _same_failure(held, delivery):
+                relay = held.relay
                 continue  # the same failure the status line reports
             event = held if delivery is None else held._replace(destination=delivery.destination)
             self._failed_attempt(event, self._stamps.parse(held.stamp))
+        return relay
 
     def _delivery(self, ev: LogEvent, when: datetime | None) -> None:
         if self._held_by_pid:
             key = _hold_key(ev)
             if key in self._held_by_pid:
-                self._release(key, ev)
+                relay = self._release(key, ev)
+                if relay and not ev.relay:
+                    ev = ev._replace(relay=relay)
         status = ev.status
         if ev.cause is None and status is Status.DEFERRED and ev.detail == RETRY_NOT_REACHED:
             ev = self._retry_cause(ev)
@@ -590,7 +597,8 @@ def _same_failure(held: LogEvent, delivery: LogEvent) -> bool:
     if (held.cause, held.phase) != (delivery.cause, delivery.phase):
         return False
     host = held.relay.split("[", 1)[0].rstrip(".")
-    return not host or host == delivery.relay.split("[", 1)[0].rstrip(".")
+    other = delivery.relay.split("[", 1)[0].rstrip(".")
+    return not host or not other or host == other
 
 
 def _with_cause(ev: LogEvent, cause: CauseCode) -> LogEvent:

@@ -36,6 +36,9 @@ _AFTER = re.compile(
 _FLAGS = ("==", "**", "=>", "->", "*>")
 
 ERRNO_RETRY_NOT_REACHED = -53
+# -53 and -54: "retry time not reached" (the latter, for every host, is what Exim 4.96
+# writes for a host in its retry wait: seen in tests/logs/test_exim_retry_real.py).
+RETRY_ERRNOS = frozenset({-53, -54})
 RETRY_NOT_REACHED = "retry time not reached"  # the detail of such lines (no cause of their own)
 
 
@@ -141,7 +144,9 @@ def parse_exim(line: str) -> LogEvent | None:
     if cause is None and status is Status.BOUNCED:
         cause = CauseCode.REJECTED
     d = _DEFER.search(body)
-    retry_wait = d is not None and int(d.group("errno")) == ERRNO_RETRY_NOT_REACHED
+    retry_wait = d is not None and (
+        int(d.group("errno")) in RETRY_ERRNOS or RETRY_NOT_REACHED in body
+    )
     return LogEvent(
         EventKind.DELIVERY,
         "exim",
