@@ -11,7 +11,7 @@ from pathlib import Path
 
 from smtpdoctor.catalogue import CauseCode
 from smtpdoctor.diagnose.cause import Severity
-from smtpdoctor.mta import exim_config, firewall, resolver, resources
+from smtpdoctor.mta import exim_config, exim_retry, firewall, resolver, resources
 from smtpdoctor.mta.detect import MtaOptions, detect
 from smtpdoctor.mta.exim_queue import exim_binary
 from smtpdoctor.mta.findings import AuditSection, ConfigReport, Finding
@@ -155,11 +155,14 @@ def audit_exim_section(options: MtaOptions) -> AuditSection:
             facts.append((f"{name}.fallback_hosts", opts.get("fallback_hosts", "") or "(none)"))
             findings += exim_config.audit_transport(name, opts)
             findings += exim_config.audit_fallback(name, opts, smarthost)
+        retry = exim_retry.retry_section(_exim_lines(binary, "config"))
+        facts.append(("retry rules", " | ".join(retry) or "(none)"))
+        findings += exim_retry.audit_retry(retry)
     except ToolError as exc:
         return AuditSection("exim", unreadable=(Unreadable("exim -bP", str(exc)),))
     return AuditSection(
         "exim",
-        ("smtp transports: timeouts and fallback_hosts",),
+        ("smtp transports: timeouts and fallback_hosts", "retry rules for timeouts"),
         tuple(facts),
         tuple(findings),
     )
