@@ -1,6 +1,7 @@
 """Firewall rules that block outbound SMTP: `nft list ruleset` and `iptables -S` text. Pure.
 
-Only rules in output paths count (nft chains with `hook output`, iptables OUTPUT and
+Only rules in output paths count (nft chains with `hook output` and the chains they
+`jump` or `goto`, with the jump rule's own port match carried along; iptables OUTPUT and
 chains whose name says output, as ufw's `ufw-user-output` does). A rule is reported when
 it drops or rejects TCP to port 25, 465 or 587, or when an output policy drops everything
 and no rule accepts those ports.
@@ -10,7 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 SMTP_PORTS = (25, 465, 587)
 
@@ -64,43 +65,86 @@ def _accepts(text: str) -> bool:
     return " accept " in low or "-j accept" in low
 
 
-def parse_nft(text: str) -> list[BlockingRule]:
-    """Blocking rules in `nft list ruleset` output."""
-    out: list[BlockingRule] = []
-    chain = ""
-    is_output = False
-    policy_drop = False
-    accepted: set[int] = set()
+@dataclass
+class _NftChain:
+    name: str
+    hook_output: bool = False
+    policy_drop: bool = False
+    rules: list[str] = field(default_factory=list)
 
-    def close_chain() -> None:
-        if is_output and policy_drop:
-            open_ports = tuple(p for p in SMTP_PORTS if p not in accepted)
-            if open_ports:
-                out.append(BlockingRule("nft", chain, "policy drop", open_ports, "drop", True))
 
+def _nft_tables(text: str) -> dict[str, dict[str, _NftChain]]:
+    """`table FAMILY NAME` -> chain name -> chain, from `nft list ruleset` text."""
+    tables: dict[str, dict[str, _NftChain]] = {}
+    chains: dict[str, _NftChain] = {}
+    chain: _NftChain | None = None
     for raw in text.splitlines():
         line = raw.strip()
-        m = re.match(r"chain (\S+) \{", line)
-        if m:
-            close_chain()
-            chain, is_output, policy_drop, accepted = m.group(1), False, False, set()
+        if m := re.match(r"table (\S+ \S+|\S+) \{", line):
+            chains = tables.setdefault(m.group(1), {})
+            chain = None
+        elif m := re.match(r"chain (\S+) \{", line):
+            chain = chains.setdefault(m.group(1), _NftChain(m.group(1)))
+        elif chain is None or not line or line.startswith(("}", "#")):
             continue
-        if line.startswith("type ") and "hook" in line:
-            is_output = "hook output" in line
-            policy_drop = "policy drop" in line
+        elif line.startswith("type ") and "hook" in line:
+            chain.hook_output = "hook output" in line
+            chain.policy_drop = "policy drop" in line
+        else:
+            chain.rules.append(line)
+    return tables
+
+
+_JUMP = re.compile(r"\b(?:jump|goto)\s+(\S+)")
+
+
+def _walk(
+    chains: dict[str, _NftChain],
+    chain: _NftChain,
+    inherited: tuple[int, ...] | None,
+    path: tuple[str, ...],
+    out: list[BlockingRule],
+    accepted: set[int],
+    jumps_so_far: tuple[str, ...] = (),
+) -> None:
+    """Blocking rules of chain and of every chain it jumps or goes to (each once per path)."""
+    for line in chain.rules:
+        own = _ports_in(line) if ("tcp" in line or "dport" in line) else None
+        if own is not None and inherited is not None:
+            ports: tuple[int, ...] | None = tuple(p for p in own if p in inherited)
+        else:
+            ports = own if own is not None else inherited
+        if (m := _JUMP.search(line)) and m.group(1) in chains and m.group(1) not in path:
+            if ports != ():
+                jumps = (*jumps_so_far, f"`{line}` in chain {chain.name}")
+                _walk(chains, chains[m.group(1)], ports, (*path, m.group(1)), out, accepted, jumps)
             continue
-        if not is_output or not line or line.startswith(("}", "#")):
+        if not ports:
             continue
-        if "tcp" not in line and "dport" not in line:
-            continue
-        ports = _ports_in(line)
-        if _accepts(line) and ports:
+        if _accepts(line):
             accepted.update(ports)
             continue
         action = _action(line)
-        if action and ports:
-            out.append(BlockingRule("nft", chain, line, ports, action))
-    close_chain()
+        if action:
+            text = line
+            if jumps_so_far:
+                text += f" (chain {chain.name}, reached by {' then '.join(jumps_so_far)})"
+            out.append(BlockingRule("nft", " -> ".join(path), text, ports, action))
+
+
+def parse_nft(text: str) -> list[BlockingRule]:
+    """Blocking rules in `nft list ruleset` output, following `jump` and `goto` from every
+    output hook chain (a jump only reaches chains of the same table)."""
+    out: list[BlockingRule] = []
+    for chains in _nft_tables(text).values():
+        for chain in chains.values():
+            if not chain.hook_output:
+                continue
+            accepted: set[int] = set()
+            _walk(chains, chain, None, (chain.name,), out, accepted)
+            open_ports = tuple(p for p in SMTP_PORTS if p not in accepted)
+            if chain.policy_drop and open_ports:
+                out.append(BlockingRule("nft", chain.name, "policy drop", open_ports, "drop", True))
     return out
 
 
