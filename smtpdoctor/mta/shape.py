@@ -225,8 +225,12 @@ def shape_queue(
             acc.recipients += 1
             acc.messages.add(message.queue_id)
             acc.domains[rcpt.domain] += 1
-            acc.oldest = _min([acc.oldest, message.arrival])
-            acc.retry = _min([acc.retry, message.next_retry])
+            # Inline min: this loop runs once per queued recipient.
+            arrival, retry = message.arrival, message.next_retry
+            if arrival is not None and (acc.oldest is None or arrival < acc.oldest):
+                acc.oldest = arrival
+            if retry is not None and (acc.retry is None or retry < acc.retry):
+                acc.retry = retry
     domains = tuple(
         sorted(
             (DomainRow(d, sum(b), tuple(b)) for d, b in domain_buckets.items()),
