@@ -14,7 +14,10 @@ import pytest
 
 from tests.mta.cli import smtpdoctor
 from tests.mta.netns import DROPPED_RELAY
+from tests.mta.unprivileged import Unprivileged, unprivileged
 from tests.support.postfix import PostfixInstance, postfix_instance
+
+__all__ = ["unprivileged"]
 
 pytestmark = [pytest.mark.postfix, pytest.mark.netns]
 
@@ -191,14 +194,26 @@ def test_config_audit(stuck: tuple[PostfixInstance, str, Path]) -> None:
 
 
 def test_unprivileged_user_gets_the_queue_and_a_statement(
-    stuck: tuple[PostfixInstance, str, Path],
+    stuck: tuple[PostfixInstance, str, Path], unprivileged: Unprivileged
 ) -> None:
+    """As nobody: postqueue (set-gid) still lists the queue, the spool is closed to it."""
     pf, _, _ = stuck
-    probe = smtpdoctor("explain", "ok", user="nobody")
-    if probe.returncode != 0:
-        pytest.skip(f"smtpdoctor cannot run as nobody here: {probe.stderr.splitlines()[-1:]}")
-    proc = smtpdoctor("queue", "--json", "--postfix-config", str(pf.config_dir), user="nobody")
+    run = {"user": "nobody", "python": unprivileged.python, "pythonpath": unprivileged.pythonpath}
+    whoami = subprocess.run(
+        ["setpriv", "--reuid=nobody", "--regid=65534", "--clear-groups", "id", "-u"],
+        capture_output=True,
+        text=True,
+        timeout=10,
+        check=True,
+    )
+    assert whoami.stdout.strip() != "0"
+    proc = smtpdoctor("queue", "--json", "--postfix-config", str(pf.config_dir), **run)
     doc = _json(proc)
+    assert proc.returncode == 1
     assert doc["messages"] == MESSAGES
+    assert doc["reasons"][0]["cause"] == "connect_timeout"
     assert doc["next_retry"] is None
-    assert "next retry times not shown" in doc["unreadable"][0]["reason"]
+    assert "Permission denied: next retry times not shown" in doc["unreadable"][0]["reason"]
+    text = smtpdoctor("queue", "--postfix-config", str(pf.config_dir), **run)
+    assert text.returncode == 1 and "Traceback" not in text.stderr
+    assert "next retry times not shown" in text.stdout + text.stderr
