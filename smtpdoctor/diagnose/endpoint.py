@@ -22,6 +22,8 @@ SUBMISSION_PORTS = frozenset({465, 587})
 _GREYLIST_HINT = re.compile(
     r"grey|gray|try (again )?later|temporar|deferred|not yet|please retry", re.IGNORECASE
 )
+_SAYS_GREYLIST = re.compile(r"gr[ea]y ?list|postgrey|sqlgrey", re.IGNORECASE)
+_STARTTLS_REQUIRED = re.compile(r"starttls", re.IGNORECASE)
 _AUTH_REQUIRED = re.compile(r"auth\w* (is )?required|must (first )?auth", re.IGNORECASE)
 
 
@@ -495,12 +497,23 @@ class EndpointRules:
             if phase.phase in (Phase.RCPT, Phase.DATA, Phase.EOD) and (
                 reply.code in (450, 451) or _GREYLIST_HINT.search(text)
             ):
+                if _SAYS_GREYLIST.search(text):
+                    outlook = (
+                        "A retry after the greylisting period (often 5 to 30 minutes) will "
+                        "be accepted."
+                    )
+                else:
+                    # Policy deferrals (Postfix `defer`, `defer_if_permit`, rate limits) look
+                    # the same on the wire; only greylisting promises that a retry passes.
+                    outlook = (
+                        "That is greylisting or a policy deferral (a restriction, a rate "
+                        "limit): a retry may or may not pass; the reply text says which."
+                    )
                 self.add(
                     CauseCode.GREYLISTED,
                     Severity.WARNING,
-                    f"{where} answered {reply.code} to {_phase_words(phase.phase)}, the way "
-                    f"greylisting does: '{reply.first_line}'. A retry after the greylisting "
-                    "period (often 5 to 30 minutes) will be accepted.",
+                    f"{where} answered {reply.code} to {_phase_words(phase.phase)}: "
+                    f"'{reply.first_line}'. {outlook}",
                     phase,
                 )
                 return
@@ -512,11 +525,26 @@ class EndpointRules:
                 phase,
             )
             return
+        fix: list[str] = []
+        hint = ""
+        if (
+            reply.code == 530
+            and _STARTTLS_REQUIRED.search(text)
+            and ep.tls is None
+            and "STARTTLS" in dict(ep.capabilities)
+        ):
+            hint = (
+                " The server offers STARTTLS and requires it first; this check did not use "
+                "it (--starttls never)."
+            )
+            fix = ["Use STARTTLS: drop `--starttls never` (clients: choose 'STARTTLS')."]
         self.add(
             CauseCode.REJECTED,
             Severity.ERROR,
-            f"{where} rejected {_phase_words(phase.phase)} ({reply.code}): {reply.first_line}",
+            f"{where} rejected {_phase_words(phase.phase)} ({reply.code}): "
+            f"{reply.first_line}{hint}",
             phase,
+            fix=fix,
         )
 
 

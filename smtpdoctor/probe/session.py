@@ -32,6 +32,10 @@ from smtpdoctor.proto.reply import ProtocolViolation, Reply
 # (at most half the greeting limit, so the handshake gets the other half).
 IMPLICIT_TLS_PATIENCE_S = 3.0
 
+# Statuses after which the connection is still in a state to say QUIT.
+_STILL_TALKING = frozenset({PhaseStatus.TEMP_FAIL, PhaseStatus.PERM_FAIL, PhaseStatus.NOT_OFFERED})
+_POLITE_QUIT_S = 5.0
+
 ProgressHook = Callable[[str, Phase, PhaseStatus | None], None]
 
 
@@ -104,11 +108,34 @@ class Session:
         try:
             await self._walk()
         except _Stop:
-            pass
+            await self._quit_after_refusal()
         finally:
             if self.conn is not None:
                 self.conn.abort()
         return self._result()
+
+    async def _quit_after_refusal(self) -> None:
+        """End the session with QUIT when the server refused something but still talks.
+
+        Dropping the line instead makes MTAs log "lost connection after RCPT", which
+        fail2ban-style filters count against the client. The QUIT is not a phase of the
+        record (its outcome changes nothing); it shows in the transcript.
+        """
+        last = self.rec.phases[-1] if self.rec.phases else None
+        if (
+            self.conn is None
+            or last is None
+            or last.status not in _STILL_TALKING
+            or (last.reply is not None and last.reply.code == 421)  # the server hung up
+        ):
+            return
+        limit = min(_POLITE_QUIT_S, self.plan.timeouts[Phase.QUIT], self.budget.remaining())
+        try:
+            await self._exchange(Phase.QUIT, commands.quit_(), self.rec.now_ms(), limit, False)
+        except _Stop:
+            # _exchange records a failed QUIT as a phase: the polite QUIT is not one.
+            if self.rec.phases and self.rec.phases[-1] is not last:
+                self.rec.phases.pop()
 
     async def _walk(self) -> None:
         plan = self.plan

@@ -9,7 +9,14 @@ from rich.text import Text
 
 from smtpdoctor.diagnose.cause import Cause, Severity
 from smtpdoctor.diagnose.rules import VERDICT_DEGRADED, VERDICT_OK, Diagnosis
-from smtpdoctor.probe.results import CheckResult, EndpointResult, PhaseResult, PhaseStatus
+from smtpdoctor.phases import Phase
+from smtpdoctor.probe.results import (
+    CheckResult,
+    EndpointResult,
+    PhaseResult,
+    PhaseStatus,
+    TlsMode,
+)
 
 _VERDICT_STYLE = {VERDICT_OK: "bold green", VERDICT_DEGRADED: "bold yellow"}
 _SEVERITY_STYLE = {Severity.ERROR: "bold red", Severity.WARNING: "yellow", Severity.INFO: "cyan"}
@@ -56,11 +63,34 @@ def _phase_cell(p: PhaseResult) -> Text:
     return Text(f"{p.phase.value} ✗ {label}{code} after {_ms(p.elapsed_ms)}", style=style)
 
 
+def _deferred(ep: EndpointResult) -> bool:
+    """Mail was refused for now (4xx): it gets through only after a retry, if at all."""
+    failed = ep.failed_phase
+    return failed is not None and failed.status is PhaseStatus.TEMP_FAIL
+
+
+def _mode_label(ep: EndpointResult) -> str:
+    """How the session ran: implicit TLS, STARTTLS, or plain when STARTTLS was not there."""
+    ehlo = ep.phase(Phase.EHLO)
+    if (
+        ep.tls_mode is TlsMode.STARTTLS
+        and ep.tls is None
+        and ehlo is not None
+        and ehlo.ok
+        and "STARTTLS" not in dict(ep.capabilities)
+    ):
+        return "plain"
+    return ep.tls_mode.value
+
+
 def _endpoint_line(ep: EndpointResult, passes: bool) -> Text:
     line = Text("  ")
-    line.append("✓ " if passes else "✗ ", style="green" if passes else "red")
+    if passes and _deferred(ep):
+        line.append("~ ", style="yellow")
+    else:
+        line.append("✓ " if passes else "✗ ", style="green" if passes else "red")
     line.append(f"{ep.label:<24}", style="bold")
-    line.append(f" {ep.tls_mode.value:<9} ")
+    line.append(f" {_mode_label(ep):<9} ")
     for index, phase in enumerate(ep.phases):
         if index:
             line.append(" → ", style="dim")
@@ -104,9 +134,12 @@ def render(
             f"mail gets through on {len(diagnosis.passed)} of {len(explicit)} address/port pairs"
         )
     elif verdict == VERDICT_DEGRADED:
+        passed = set(diagnosis.passed)
+        later = sum(1 for ep in explicit if ep.label in passed and _deferred(ep))
+        retry = f" ({later} only after a retry)" if later else ""
         head.append(
-            f"mail gets through on {len(diagnosis.passed)} of {len(explicit)} address/port pairs, "
-            f"with {errors} error(s) and {warnings} warning(s)"
+            f"mail gets through on {len(passed)} of {len(explicit)} address/port pairs"
+            f"{retry}, with {errors} error(s) and {warnings} warning(s)"
         )
     elif result.mx is not None and not explicit:
         head.append(_mx_failure(result))

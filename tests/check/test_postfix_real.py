@@ -158,7 +158,6 @@ def test_recipient_refused_550_is_rejected(tls_postfix: PostfixInstance, certs: 
     assert "greylisted" not in run.codes
 
 
-@pytest.mark.xfail(strict=True, reason="after a refused RCPT, check drops the line without QUIT")
 def test_refused_recipient_session_still_ends_with_quit(
     tls_postfix: PostfixInstance, certs: CertSet
 ) -> None:
@@ -210,9 +209,6 @@ def test_client_restriction_defer_is_a_temporary_refusal(
     assert "rejected" not in run.codes
 
 
-@pytest.mark.xfail(
-    strict=True, reason="any 4xx on RCPT is called greylisting and promised to pass on retry"
-)
 def test_client_restriction_defer_is_not_promised_to_pass(
     deferring_postfix: PostfixInstance,
 ) -> None:
