@@ -89,6 +89,9 @@ def classify_reason(reason: str) -> tuple[CauseCode | None, Phase | None, str]:
         return CauseCode.DNS_TIMEOUT, Phase.RESOLVE, ""
     if "Host not found" in reason:
         return CauseCode.DNS_NXDOMAIN, Phase.RESOLVE, ""
+    if "certificate not verified" in reason or "certificate not trusted" in reason:
+        # smtp_tls_security_level = verify/secure: "Server certificate not verified"
+        return CauseCode.TLS_CERT_INVALID, Phase.STARTTLS, _relay_of(reason)
     if "Cannot start TLS" in reason or "TLS handshake" in reason:
         return CauseCode.TLS_FAILED, Phase.STARTTLS, _relay_of(reason)
     if "TLS is required, but" in reason:

@@ -104,6 +104,9 @@ def test_dns_and_tls() -> None:
     assert tmp is not None and tmp.cause == "dns_timeout"
     tls = parse_line(_line("Cannot start TLS: handshake failure"))
     assert tls is not None and (tls.cause, tls.phase) == ("tls_failed", "starttls")
+    # smtp_tls_security_level = verify against a certificate that does not verify
+    cert = parse_line(_line("Server certificate not verified"))
+    assert cert is not None and (cert.cause, cert.phase) == ("tls_cert_invalid", "starttls")
 
 
 def test_server_side_timeouts() -> None:
