@@ -192,7 +192,7 @@ class Aggregator:
             return False  # the full path joins held failed-address lines
         qid_end = line.find(": to=<")
         d = line.find(", delay=", qid_end)
-        if qid_end < 0 or d < 0 or "postfix" not in line[16:qid_end]:
+        if qid_end < 0 or d < 0 or line.find("postfix", 16, qid_end) < 0:
             return False
         end = line.find(",", d + 8)
         try:

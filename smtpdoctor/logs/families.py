@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from smtpdoctor.catalogue import CauseCode, describe
 from smtpdoctor.logs.model import Insight
@@ -84,6 +85,9 @@ class FamilyTracker:
 
     def __init__(self) -> None:
         self._hosts: dict[str, _Tally] = {}
+        # Deliveries come on most lines of a busy log: they are counted per raw relay
+        # string (one dict lookup) and split into host and address only in snapshot().
+        self._delivered: dict[str, list[Any]] = {}
 
     def _tally(self, host: str) -> _Tally | None:
         t = self._hosts.get(host)
@@ -93,6 +97,27 @@ class FamilyTracker:
 
     def delivered(self, relay: str, when: datetime | None) -> None:
         """A message went out through relay (`host[ip]:port`)."""
+        entry = self._delivered.get(relay)
+        if entry is None:
+            if len(self._delivered) >= MAX_HOSTS * MAX_ADDRESSES:
+                return
+            entry = self._delivered[relay] = [0, when, when]
+        entry[0] += 1
+        if when is not None:
+            if entry[1] is None or when < entry[1]:
+                entry[1] = when
+            if entry[2] is None or when > entry[2]:
+                entry[2] = when
+
+    def _fold_deliveries(self) -> None:
+        for relay, (count, first, last) in self._delivered.items():
+            for when in (first, last)[: min(count, 2)]:
+                self._count_delivery(relay, when)
+            if count > 2:
+                self._count_delivery(relay, None, count - 2)
+        self._delivered.clear()
+
+    def _count_delivery(self, relay: str, when: datetime | None, count: int = 1) -> None:
         host, ip, _ = split_relay(relay)
         if not _named(host, ip):
             return
@@ -100,9 +125,9 @@ class FamilyTracker:
         if t is None:
             return
         if ":" in ip:
-            t.v6_ok += 1
+            t.v6_ok += count
             return
-        t.v4_ok += 1
+        t.v4_ok += count
         if len(t.v4_addrs) < MAX_ADDRESSES:
             t.v4_addrs[ip] = None
         if when is not None:
@@ -137,6 +162,7 @@ class FamilyTracker:
 
     def snapshot(self) -> tuple[HostFamilies, ...]:
         """The hosts with any IPv6 failure, as frozen records."""
+        self._fold_deliveries()
         return tuple(
             HostFamilies(
                 host,
