@@ -53,7 +53,24 @@ class LogsLab:
         return int(line)
 
 
-def _run(*argv: str, stdin: str | None = None) -> None:
+# domain -> (cause, phase) that `smtpdoctor logs` must report for mail sent into each
+# fault of the lab, whichever MTA sent it.
+EXPECTED_FAULTS: dict[str, tuple[str, str]] = {
+    "dropped.test": ("connect_timeout", "connect"),
+    "refused.test": ("connect_refused", "connect"),
+    "nogreet.test": ("greeting_timeout", "greeting"),
+    "stallmail.test": ("command_timeout", "mail"),
+    "stalleod.test": ("data_timeout", "eod"),
+    "greylist.test": ("greylisted", "rcpt"),
+    "tlsstall.test": ("tls_handshake_timeout", "starttls"),
+    "dropconn.test": ("connection_dropped", "rcpt"),
+    "nxdomain.test": ("dns_nxdomain", "resolve"),
+    "busy.test": ("server_busy", "greeting"),
+    "reject.test": ("rejected", "rcpt"),
+}
+
+
+def run(*argv: str, stdin: str | None = None) -> None:
     subprocess.run(
         argv, input=stdin.encode() if stdin else None, check=True, capture_output=True, timeout=15
     )
@@ -65,14 +82,14 @@ def logs_lab() -> Iterator[LogsLab]:
     name = f"sdlogs{secrets.token_hex(3)}"
     etc = Path("/etc/netns") / name
     lab = LogsLab(name)
-    _run("ip", "netns", "add", name)
+    run("ip", "netns", "add", name)
     try:
         etc.mkdir(parents=True, exist_ok=True)
         (etc / "resolv.conf").write_text("nameserver 127.0.0.1\noptions timeout:1 attempts:1\n")
-        _run("ip", "-n", name, "link", "set", "lo", "up")
-        _run("ip", "-n", name, "addr", "add", f"{DROPPED}/32", "dev", "lo")
-        _run("ip", "-n", name, "addr", "add", f"{REFUSED}/32", "dev", "lo")
-        _run("ip", "-n", name, "addr", "add", f"{BACKUP_MX}/32", "dev", "lo")
+        run("ip", "-n", name, "link", "set", "lo", "up")
+        run("ip", "-n", name, "addr", "add", f"{DROPPED}/32", "dev", "lo")
+        run("ip", "-n", name, "addr", "add", f"{REFUSED}/32", "dev", "lo")
+        run("ip", "-n", name, "addr", "add", f"{BACKUP_MX}/32", "dev", "lo")
         ruleset = (
             "table inet smtpdoctor_logs {\n chain out {\n"
             "  type filter hook output priority 0;\n"
@@ -80,7 +97,7 @@ def logs_lab() -> Iterator[LogsLab]:
             f"  ip daddr {REFUSED} tcp dport 25 reject with tcp reset\n"
             " }\n}\n"
         )
-        _run("ip", "netns", "exec", name, "nft", "-f", "-", stdin=ruleset)
+        run("ip", "netns", "exec", name, "nft", "-f", "-", stdin=ruleset)
         # multi.test: the first MX is dropped, the second works (Postfix logs the
         # failed address on its own line, then delivers).
         zone = Zone(

@@ -13,24 +13,12 @@ from typing import Any
 
 import pytest
 
-from tests.logs.lab import DROPPED, REFUSED, logs_lab
+from tests.logs.lab import DROPPED, EXPECTED_FAULTS, REFUSED, logs_lab
 from tests.support.exim import exim_instance
 
 pytestmark = [pytest.mark.netns, pytest.mark.exim, pytest.mark.slow]
 
-EXPECTED: dict[str, tuple[str, str]] = {
-    "dropped.test": ("connect_timeout", "connect"),
-    "refused.test": ("connect_refused", "connect"),
-    "nogreet.test": ("greeting_timeout", "greeting"),
-    "stallmail.test": ("command_timeout", "mail"),
-    "stalleod.test": ("data_timeout", "eod"),
-    "greylist.test": ("greylisted", "rcpt"),
-    "tlsstall.test": ("tls_handshake_timeout", "starttls"),
-    "dropconn.test": ("connection_dropped", "rcpt"),
-    "nxdomain.test": ("dns_nxdomain", "resolve"),
-    "busy.test": ("server_busy", "greeting"),
-    "reject.test": ("rejected", "rcpt"),
-}
+EXPECTED: dict[str, tuple[str, str]] = {**EXPECTED_FAULTS}
 
 
 @pytest.fixture(scope="module")

@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 
 from tests.lab.dnsmasq import Zone, start_dnsmasq, stop
-from tests.logs.lab import LogsLab, wait_in_netns
+from tests.logs.lab import LogsLab, run, wait_in_netns
 from tests.support.postfix import postfix_instance
 
 pytestmark = [pytest.mark.netns, pytest.mark.postfix, pytest.mark.slow]
@@ -31,33 +31,27 @@ MX_V6 = "2001:db8::25"
 MESSAGES = 3
 
 
-def _run(*argv: str, stdin: str | None = None) -> None:
-    subprocess.run(
-        argv, input=stdin.encode() if stdin else None, check=True, capture_output=True, timeout=15
-    )
-
-
 @contextlib.contextmanager
 def dual_stack_lab() -> Iterator[LogsLab]:
     """A namespace where mx.dual.test answers on IPv4 and drops IPv6; removed on exit."""
     name = f"sdv6{secrets.token_hex(3)}"
     etc = Path("/etc/netns") / name
     lab = LogsLab(name)
-    _run("ip", "netns", "add", name)
+    run("ip", "netns", "add", name)
     try:
         etc.mkdir(parents=True, exist_ok=True)
         (etc / "resolv.conf").write_text("nameserver 127.0.0.1\noptions timeout:1 attempts:1\n")
-        _run("ip", "netns", "exec", name, "sysctl", "-qw", "net.ipv6.conf.all.disable_ipv6=0")
-        _run("ip", "-n", name, "link", "set", "lo", "up")
-        _run("ip", "-n", name, "addr", "add", f"{MX_V4}/32", "dev", "lo")
-        _run("ip", "-n", name, "-6", "addr", "add", f"{MX_V6}/128", "dev", "lo", "nodad")
+        run("ip", "netns", "exec", name, "sysctl", "-qw", "net.ipv6.conf.all.disable_ipv6=0")
+        run("ip", "-n", name, "link", "set", "lo", "up")
+        run("ip", "-n", name, "addr", "add", f"{MX_V4}/32", "dev", "lo")
+        run("ip", "-n", name, "-6", "addr", "add", f"{MX_V6}/128", "dev", "lo", "nodad")
         ruleset = (
             "table inet smtpdoctor_v6 {\n chain out {\n"
             "  type filter hook output priority 0;\n"
             f"  ip6 daddr {MX_V6} tcp dport 25 drop\n"
             " }\n}\n"
         )
-        _run("ip", "netns", "exec", name, "nft", "-f", "-", stdin=ruleset)
+        run("ip", "netns", "exec", name, "nft", "-f", "-", stdin=ruleset)
         zone = Zone(
             domain="test",
             hosts={"mx.dual.test": (MX_V4, MX_V6)},

@@ -19,24 +19,14 @@ from typing import Any
 
 import pytest
 
-from tests.logs.lab import BACKUP_MX, DROPPED, REFUSED, logs_lab
+from tests.logs.lab import BACKUP_MX, DROPPED, EXPECTED_FAULTS, REFUSED, logs_lab
 from tests.support.postfix import postfix_instance
 
 pytestmark = [pytest.mark.netns, pytest.mark.postfix, pytest.mark.slow]
 
 # domain -> (cause, phase) that `smtpdoctor logs` must report for it
 EXPECTED: dict[str, tuple[str, str]] = {
-    "dropped.test": ("connect_timeout", "connect"),
-    "refused.test": ("connect_refused", "connect"),
-    "nogreet.test": ("greeting_timeout", "greeting"),
-    "stallmail.test": ("command_timeout", "mail"),
-    "stalleod.test": ("data_timeout", "eod"),
-    "greylist.test": ("greylisted", "rcpt"),
-    "tlsstall.test": ("tls_handshake_timeout", "starttls"),
-    "dropconn.test": ("connection_dropped", "rcpt"),
-    "nxdomain.test": ("dns_nxdomain", "resolve"),
-    "busy.test": ("server_busy", "greeting"),
-    "reject.test": ("rejected", "rcpt"),
+    **EXPECTED_FAULTS,
     "multi.test": ("connect_timeout", "connect"),  # first MX dropped, second delivers
 }
 # Our own smtpd waited for a client that stalled after EHLO.
