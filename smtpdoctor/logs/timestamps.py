@@ -32,6 +32,7 @@ class StampParser:
     def __init__(self, now: datetime | None = None) -> None:
         self._now = now or datetime.now(_LOCAL)
         self._cached = lru_cache(maxsize=4096)(self._parse)
+        self._minutes: dict[str, datetime] = {}
 
     def set_reference(self, reference: datetime) -> None:
         """Infer years against reference from now on (an aware or local datetime)."""
@@ -39,6 +40,7 @@ class StampParser:
         if ref != self._now:
             self._now = ref
             self._cached.cache_clear()
+            self._minutes.clear()
 
     def parse(self, stamp: str) -> datetime | None:
         """An aware datetime for the stamp, or None when it cannot be read."""
@@ -55,17 +57,29 @@ class StampParser:
         return None
 
     def _syslog(self, stamp: str) -> datetime:
-        month = _MONTH_NUM[stamp[:3]]
-        day = int(stamp[4:6])
-        hh, mm, rest = stamp[7:9], stamp[10:12], stamp[13:]
-        sec = float(rest) if rest else 0.0
-        whole = int(sec)
-        base = datetime(
-            self._now.year, month, day, int(hh), int(mm), whole,
-            round((sec - whole) * 1e6) % 1000000, tzinfo=_LOCAL,
-        )  # fmt: skip
+        # A busy log has many seconds per minute: the minute (with its inferred year) is
+        # built once, each second is added to it.
+        minute = self._minute(stamp[:12])
+        rest = stamp[13:]
+        if not rest:
+            return minute
+        sec = float(rest)
+        if not 0 <= sec < 61:
+            raise ValueError(f"bad seconds in {stamp!r}")
+        return minute + timedelta(seconds=sec)
+
+    def _minute(self, head: str) -> datetime:
+        cached = self._minutes.get(head)
+        if cached is not None:
+            return cached
+        month = _MONTH_NUM[head[:3]]
+        base = datetime(self._now.year, month, int(head[4:6]), int(head[7:9]), int(head[10:12]),
+                        tzinfo=_LOCAL)  # fmt: skip
         if base - self._now > timedelta(days=1):
             base = base.replace(year=base.year - 1)
+        if len(self._minutes) >= 4096:
+            self._minutes.clear()
+        self._minutes[head] = base
         return base
 
 
