@@ -602,7 +602,7 @@ SHOWS_AS: Mapping[CauseCode, tuple[ShowsAs, ...]] = MappingProxyType(
         CauseCode.MX_PARTIAL: (
             *_shows(
                 "check",
-                "degraded  example.com: mail gets through on 1 of 2 address/port pairs, "
+                "DEGRADED  example.com: mail gets through on 1 of 2 address/port pairs, "
                 "with 1 error(s) and 0 warning(s)",
             ),
         ),

@@ -19,6 +19,7 @@ def _entry(info: CauseInfo) -> dict[str, Any]:
         "evidence": info.evidence,
         "how_to_prove": list(info.how_to_prove),
         "fixes": list(info.fixes),
+        "shows_as": [{"source": s.source, "text": s.text} for s in info.shows_as],
     }
 
 

@@ -40,3 +40,26 @@ def test_json_has_schema_and_entry(capsys: pytest.CaptureFixture[str]) -> None:
     assert doc["schema"] == "smtpdoctor.explain/1"
     assert [c["code"] for c in doc["causes"]] == [CauseCode.GREYLISTED.value]
     assert doc["causes"][0]["fixes"]
+
+
+def test_how_it_shows_groups_the_examples_by_source(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["explain", "data_timeout"]) == 0
+    out = capsys.readouterr().out
+    shows = out.split("How it shows", 1)[1].split("How to prove it", 1)[0]
+    for label in ("smtpdoctor check:", "Postfix log:", "Exim main log:", "Sendmail log:"):
+        assert label in shows
+    assert shows.index("Postfix log:") < shows.index("Exim main log:")
+    # never wrapped: the long Postfix line is whole, on the line after its heading
+    postfix = shows.split("Postfix log:\n", 1)[1].splitlines()[0]
+    assert postfix.strip().endswith("message may be sent more than once")
+    assert "OpenSMTPD log:" not in shows  # no example for that source: no heading
+
+
+def test_json_lists_shows_as_for_every_entry(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["explain", "--json"]) == 0
+    causes = {c["code"]: c for c in json.loads(capsys.readouterr().out)["causes"]}
+    assert causes["ok"]["shows_as"] == []
+    shown = causes["connect_timeout"]["shows_as"]
+    assert {"source": "check", "text": "connect ✗ timeout after 10.0s"} in shown
+    assert all(set(s) == {"source", "text"} for c in causes.values() for s in c["shows_as"])
+    assert all(c["shows_as"] for code, c in causes.items() if code != "ok")
