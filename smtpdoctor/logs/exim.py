@@ -73,6 +73,8 @@ def classify_exim(text: str) -> tuple[CauseCode | None, Phase | None]:
         return CauseCode.CONNECTION_DROPPED, phase
     if is_tls:
         return CauseCode.TLS_FAILED, Phase.STARTTLS
+    if "indicated no smtp service" in low:  # the dnslookup router meeting a null MX
+        return CauseCode.MX_NULL, Phase.RESOLVE
     if "unrouteable address" in low or "unrouteable domain" in low:
         return CauseCode.DNS_NXDOMAIN, Phase.RESOLVE
     if "host lookup did not complete" in low or ("dns lookup" in low and "timed" in low):

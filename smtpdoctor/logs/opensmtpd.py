@@ -35,7 +35,12 @@ def _classify(text: str) -> tuple[CauseCode | None, Phase | None]:
     if "timeout" in low:
         phase = Phase.GREETING if "banner" in low or "greeting" in low else None
         return (CauseCode.GREETING_TIMEOUT if phase else CauseCode.COMMAND_TIMEOUT), phase
-    if "no mx found" in low or "domain not found" in low or "nxdomain" in low:
+    if (
+        "no mx found" in low
+        or "domain not found" in low
+        or "domain does not exist" in low
+        or "nxdomain" in low
+    ):
         return CauseCode.DNS_NXDOMAIN, Phase.RESOLVE
     if "temporary failure in mx lookup" in low or "dns error" in low:
         return CauseCode.DNS_TIMEOUT, Phase.RESOLVE

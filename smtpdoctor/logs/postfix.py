@@ -67,6 +67,14 @@ def classify_reason(reason: str) -> tuple[CauseCode | None, Phase | None, str]:
     if reason.startswith("lost connection with "):
         where = reason.split(" while ", 1)[1] if " while " in reason else ""
         return CauseCode.CONNECTION_DROPPED, phase_from_words(where), _relay_of(reason)
+    # Before the " said: " rule: these carry the server's reply, but what failed is
+    # known from the words before it.
+    if "SASL authentication failed" in reason:
+        return CauseCode.AUTH_FAILED, Phase.AUTH, _relay_of(reason)
+    # Postfix's dns library: "Domain %s does not accept mail (nullMX)"; older wording
+    # had "null MX".
+    if "nullMX" in reason or "null MX" in reason:
+        return CauseCode.MX_NULL, Phase.RESOLVE, ""
     if " said: " in reason:
         m = _IN_REPLY.search(reason)
         phase = phase_from_words(m.group("what")) if m else None
@@ -96,10 +104,6 @@ def classify_reason(reason: str) -> tuple[CauseCode | None, Phase | None, str]:
         return CauseCode.TLS_FAILED, Phase.STARTTLS, _relay_of(reason)
     if "TLS is required, but" in reason:
         return CauseCode.STARTTLS_MISSING, Phase.EHLO, _relay_of(reason)
-    if "SASL authentication failed" in reason:
-        return CauseCode.AUTH_FAILED, Phase.AUTH, _relay_of(reason)
-    if "null MX" in reason:
-        return CauseCode.MX_NULL, Phase.RESOLVE, ""
     if "timed out" in reason:
         return CauseCode.COMMAND_TIMEOUT, None, _relay_of(reason)
     return None, None, _relay_of(reason)
