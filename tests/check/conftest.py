@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import socket
 import ssl
-import subprocess
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -15,6 +14,7 @@ import pytest
 from tests.check.helpers import BadFactory
 from tests.support.badsmtp import BadConfig, BadSMTPServer
 from tests.support.certs import CertSet, make_certs
+from tests.support.netns import loopback_namespace
 from tests.support.servers import GoodSMTP
 
 
@@ -82,32 +82,9 @@ def drop_namespace() -> Iterator[str]:
     The address lives on the namespace's loopback and an nftables input rule drops
     TCP to ports 25, 465 and 587 silently (no RST, no ICMP). Deleted at teardown.
     """
-    name = f"sdchk-{uuid.uuid4().hex[:8]}"
-    script = [
-        ["ip", "netns", "add", name],
-        ["ip", "-n", name, "link", "set", "lo", "up"],
-        ["ip", "-n", name, "addr", "add", "192.0.2.10/24", "dev", "lo"],
-        ["ip", "netns", "exec", name, "nft", "add table inet sdchk"],
-        [
-            "ip",
-            "netns",
-            "exec",
-            name,
-            "nft",
-            "add chain inet sdchk in { type filter hook input priority 0; }",
-        ],
-        [
-            "ip",
-            "netns",
-            "exec",
-            name,
-            "nft",
-            "add rule inet sdchk in ip daddr 192.0.2.10 tcp dport { 25, 465, 587 } drop",
-        ],
-    ]
-    try:
-        for command in script:
-            subprocess.run(command, check=True, capture_output=True, timeout=10)
+    ruleset = (
+        "table inet sdchk {\n chain in {\n  type filter hook input priority 0;\n"
+        "  ip daddr 192.0.2.10 tcp dport { 25, 465, 587 } drop\n }\n}\n"
+    )
+    with loopback_namespace("sdchk-", ("192.0.2.10/24",), ruleset) as name:
         yield name
-    finally:
-        subprocess.run(["ip", "netns", "del", name], check=False, capture_output=True, timeout=10)

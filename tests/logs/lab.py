@@ -7,8 +7,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import secrets
-import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -16,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from tests.lab.dnsmasq import Zone, start_dnsmasq, stop, wait_udp_answers
+from tests.support.netns import loopback_namespace, output_ruleset
 
 REPO = Path(__file__).resolve().parents[2]
 DROPPED = "198.51.100.25"  # SYN silently dropped (connect_timeout)
@@ -70,50 +69,34 @@ EXPECTED_FAULTS: dict[str, tuple[str, str]] = {
 }
 
 
-def run(*argv: str, stdin: str | None = None) -> None:
-    subprocess.run(
-        argv, input=stdin.encode() if stdin else None, check=True, capture_output=True, timeout=15
-    )
+RESOLV_CONF = "nameserver 127.0.0.1\noptions timeout:1 attempts:1\n"
 
 
 @contextlib.contextmanager
 def logs_lab() -> Iterator[LogsLab]:
     """Build the namespace; tear everything down on exit."""
-    name = f"sdlogs{secrets.token_hex(3)}"
-    etc = Path("/etc/netns") / name
-    lab = LogsLab(name)
-    run("ip", "netns", "add", name)
-    try:
-        etc.mkdir(parents=True, exist_ok=True)
-        (etc / "resolv.conf").write_text("nameserver 127.0.0.1\noptions timeout:1 attempts:1\n")
-        run("ip", "-n", name, "link", "set", "lo", "up")
-        run("ip", "-n", name, "addr", "add", f"{DROPPED}/32", "dev", "lo")
-        run("ip", "-n", name, "addr", "add", f"{REFUSED}/32", "dev", "lo")
-        run("ip", "-n", name, "addr", "add", f"{BACKUP_MX}/32", "dev", "lo")
-        ruleset = (
-            "table inet smtpdoctor_logs {\n chain out {\n"
-            "  type filter hook output priority 0;\n"
-            f"  ip daddr {DROPPED} tcp dport 25 drop\n"
-            f"  ip daddr {REFUSED} tcp dport 25 reject with tcp reset\n"
-            " }\n}\n"
-        )
-        run("ip", "netns", "exec", name, "nft", "-f", "-", stdin=ruleset)
-        # multi.test: the first MX is dropped, the second works (Postfix logs the
-        # failed address on its own line, then delivers).
-        zone = Zone(
-            domain="test",
-            hosts={"mx1.multi.test": (DROPPED,), "mx2.multi.test": (BACKUP_MX,)},
-            mx={"multi.test": [(10, "mx1.multi.test"), (20, "mx2.multi.test")]},
-        )
-        dns = start_dnsmasq(zone, "127.0.0.1", 53, netns=name)
-        lab.procs.append(dns)
-        wait_in_netns(name)
-        yield lab
-    finally:
-        for proc in lab.procs:
-            stop(proc)
-        subprocess.run(["ip", "netns", "del", name], capture_output=True, timeout=15, check=False)
-        shutil.rmtree(etc, ignore_errors=True)
+    ruleset = output_ruleset(
+        "smtpdoctor_logs",
+        f"ip daddr {DROPPED} tcp dport 25 drop",
+        f"ip daddr {REFUSED} tcp dport 25 reject with tcp reset",
+    )
+    addresses = (DROPPED, REFUSED, BACKUP_MX)
+    with loopback_namespace("sdlogs", addresses, ruleset, RESOLV_CONF) as name:
+        lab = LogsLab(name)
+        try:
+            # multi.test: the first MX is dropped, the second works (Postfix logs the
+            # failed address on its own line, then delivers).
+            zone = Zone(
+                domain="test",
+                hosts={"mx1.multi.test": (DROPPED,), "mx2.multi.test": (BACKUP_MX,)},
+                mx={"multi.test": [(10, "mx1.multi.test"), (20, "mx2.multi.test")]},
+            )
+            lab.procs.append(start_dnsmasq(zone, "127.0.0.1", 53, netns=name))
+            wait_in_netns(name)
+            yield lab
+        finally:
+            for proc in lab.procs:
+                stop(proc)
 
 
 def wait_in_netns(name: str) -> None:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import secrets
 import shutil
 import subprocess
 import sys
@@ -21,7 +20,8 @@ from typing import Any
 import pytest
 
 from tests.lab.dnsmasq import Zone, start_dnsmasq, stop
-from tests.logs.lab import LogsLab, run, wait_in_netns
+from tests.logs.lab import RESOLV_CONF, LogsLab, wait_in_netns
+from tests.support.netns import loopback_namespace, output_ruleset
 from tests.support.postfix import postfix_instance
 
 pytestmark = [pytest.mark.netns, pytest.mark.postfix, pytest.mark.slow]
@@ -34,41 +34,25 @@ MESSAGES = 3
 @contextlib.contextmanager
 def dual_stack_lab() -> Iterator[LogsLab]:
     """A namespace where mx.dual.test answers on IPv4 and drops IPv6; removed on exit."""
-    name = f"sdv6{secrets.token_hex(3)}"
-    etc = Path("/etc/netns") / name
-    lab = LogsLab(name)
-    run("ip", "netns", "add", name)
-    try:
-        etc.mkdir(parents=True, exist_ok=True)
-        (etc / "resolv.conf").write_text("nameserver 127.0.0.1\noptions timeout:1 attempts:1\n")
-        run("ip", "netns", "exec", name, "sysctl", "-qw", "net.ipv6.conf.all.disable_ipv6=0")
-        run("ip", "-n", name, "link", "set", "lo", "up")
-        run("ip", "-n", name, "addr", "add", f"{MX_V4}/32", "dev", "lo")
-        run("ip", "-n", name, "-6", "addr", "add", f"{MX_V6}/128", "dev", "lo", "nodad")
-        ruleset = (
-            "table inet smtpdoctor_v6 {\n chain out {\n"
-            "  type filter hook output priority 0;\n"
-            f"  ip6 daddr {MX_V6} tcp dport 25 drop\n"
-            " }\n}\n"
-        )
-        run("ip", "netns", "exec", name, "nft", "-f", "-", stdin=ruleset)
-        zone = Zone(
-            domain="test",
-            hosts={"mx.dual.test": (MX_V4, MX_V6)},
-            mx={"dual.test": [(10, "mx.dual.test")]},
-        )
-        lab.procs.append(start_dnsmasq(zone, "127.0.0.1", 53, netns=name))
-        wait_in_netns(name)
-        # A working server on both addresses: only the nftables drop is broken.
-        lab.badsmtp("mx4", "normal", listen=f"{MX_V4}:25")
-        lab.badsmtp("mx6", "normal", listen=f"[{MX_V6}]:25")
-        lab.badsmtp("ok", "normal")
-        yield lab
-    finally:
-        for proc in lab.procs:
-            stop(proc)
-        subprocess.run(["ip", "netns", "del", name], capture_output=True, timeout=15, check=False)
-        shutil.rmtree(etc, ignore_errors=True)
+    ruleset = output_ruleset("smtpdoctor_v6", f"ip6 daddr {MX_V6} tcp dport 25 drop")
+    with loopback_namespace("sdv6", (MX_V4, MX_V6), ruleset, RESOLV_CONF) as name:
+        lab = LogsLab(name)
+        try:
+            zone = Zone(
+                domain="test",
+                hosts={"mx.dual.test": (MX_V4, MX_V6)},
+                mx={"dual.test": [(10, "mx.dual.test")]},
+            )
+            lab.procs.append(start_dnsmasq(zone, "127.0.0.1", 53, netns=name))
+            wait_in_netns(name)
+            # A working server on both addresses: only the nftables drop is broken.
+            lab.badsmtp("mx4", "normal", listen=f"{MX_V4}:25")
+            lab.badsmtp("mx6", "normal", listen=f"[{MX_V6}]:25")
+            lab.badsmtp("ok", "normal")
+            yield lab
+        finally:
+            for proc in lab.procs:
+                stop(proc)
 
 
 @pytest.fixture(scope="module")

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import secrets
-import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
 
 import pytest
+
+from tests.support.netns import loopback_namespace, output_ruleset
 
 DROPPED_RELAY = "198.51.100.25"
 REJECTED_RELAY = "198.51.100.26"
@@ -22,35 +22,13 @@ class FaultNetns:
     rejected: str = REJECTED_RELAY
 
 
-def _ip(*argv: str) -> None:
-    subprocess.run(["ip", *argv], check=True, capture_output=True, timeout=10)
-
-
 @pytest.fixture
 def fault_netns() -> Iterator[FaultNetns]:
     """Namespace where TCP to DROPPED_RELAY:25 is dropped and to REJECTED_RELAY:25 rejected."""
-    name = f"sdmta{secrets.token_hex(3)}"
-    _ip("netns", "add", name)
-    try:
-        _ip("-n", name, "link", "set", "lo", "up")
-        _ip("-n", name, "addr", "add", f"{DROPPED_RELAY}/32", "dev", "lo")
-        _ip("-n", name, "addr", "add", f"{REJECTED_RELAY}/32", "dev", "lo")
-        ruleset = (
-            "table inet smtpdoctor_test {\n"
-            " chain out {\n"
-            "  type filter hook output priority 0;\n"
-            f"  ip daddr {DROPPED_RELAY} tcp dport 25 drop\n"
-            f"  ip daddr {REJECTED_RELAY} tcp dport 25 reject with tcp reset\n"
-            " }\n"
-            "}\n"
-        )
-        subprocess.run(
-            ["ip", "netns", "exec", name, "nft", "-f", "-"],
-            input=ruleset.encode(),
-            check=True,
-            capture_output=True,
-            timeout=10,
-        )
+    ruleset = output_ruleset(
+        "smtpdoctor_test",
+        f"ip daddr {DROPPED_RELAY} tcp dport 25 drop",
+        f"ip daddr {REJECTED_RELAY} tcp dport 25 reject with tcp reset",
+    )
+    with loopback_namespace("sdmta", (DROPPED_RELAY, REJECTED_RELAY), ruleset) as name:
         yield FaultNetns(name)
-    finally:
-        subprocess.run(["ip", "netns", "del", name], capture_output=True, timeout=10, check=False)

@@ -7,7 +7,6 @@ really stops a connection to the relay address.
 from __future__ import annotations
 
 import json
-import secrets
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -16,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from tests.mta.cli import smtpdoctor
+from tests.support.netns import loopback_namespace
 
 pytestmark = pytest.mark.netns
 
@@ -45,27 +45,10 @@ table inet sdjump {{
 """
 
 
-def _ip(*argv: str) -> None:
-    subprocess.run(["ip", *argv], check=True, capture_output=True, timeout=10)
-
-
 @pytest.fixture
 def jumping_netns() -> Iterator[str]:
-    name = f"sdfw{secrets.token_hex(3)}"
-    _ip("netns", "add", name)
-    try:
-        _ip("-n", name, "link", "set", "lo", "up")
-        _ip("-n", name, "addr", "add", f"{RELAY}/32", "dev", "lo")
-        subprocess.run(
-            ["ip", "netns", "exec", name, "nft", "-f", "-"],
-            input=RULESET.encode(),
-            check=True,
-            capture_output=True,
-            timeout=10,
-        )
+    with loopback_namespace("sdfw", (RELAY,), RULESET) as name:
         yield name
-    finally:
-        subprocess.run(["ip", "netns", "del", name], capture_output=True, timeout=10, check=False)
 
 
 def test_drop_in_a_jumped_to_chain_is_found_and_quoted(jumping_netns: str, tmp_path: Path) -> None:
