@@ -261,47 +261,32 @@ class CheckRunner:
             return result.tls_mode_probe
         if failed is None or failed.budget_exhausted:
             return None
-        timeouts = plan.timeouts
+        # The other way of starting TLS answers at once when the port speaks it: the
+        # probe gets no longer than the phase that failed had (a silent server then
+        # costs that limit twice at most, never a longer limit on top).
         if plan.tls_mode is TlsMode.IMPLICIT and failed.phase is Phase.TLS:
-            short = replace(
-                timeouts,
-                limits={
-                    **timeouts.limits,
-                    Phase.GREETING: min(timeouts[Phase.GREETING], timeouts[Phase.TLS]),
-                },
-            )
-            other = replace(
-                plan,
-                tls_mode=TlsMode.STARTTLS,
-                stop_after=Phase.GREETING,
-                timeouts=short,
-                detect_implicit_tls=False,
-            )
+            mode, stop, capped, limit = TlsMode.STARTTLS, Phase.GREETING, Phase.GREETING, Phase.TLS
         elif (
             failed.phase is Phase.GREETING
             and failed.status is PhaseStatus.TIMEOUT
-            and (plan.tls_mode is not TlsMode.IMPLICIT)
+            and plan.tls_mode is not TlsMode.IMPLICIT
         ):
-            # A TLS server answers a ClientHello at once: the probe needs no more time
-            # than the greeting had, so a silent server costs the greeting limit twice
-            # at most, never the (longer) TLS limit on top.
-            short = replace(
-                timeouts,
-                limits={
-                    **timeouts.limits,
-                    Phase.TLS: min(timeouts[Phase.TLS], timeouts[Phase.GREETING]),
-                },
-            )
-            other = replace(
-                plan,
-                tls_mode=TlsMode.IMPLICIT,
-                stop_after=Phase.TLS,
-                verify=False,
-                detect_implicit_tls=False,
-                timeouts=short,
-            )
+            mode, stop, capped, limit = TlsMode.IMPLICIT, Phase.TLS, Phase.TLS, Phase.GREETING
         else:
             return None
+        timeouts = plan.timeouts
+        short = replace(
+            timeouts,
+            limits={**timeouts.limits, capped: min(timeouts[capped], timeouts[limit])},
+        )
+        other = replace(
+            plan,
+            tls_mode=mode,
+            stop_after=stop,
+            verify=False,
+            detect_implicit_tls=False,
+            timeouts=short,
+        )
         return await run_session(replace(other, explicit=False), self.budget)
 
     async def _clamped_retry(
