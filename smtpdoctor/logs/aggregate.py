@@ -214,9 +214,11 @@ class Aggregator:
                 self._first = when
             if self._last is None or when > self._last:
                 self._last = when
-        r = line.find(" relay=", qid_end, d)
+        # "to=<...>, [orig_to=<...>, ]relay=HOST[IP]:PORT, delay=": the relay ends where
+        # ", delay=" begins, and searching back from there skips the addresses.
+        r = line.rfind(" relay=", qid_end, d)
         if r >= 0:
-            self._families.delivered(line[r + 7 : line.find(",", r)], when)
+            self._families.delivered(line[r + 7 : d], when)
         self._messages[qid] = None
         self._msg_stats["tracked"] += 1
         self._evict()
