@@ -110,14 +110,20 @@ class FamilyTracker:
                 entry[2] = when
 
     def _fold_deliveries(self) -> None:
-        for relay, (count, first, last) in self._delivered.items():
-            for when in (first, last)[: min(count, 2)]:
-                self._count_delivery(relay, when)
-            if count > 2:
-                self._count_delivery(relay, None, count - 2)
-        self._delivered.clear()
+        # Only hosts with an IPv6 failure are reported, so only their deliveries are
+        # split and tallied (on most logs: none at all).
+        # The others wait (bounded) in case their IPv6 fails later: --follow asks again.
+        failing = {host for host, t in self._hosts.items() if t.v6_failed}
+        if not failing:
+            return
+        folded = [r for r in self._delivered if r[: r.find("[")] in failing]
+        for relay in folded:
+            count, first, last = self._delivered.pop(relay)
+            self._count_delivery(relay, first, last, count)
 
-    def _count_delivery(self, relay: str, when: datetime | None, count: int = 1) -> None:
+    def _count_delivery(
+        self, relay: str, first: datetime | None, last: datetime | None, count: int
+    ) -> None:
         host, ip, _ = split_relay(relay)
         if not _named(host, ip):
             return
@@ -130,11 +136,10 @@ class FamilyTracker:
         t.v4_ok += count
         if len(t.v4_addrs) < MAX_ADDRESSES:
             t.v4_addrs[ip] = None
-        if when is not None:
-            if t.v4_first is None or when < t.v4_first:
-                t.v4_first = when
-            if t.v4_last is None or when > t.v4_last:
-                t.v4_last = when
+        if first is not None and (t.v4_first is None or first < t.v4_first):
+            t.v4_first = first
+        if last is not None and (t.v4_last is None or last > t.v4_last):
+            t.v4_last = last
 
     def failed(
         self, relay: str, cause: CauseCode, when: datetime | None, destination: str, mta: str
