@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from tests.lab.cli import check_json
 from tests.lab.topology import Lab
 
 pytestmark = pytest.mark.netns
@@ -20,12 +21,7 @@ FAST = ["--timeout", "connect=2", "--timeout", "greeting=3", "--timeout", "comma
 
 
 def check(lab: Lab, *args: str) -> tuple[int, dict[str, Any]]:
-    done = lab.run_client(["smtpdoctor", "check", *args, *FAST, "--json"])
-    assert done.returncode in (0, 1), done.stderr
-    assert "Traceback" not in done.stderr, done.stderr
-    doc = json.loads(done.stdout)
-    assert doc["schema"] == "smtpdoctor.check/1"
-    return done.returncode, doc
+    return check_json(lab, args, FAST)
 
 
 def endpoints(doc: dict[str, Any]) -> set[tuple[str, str, int, bool]]:

@@ -6,13 +6,13 @@ asserts the causes in its JSON.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from tests.lab.bigcert import make_big_cert
+from tests.lab.cli import check_json
 from tests.lab.topology import Lab
 
 pytestmark = pytest.mark.netns
@@ -24,11 +24,7 @@ FAST = ["--timeout", "connect=1.5", "--timeout", "greeting=3", "--timeout", "com
 
 
 def check(lab: Lab, *args: str) -> dict[str, Any]:
-    done = lab.run_client(["smtpdoctor", "check", *args, *FAST, "--json"])
-    assert done.returncode in (0, 1), done.stderr
-    doc = json.loads(done.stdout)
-    assert doc["schema"] == "smtpdoctor.check/1"
-    return doc
+    return check_json(lab, args, FAST)[1]
 
 
 def causes(doc: dict[str, Any]) -> dict[tuple[str, str | None], dict[str, Any]]:

@@ -7,13 +7,13 @@ JSON.
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Callable
 from typing import Any
 
 import pytest
 
+from tests.lab.cli import check_json
 from tests.lab.dnsmasq import Zone
 from tests.lab.topology import Lab
 
@@ -26,11 +26,7 @@ FAST = ["--timeout", f"connect={CONNECT_CAP_S:g}", "--timeout", "greeting=3",
 
 
 def check(lab: Lab, *args: str) -> tuple[int, dict[str, Any]]:
-    done = lab.run_client(["smtpdoctor", "check", *args, *FAST, "--json"])
-    assert done.returncode in (0, 1), done.stderr
-    doc = json.loads(done.stdout)
-    assert doc["schema"] == "smtpdoctor.check/1"
-    return done.returncode, doc
+    return check_json(lab, args, FAST)
 
 
 def codes(doc: dict[str, Any]) -> set[str]:

@@ -8,12 +8,12 @@ the target's 25 and 587 both time out, nothing says "port 25 only": connect_time
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from typing import Any
 
 import pytest
 
+from tests.lab.cli import check_json
 from tests.lab.topology import Lab
 
 pytestmark = pytest.mark.netns
@@ -23,11 +23,7 @@ FAST = ["--timeout", "connect=1.5", "--timeout", "greeting=3", "--timeout", "com
 
 
 def check(lab: Lab, *args: str) -> dict[str, Any]:
-    done = lab.run_client(["smtpdoctor", "check", *args, *FAST, "--json"])
-    assert done.returncode == 1, done.stderr
-    doc: dict[str, Any] = json.loads(done.stdout)
-    assert doc["schema"] == "smtpdoctor.check/1"
-    return doc
+    return check_json(lab, args, FAST, returncodes=(1,))[1]
 
 
 def by_address(doc: dict[str, Any], code: str) -> dict[str, dict[str, Any]]:

@@ -7,12 +7,12 @@ list and in the evidence of the cause about that address and port.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from typing import Any
 
 import pytest
 
+from tests.lab.cli import check_json
 from tests.lab.topology import Lab
 
 pytestmark = pytest.mark.netns
@@ -24,10 +24,7 @@ FAST = ["--timeout", "connect=1.5", "--timeout", "greeting=3", "--timeout", "com
 
 
 def check(lab: Lab, *args: str) -> dict[str, Any]:
-    done = lab.run_client(["smtpdoctor", "check", *args, *FAST, "--json"])
-    assert done.returncode == 1, done.stderr
-    doc: dict[str, Any] = json.loads(done.stdout)
-    return doc
+    return check_json(lab, args, FAST, returncodes=(1,))[1]
 
 
 @pytest.fixture

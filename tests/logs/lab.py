@@ -99,6 +99,21 @@ def logs_lab() -> Iterator[LogsLab]:
                 stop(proc)
 
 
+def start_fault_servers(lab: LogsLab, busy_listen: str = "127.0.0.1:0") -> dict[str, int]:
+    """The misbehaving servers behind the lab's faults, by name: name -> port."""
+    return {
+        "nogreet": lab.badsmtp("nogreet", "no-greeting"),
+        "stallmail": lab.badsmtp("stallmail", "stall-after", "--after", "MAIL"),
+        "stalleod": lab.badsmtp("stalleod", "stall-after", "--after", "EOD"),
+        "greylist": lab.badsmtp("greylist", "greylist"),
+        "tlsstall": lab.badsmtp("tlsstall", "starttls-stall"),
+        "dropconn": lab.badsmtp("dropconn", "drop-after", "--after", "RCPT"),
+        "ok": lab.badsmtp("ok", "normal"),
+        "busy": lab.badsmtp("busy", "busy-421", listen=busy_listen),
+        "reject": lab.badsmtp("reject", "reject-rcpt"),
+    }
+
+
 def wait_in_netns(name: str) -> None:
     """Wait for dnsmasq to answer inside the namespace."""
     code = (
@@ -114,4 +129,12 @@ def wait_in_netns(name: str) -> None:
     )
 
 
-__all__ = ["BACKUP_MX", "DROPPED", "REFUSED", "LogsLab", "logs_lab", "wait_udp_answers"]
+__all__ = [
+    "BACKUP_MX",
+    "DROPPED",
+    "REFUSED",
+    "LogsLab",
+    "logs_lab",
+    "start_fault_servers",
+    "wait_udp_answers",
+]

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from tests.logs.lab import DROPPED, EXPECTED_FAULTS, REFUSED, logs_lab
+from tests.logs.lab import DROPPED, EXPECTED_FAULTS, REFUSED, logs_lab, start_fault_servers
 from tests.support.exim import exim_instance
 
 pytestmark = [pytest.mark.netns, pytest.mark.exim, pytest.mark.slow]
@@ -26,19 +26,9 @@ def exim_log(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     """Send one message into every fault through Exim; yield a copy of its main log."""
     base = tmp_path_factory.mktemp("eximlogs")
     with logs_lab() as lab:
-        ports = {
-            "nogreet": lab.badsmtp("nogreet", "no-greeting"),
-            "stallmail": lab.badsmtp("stallmail", "stall-after", "--after", "MAIL"),
-            "stalleod": lab.badsmtp("stalleod", "stall-after", "--after", "EOD"),
-            "greylist": lab.badsmtp("greylist", "greylist"),
-            "tlsstall": lab.badsmtp("tlsstall", "starttls-stall"),
-            "dropconn": lab.badsmtp("dropconn", "drop-after", "--after", "RCPT"),
-            "ok": lab.badsmtp("ok", "normal"),
-            # Its own address: Exim hands a queued message to an open connection to
-            # the same IP (even another port), which would blur this fault.
-            "busy": lab.badsmtp("busy", "busy-421", listen="127.0.0.3:0"),
-            "reject": lab.badsmtp("reject", "reject-rcpt"),
-        }
+        # Busy gets its own address: Exim hands a queued message to an open connection
+        # to the same IP (even another port), which would blur this fault.
+        ports = start_fault_servers(lab, busy_listen="127.0.0.3:0")
         routes = {"dropped.test": f"{DROPPED}::25", "refused.test": f"{REFUSED}::25"}
         routes |= {f"{name}.test": f"127.0.0.1::{port}" for name, port in ports.items()}
         routes["busy.test"] = f"127.0.0.3::{ports['busy']}"

@@ -19,7 +19,14 @@ from typing import Any
 
 import pytest
 
-from tests.logs.lab import BACKUP_MX, DROPPED, EXPECTED_FAULTS, REFUSED, logs_lab
+from tests.logs.lab import (
+    BACKUP_MX,
+    DROPPED,
+    EXPECTED_FAULTS,
+    REFUSED,
+    logs_lab,
+    start_fault_servers,
+)
 from tests.support.postfix import postfix_instance
 
 pytestmark = [pytest.mark.netns, pytest.mark.postfix, pytest.mark.slow]
@@ -45,17 +52,7 @@ def postfix_log(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     """Send one message into every fault; yield a copy of the instance's log."""
     base = tmp_path_factory.mktemp("pflogs")
     with logs_lab() as lab:
-        ports = {
-            "nogreet": lab.badsmtp("nogreet", "no-greeting"),
-            "stallmail": lab.badsmtp("stallmail", "stall-after", "--after", "MAIL"),
-            "stalleod": lab.badsmtp("stalleod", "stall-after", "--after", "EOD"),
-            "greylist": lab.badsmtp("greylist", "greylist"),
-            "tlsstall": lab.badsmtp("tlsstall", "starttls-stall"),
-            "dropconn": lab.badsmtp("dropconn", "drop-after", "--after", "RCPT"),
-            "ok": lab.badsmtp("ok", "normal"),
-            "busy": lab.badsmtp("busy", "busy-421"),
-            "reject": lab.badsmtp("reject", "reject-rcpt"),
-        }
+        ports = start_fault_servers(lab)
         lab.badsmtp("backup", "normal", listen=f"{BACKUP_MX}:25")
         transport = base / "transport"
         lines = [
