@@ -18,7 +18,7 @@ from smtpdoctor.diagnose.network import network_causes
 from smtpdoctor.diagnose.traced import with_trace
 from smtpdoctor.probe.results import CheckResult
 
-__all__ = ["Diagnosis", "diagnose", "endpoint_passes"]
+__all__ = ["Diagnosis", "diagnose"]
 
 VERDICT_OK = "ok"
 VERDICT_DEGRADED = "degraded"

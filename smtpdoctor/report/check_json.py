@@ -6,7 +6,7 @@ import json
 from typing import Any
 
 from smtpdoctor.diagnose.cause import Cause
-from smtpdoctor.diagnose.rules import Diagnosis, endpoint_passes
+from smtpdoctor.diagnose.rules import Diagnosis
 from smtpdoctor.probe.mx import MxPlan
 from smtpdoctor.probe.results import (
     CheckResult,
@@ -153,6 +153,7 @@ def _mx(mx: MxPlan) -> dict[str, Any]:
 def check_dict(result: CheckResult, diagnosis: Diagnosis) -> dict[str, Any]:
     """The whole document as a dict."""
     causes = list(diagnosis.causes)
+    passed = set(diagnosis.passed)  # the diagnosis already judged each explicit endpoint
     return {
         "schema": SCHEMA,
         "target": result.target,
@@ -167,7 +168,7 @@ def check_dict(result: CheckResult, diagnosis: Diagnosis) -> dict[str, Any]:
         "causes": [cause_dict(c) for c in causes],
         "resolve": resolve_dict(result.resolve),
         "endpoints": [
-            endpoint_dict(ep, endpoint_passes(ep, causes) if ep.explicit else None)
+            endpoint_dict(ep, ep.label in passed if ep.explicit else None)
             for ep in result.endpoints
         ],
         "mx": _mx(result.mx) if result.mx is not None else None,
