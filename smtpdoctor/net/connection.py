@@ -157,15 +157,9 @@ class Connection:
         except TimeoutError:
             self.abort()
             raise NetTimeout(f"TLS handshake not finished within {timeout:g} s") from None
-        except ssl.SSLCertVerificationError as exc:
+        except ssl.SSLError as exc:  # certificate verification failures included
             self.abort()
-            raise TlsHandshakeError(
-                f"certificate verification failed: {exc.verify_message or exc}",
-                verify_error=exc.verify_message or str(exc),
-            ) from None
-        except ssl.SSLError as exc:
-            self.abort()
-            raise TlsHandshakeError(f"TLS handshake failed: {exc.reason or exc}") from None
+            raise from_os_error(exc, "TLS handshake failed") from None
         except ConnectionError as exc:
             self.abort()
             raise ConnectionClosed(f"connection closed during the TLS handshake: {exc}") from None

@@ -79,7 +79,8 @@ def from_os_error(exc: OSError, context: str) -> NetError:
     if isinstance(exc, NetError):
         return exc
     if isinstance(exc, ssl.SSLCertVerificationError):
-        return TlsHandshakeError(str(exc), verify_error=exc.verify_message or str(exc))
+        reason = exc.verify_message or str(exc)
+        return TlsHandshakeError(f"certificate verification failed: {reason}", verify_error=reason)
     if isinstance(exc, ssl.SSLError):
         return TlsHandshakeError(f"{context}: {exc.reason or exc}")
     code = exc.errno
