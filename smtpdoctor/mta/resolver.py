@@ -11,10 +11,9 @@ import dns.query
 import dns.rcode
 import dns.rdatatype
 
+from smtpdoctor.probe.dns import DEFAULT_ATTEMPTS, DEFAULT_TIMEOUT_S
 from smtpdoctor.probe.dns import parse_resolv_conf as resolver_config
 
-DEFAULT_TIMEOUT = 5.0  # resolv.conf(5)
-DEFAULT_ATTEMPTS = 2
 RESOLVED_STUB = "127.0.0.53"
 
 
@@ -23,7 +22,7 @@ class ResolvConf:
     """What resolv.conf says."""
 
     nameservers: tuple[str, ...]
-    timeout_s: float = DEFAULT_TIMEOUT
+    timeout_s: float = DEFAULT_TIMEOUT_S
     attempts: int = DEFAULT_ATTEMPTS
     rotate: bool = False
     search: tuple[str, ...] = ()

@@ -35,8 +35,8 @@ RESOLV_CONF = Path("/etc/resolv.conf")
 HOSTS_FILE = Path("/etc/hosts")
 
 # glibc's defaults (resolv.conf(5)): 5 s per try, 2 rounds, 127.0.0.1 when none listed.
-_DEFAULT_TIMEOUT_S = 5.0
-_DEFAULT_ATTEMPTS = 2
+DEFAULT_TIMEOUT_S = 5.0
+DEFAULT_ATTEMPTS = 2
 _MAX_NAMESERVERS = 3  # glibc uses only the first three
 
 STATUS_OK = "ok"
@@ -71,8 +71,8 @@ class ResolverConfig:
     """What /etc/resolv.conf says: nameservers, time per try, rounds, rotation."""
 
     nameservers: tuple[Nameserver, ...]
-    timeout_s: float = _DEFAULT_TIMEOUT_S
-    attempts: int = _DEFAULT_ATTEMPTS
+    timeout_s: float = DEFAULT_TIMEOUT_S
+    attempts: int = DEFAULT_ATTEMPTS
     rotate: bool = False
     hosts_file: Path | None = HOSTS_FILE
     search: tuple[str, ...] = ()
@@ -82,7 +82,7 @@ class ResolverConfig:
 def parse_resolv_conf(text: str) -> ResolverConfig:
     """The parts of resolv.conf(5) that decide how long a lookup can take."""
     servers: list[Nameserver] = []
-    timeout_s, attempts, rotate = _DEFAULT_TIMEOUT_S, _DEFAULT_ATTEMPTS, False
+    timeout_s, attempts, rotate = DEFAULT_TIMEOUT_S, DEFAULT_ATTEMPTS, False
     search: tuple[str, ...] = ()
     for raw in text.splitlines():
         words = raw.split("#", 1)[0].split(";", 1)[0].split()
