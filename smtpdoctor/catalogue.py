@@ -47,6 +47,17 @@ class CauseCode(StrEnum):
     REJECTED = "rejected"
     CONNECTION_DROPPED = "connection_dropped"
     PROTOCOL_VIOLATION = "protocol_violation"
+    CONNECT_SLOW = "connect_slow"
+    REPLY_SLOW = "reply_slow"
+    TLS_CERT_EXPIRING = "tls_cert_expiring"
+    RATE_LIMITED = "rate_limited"
+    BLOCKLISTED = "blocklisted"
+    CLIENT_POLICY = "client_policy"
+    MAILBOX_FULL = "mailbox_full"
+    RECIPIENT_UNKNOWN = "recipient_unknown"
+    REMOTE_ERROR = "remote_error"
+    RETRY_EXPIRED = "retry_expired"
+    LOCAL_ADDRESS = "local_address"
 
 
 SHOWS_AS_SOURCES = ("check", "postfix", "exim", "sendmail", "opensmtpd", "queue")
@@ -522,6 +533,163 @@ _ENTRIES: tuple[CauseInfo, ...] = (
             "proxy (`ss -ltnp` on the server).",
         ),
     ),
+    CauseInfo(
+        CauseCode.CONNECT_SLOW,
+        "The TCP handshake succeeded late",
+        "The connection was made, but only after about 1 s or 3 s: the first SYN (or its "
+        "SYN-ACK) was lost and the kernel retransmitted it (Linux waits 1 s, then 2 s more). "
+        "Packets are being lost on the path; clients with short connect timeouts fail.",
+        "A connect time just above 1 s or 3 s (the SYN retransmission times), where the "
+        "round trip of the rest of the session is short.",
+        ("smtpdoctor check HOST:PORT", "smtpdoctor trace HOST:PORT", "mtr -T -P PORT HOST"),
+        (
+            "Find where packets are lost: `smtpdoctor trace HOST:PORT` or `mtr -T -P 25 HOST`.",
+            "Look for a rate-limiting or overloaded firewall (SYN flood protection, conntrack "
+            "table full: `conntrack -C` against `sysctl net.netfilter.nf_conntrack_max`).",
+            "Keep client connect timeouts at 30 s or more (Postfix smtp_connect_timeout).",
+        ),
+    ),
+    CauseInfo(
+        CauseCode.REPLY_SLOW,
+        "The server answered, late",
+        "A command's reply (or a TLS handshake) succeeded, but took long enough that "
+        "clients with short timeouts (many applications give up after 10 to 30 s) fail. "
+        "Usual reasons: slow DNS or policy lookups on the server (reverse DNS, RBLs, SPF), "
+        "content scanning before the reply, an overloaded server, or a deliberate tarpit.",
+        "The phase's reply time above its slow threshold.",
+        ("smtpdoctor check HOST:PORT -v",),
+        (
+            "On the server, look at what runs before that reply: policy services, milters, "
+            "RBL and DNS lookups (`postconf smtpd_recipient_restrictions`), and its load.",
+            "Give clients a timeout above the slowest reply (RFC 5321 suggests 5 minutes for "
+            "MAIL and RCPT, 10 for the end of data).",
+        ),
+    ),
+    CauseInfo(
+        CauseCode.TLS_CERT_EXPIRING,
+        "The certificate expires soon",
+        "The server's certificate is valid today but expires within 21 days. When it "
+        "does, clients that verify it stop sending (or fall back to plain text).",
+        "The certificate's notAfter date is less than 21 days away.",
+        ("openssl s_client -connect HOST:PORT -starttls smtp | openssl x509 -noout -enddate",),
+        (
+            "Renew the certificate before it expires and reload the MTA (with Let's "
+            "Encrypt: `certbot renew`, then `postfix reload`).",
+            "Check that automatic renewal runs: `systemctl list-timers | grep certbot`.",
+        ),
+    ),
+    CauseInfo(
+        CauseCode.RATE_LIMITED,
+        "The server defers for volume or reputation",
+        "The receiving server accepts mail from this sender only slowly: too many "
+        "messages, recipients or connections in a period, or a sending reputation it does "
+        "not trust yet. It answers 421 or 45x with wording such as 'rate limited', "
+        "'unusual rate', 'too many messages' or 'temporarily deferred'.",
+        "A 4xx reply whose text speaks of rate, volume or reputation.",
+        ("smtpdoctor logs /var/log/mail.log", "smtpdoctor queue"),
+        (
+            "Send less at once to that destination (Postfix: a transport with "
+            "`default_destination_rate_delay = 1s` and `default_destination_concurrency_limit "
+            "= 2` for it).",
+            "Follow the provider's sender guidelines (authenticated mail: SPF, DKIM, DMARC; "
+            "a steady volume; a reverse DNS that matches the HELO name).",
+        ),
+    ),
+    CauseInfo(
+        CauseCode.BLOCKLISTED,
+        "The sender is on a blocklist",
+        "The receiving server refuses mail because the sending IP address or domain is "
+        "listed on a DNS blocklist (Spamhaus, Barracuda, SpamCop, ...) or has a bad "
+        "reputation with that provider.",
+        "A reply that names a blocklist, a listing or a blocked IP address.",
+        ("dig +short REVERSED-IP.zen.spamhaus.org", "smtpdoctor logs /var/log/mail.log"),
+        (
+            "Look the sending IP up on the list named in the reply and follow its delisting "
+            "procedure after finding why it was listed (an open relay, a compromised account, "
+            "a dynamic IP range).",
+            "Send through a relay with a good reputation (Postfix: `relayhost`).",
+        ),
+    ),
+    CauseInfo(
+        CauseCode.CLIENT_POLICY,
+        "Refused for the sender's own setup",
+        "The receiving server refuses this sender's setup rather than the message: no "
+        "or a wrong reverse DNS (PTR) for the sending IP, a HELO name that does not "
+        "resolve, or SPF, DKIM or DMARC checks that fail.",
+        "A reply that names reverse DNS, the HELO name, SPF, DKIM or DMARC.",
+        ("dig -x SENDING-IP +short", "postconf myhostname smtp_helo_name"),
+        (
+            "Give the sending IP a PTR record whose name resolves back to it, and use that "
+            "name as the HELO name (Postfix: `postconf -e 'smtp_helo_name = NAME'`).",
+            "Publish SPF for the sending domain and sign with DKIM; align DMARC.",
+        ),
+    ),
+    CauseInfo(
+        CauseCode.MAILBOX_FULL,
+        "The recipient's mailbox is full",
+        "The recipient exists but is over quota: the server defers (452, 4.2.2) or "
+        "refuses (552, 5.2.2) until the recipient makes room.",
+        "A 452/552 reply or enhanced status x.2.2 naming quota or a full mailbox.",
+        ("smtpdoctor logs /var/log/mail.log",),
+        ("Nothing to fix on the sending side: tell the recipient by another channel.",),
+    ),
+    CauseInfo(
+        CauseCode.RECIPIENT_UNKNOWN,
+        "The recipient does not exist",
+        "The receiving server does not know the recipient address (550 5.1.1 and its "
+        "temporary form 450 4.1.1 from servers that check recipients by callout).",
+        "A reply with enhanced status x.1.1 or wording such as 'user unknown'.",
+        ("smtpdoctor check HOST:PORT --to ADDRESS",),
+        (
+            "Check the spelling of the address; remove it from the list if it is gone.",
+            "If the server is yours, check the recipient maps (`postmap -q ADDRESS "
+            "hash:/etc/postfix/virtual`) and `local_recipient_maps`.",
+        ),
+    ),
+    CauseInfo(
+        CauseCode.REMOTE_ERROR,
+        "The server has a problem of its own",
+        "The receiving server answered with a temporary local error: 'local error in "
+        "processing', 'server configuration problem', 'insufficient system storage', a "
+        "failing milter or policy service. Only its admin can fix it; the MTA retries.",
+        "A 451/452/454 reply naming a local, configuration or storage problem.",
+        ("smtpdoctor check HOST:PORT",),
+        (
+            "Wait for the retry, and tell the receiving server's postmaster with the reply "
+            "text and time if it persists.",
+            "If the server is yours, read its log at that time (`journalctl -u postfix`) for "
+            "the fatal or warning line behind the reply.",
+        ),
+    ),
+    CauseInfo(
+        CauseCode.RETRY_EXPIRED,
+        "The MTA gave up retrying",
+        "The message stayed in the queue longer than the MTA's limit (Postfix "
+        "`maximal_queue_lifetime`, 5 days by default; Exim's retry rules) and was bounced. "
+        "The real cause is the one the earlier deferrals name.",
+        "A bounce that says the message was too long in the queue or the retry time expired.",
+        ("smtpdoctor logs /var/log/mail.log", "smtpdoctor queue"),
+        (
+            "Find the cause in the deferrals before the bounce (`smtpdoctor logs` groups them).",
+            "Postfix: `postconf maximal_queue_lifetime bounce_queue_lifetime`; Exim: the "
+            "`begin retry` section.",
+        ),
+    ),
+    CauseInfo(
+        CauseCode.LOCAL_ADDRESS,
+        "This machine's source address fails",
+        "The connection could not even start here: the source address the MTA binds to "
+        "is not on this machine (`smtp_bind_address`), or there is no usable IPv6 source "
+        "address for an IPv6 destination ('Cannot assign requested address').",
+        "EADDRNOTAVAIL ('Cannot assign requested address') on connect.",
+        ("ip -6 addr show scope global", "postconf smtp_bind_address smtp_bind_address6"),
+        (
+            "Postfix: bind to an address this machine has (`postconf smtp_bind_address "
+            "smtp_bind_address6`), or send over IPv4 only: `postconf -e 'inet_protocols = "
+            "ipv4'` && `postfix reload`.",
+            "Give the interface a global IPv6 address, or remove the IPv6 default route.",
+        ),
+    ),
 )
 
 # Where each fault shows, as the MTAs write it. Exim texts are from a real Exim 4.96
@@ -811,6 +979,23 @@ SHOWS_AS: Mapping[CauseCode, tuple[ShowsAs, ...]] = MappingProxyType(
             *_shows("opensmtpd", "mta error reason=IO Error: Connection reset by peer"),
         ),
         CauseCode.PROTOCOL_VIOLATION: (*_shows("check", "greeting ✗ protocol error after 5ms"),),
+        CauseCode.CONNECT_SLOW: (*_shows("check", "connect 1.0s (slow)"),),
+        CauseCode.REPLY_SLOW: (*_shows("check", "rcpt 20.0s (slow)"),),
+        CauseCode.TLS_CERT_EXPIRING: (
+            *_shows("check", "certificate CN=mx.example.com, valid until 2026-12-10 (9 days)"),
+        ),
+        CauseCode.RATE_LIMITED: (*_shows("check", "rcpt ✗ temp fail 450 after 25ms"),),
+        CauseCode.BLOCKLISTED: (*_shows("check", "greeting ✗ perm fail 554 after 25ms"),),
+        CauseCode.CLIENT_POLICY: (*_shows("check", "greeting ✗ temp fail 421 after 25ms"),),
+        CauseCode.MAILBOX_FULL: (*_shows("check", "rcpt ✗ temp fail 452 after 25ms"),),
+        CauseCode.RECIPIENT_UNKNOWN: (*_shows("check", "rcpt ✗ perm fail 550 after 25ms"),),
+        CauseCode.REMOTE_ERROR: (*_shows("check", "rcpt ✗ temp fail 451 after 25ms"),),
+        CauseCode.RETRY_EXPIRED: (
+            *_shows(
+                "exim", "** user@example.com R=dnslookup T=remote_smtp: retry timeout exceeded"
+            ),
+        ),
+        CauseCode.LOCAL_ADDRESS: (*_shows("check", "connect ✗ local address after 0.1ms"),),
     }
 )
 
