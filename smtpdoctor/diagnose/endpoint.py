@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import ipaddress
 import re
 
 from smtpdoctor.catalogue import CauseCode
 from smtpdoctor.diagnose.cause import Cause, Severity, make_cause
+from smtpdoctor.net.outcome import NetOp
 from smtpdoctor.phases import Phase
 from smtpdoctor.probe.results import (
     CheckResult,
@@ -232,8 +234,8 @@ class EndpointRules:
                     "a proxy that cannot reach its backend.",
                     phase,
                 )
-            case Phase.TLS | Phase.STARTTLS if phase.phase is Phase.TLS or phase.detail.startswith(
-                "TLS handshake"
+            case Phase.TLS | Phase.STARTTLS if (
+                phase.phase is Phase.TLS or phase.operation is NetOp.TLS_HANDSHAKE
             ):
                 if phase.phase is Phase.TLS and self._speaks_plain():
                     self._plain_on_implicit(phase)
@@ -395,6 +397,16 @@ class EndpointRules:
         if phase.phase is Phase.TLS and self._speaks_plain():
             self._plain_on_implicit(phase)
             return
+        if phase.operation in (NetOp.READ, NetOp.WRITE):
+            # The handshake had passed: the TLS session broke in the middle of a command.
+            self.add(
+                CauseCode.CONNECTION_DROPPED,
+                Severity.INFO if phase.phase is Phase.QUIT else Severity.ERROR,
+                f"The TLS session with {_where(self.ep)} broke during "
+                f"{_phase_words(phase.phase)}: {phase.detail}.",
+                phase,
+            )
+            return
         self.add(
             CauseCode.TLS_FAILED,
             Severity.ERROR,
@@ -549,7 +561,7 @@ class EndpointRules:
 
 
 def _is_loopback(address: str) -> bool:
-    return address.startswith("127.") or address == "::1"
+    return ipaddress.ip_address(address).is_loopback
 
 
 def _greeting_fate(seconds: float, client_limit: int) -> str:
@@ -564,8 +576,8 @@ def _greeting_fate(seconds: float, client_limit: int) -> str:
 
 
 def _why_required(phase: PhaseResult) -> str:
-    """The reason in the probe's 'STARTTLS is not in the EHLO reply (REASON)' detail."""
-    return phase.detail.rpartition("(")[2].rstrip(")") or "required"
+    """Why STARTTLS was needed, from the phase's typed requirement."""
+    return phase.required_by.words if phase.required_by is not None else "required"
 
 
 def _phase_words(phase: Phase) -> str:

@@ -15,13 +15,11 @@ import socket
 import ssl
 from dataclasses import dataclass
 
-from smtpdoctor.net.errors import (
-    ConnectionClosed,
-    NetError,
-    NetTimeout,
-    TlsHandshakeError,
-    from_os_error,
-)
+from smtpdoctor.net.errors import ConnectionClosed, NetError, NetOp, TlsError, map_error
+
+# What the IO below raises and map_error turns into a NetError (TimeoutError: a deadline;
+# ssl.SSLError and ConnectionError are OSErrors; RuntimeError: a transport that is closing).
+_MAPPED = (OSError, RuntimeError)
 
 # Not exported by every Python build's socket module; values from <linux/in.h>, <linux/in6.h>.
 IP_RECVERR = getattr(socket, "IP_RECVERR", 11)
@@ -80,28 +78,21 @@ async def open_tcp(address: str, port: int, timeout: float, mss: int | None = No
     try:
         sock = _new_socket(address, mss)
     except OSError as exc:
-        raise from_os_error(exc, "socket") from None
+        raise map_error(exc, NetOp.SOCKET) from None
     target = (address, port, 0, 0) if ":" in address else (address, port)
     try:
         async with asyncio.timeout(timeout):
             await loop.sock_connect(sock, target)
-    except TimeoutError:
-        soft = _pending_error(sock)
+        reader, writer = await asyncio.open_connection(sock=sock, limit=READ_CHUNK * 4)
+    except _MAPPED as exc:
+        # An ICMP error that arrived while the kernel kept retrying the SYN says more than
+        # the timeout does.
+        soft = _pending_error(sock) if isinstance(exc, TimeoutError) else None
         sock.close()
-        if soft is not None:  # an ICMP error arrived but the kernel kept retrying
-            raise from_os_error(soft, "connect") from None
-        raise NetTimeout(f"no answer to the connection attempt within {timeout:g} s") from None
-    except OSError as exc:
-        sock.close()
-        raise from_os_error(exc, "connect") from None
+        raise map_error(soft or exc, NetOp.CONNECT, timeout) from None
     except BaseException:
         sock.close()
         raise
-    try:
-        reader, writer = await asyncio.open_connection(sock=sock, limit=READ_CHUNK * 4)
-    except OSError as exc:
-        sock.close()
-        raise from_os_error(exc, "connect") from None
     return Connection(reader, writer)
 
 
@@ -122,14 +113,10 @@ class Connection:
         try:
             async with asyncio.timeout(timeout):
                 data = await self._reader.read(READ_CHUNK)
-        except TimeoutError:
-            raise NetTimeout(f"no data within {timeout:g} s") from None
-        except ssl.SSLError as exc:
-            raise ConnectionClosed(f"TLS error while reading: {exc.reason or exc}") from None
-        except OSError as exc:
-            raise from_os_error(exc, "read") from None
+        except _MAPPED as exc:
+            raise map_error(exc, NetOp.READ, timeout) from None
         if not data:
-            raise ConnectionClosed("the server closed the connection")
+            raise ConnectionClosed(NetOp.READ)
         return data
 
     async def write(self, data: bytes, timeout: float) -> None:
@@ -138,40 +125,27 @@ class Connection:
             async with asyncio.timeout(timeout):
                 self._writer.write(data)
                 await self._writer.drain()
-        except TimeoutError:
-            raise NetTimeout(f"could not send within {timeout:g} s") from None
-        except (ssl.SSLError, OSError) as exc:
-            raise from_os_error(exc, "write") from None
-        except RuntimeError as exc:  # writing to a transport that is closing
-            raise ConnectionClosed(str(exc)) from None
+        except _MAPPED as exc:
+            raise map_error(exc, NetOp.WRITE, timeout) from None
 
     async def start_tls(
         self, context: ssl.SSLContext, server_hostname: str | None, timeout: float
     ) -> TlsSession:
-        """Upgrade to TLS within ``timeout``; raises TlsHandshakeError or NetTimeout."""
+        """Upgrade to TLS within ``timeout``; raises TlsError, NetTimeout or ConnectionClosed."""
         try:
             async with asyncio.timeout(timeout):
                 await self._writer.start_tls(
                     context, server_hostname=server_hostname, ssl_handshake_timeout=timeout + 1
                 )
-        except TimeoutError:
+        except _MAPPED as exc:
             self.abort()
-            raise NetTimeout(f"TLS handshake not finished within {timeout:g} s") from None
-        except ssl.SSLError as exc:  # certificate verification failures included
-            self.abort()
-            raise from_os_error(exc, "TLS handshake failed") from None
-        except ConnectionError as exc:
-            self.abort()
-            raise ConnectionClosed(f"connection closed during the TLS handshake: {exc}") from None
-        except OSError as exc:
-            self.abort()
-            raise from_os_error(exc, "TLS handshake") from None
+            raise map_error(exc, NetOp.TLS_HANDSHAKE, timeout) from None
         return self._tls_session()
 
     def _tls_session(self) -> TlsSession:
         obj = self._writer.get_extra_info("ssl_object")
         if obj is None:
-            raise TlsHandshakeError("no TLS session after the handshake")
+            raise TlsError(NetOp.TLS_HANDSHAKE, message="no TLS session after the handshake")
         cipher = obj.cipher()
         return TlsSession(
             version=obj.version() or "?",

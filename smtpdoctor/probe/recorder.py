@@ -4,8 +4,15 @@ from __future__ import annotations
 
 import time
 
+from smtpdoctor.net.outcome import NetOp
 from smtpdoctor.phases import Phase
-from smtpdoctor.probe.results import Direction, PhaseResult, PhaseStatus, TranscriptLine
+from smtpdoctor.probe.results import (
+    Direction,
+    PhaseResult,
+    PhaseStatus,
+    Requirement,
+    TranscriptLine,
+)
 from smtpdoctor.proto.reply import Reply
 
 # A hostile server could make the transcript itself large (a flood of short replies
@@ -55,6 +62,8 @@ class Recorder:
         errno_name: str | None = None,
         budget_exhausted: bool = False,
         limit_s: float | None = None,
+        operation: NetOp | None = None,
+        required_by: Requirement | None = None,
     ) -> PhaseResult:
         """Record how a phase ended; returns the record."""
         result = PhaseResult(
@@ -66,6 +75,8 @@ class Recorder:
             errno_name=errno_name,
             budget_exhausted=budget_exhausted,
             limit_s=round(limit_s, 3) if limit_s is not None else None,
+            operation=operation,
+            required_by=required_by,
         )
         self.phases.append(result)
         return result

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
+from smtpdoctor.net.outcome import ErrorKind, NetOp
 from smtpdoctor.phases import Phase
 from smtpdoctor.proto.reply import Reply
 
@@ -29,6 +30,40 @@ class PhaseStatus(StrEnum):
     PROTOCOL_ERROR = "protocol_error"  # garbage, over-long lines, unexpected reply
     NOT_OFFERED = "not_offered"  # STARTTLS / AUTH missing from EHLO
     ERROR = "error"  # any other OS error
+
+
+_FROM_ERROR: dict[ErrorKind, PhaseStatus] = {
+    ErrorKind.TIMEOUT: PhaseStatus.TIMEOUT,
+    ErrorKind.REFUSED: PhaseStatus.REFUSED,
+    ErrorKind.HOST_UNREACHABLE: PhaseStatus.HOST_UNREACHABLE,
+    ErrorKind.NETWORK_UNREACHABLE: PhaseStatus.NETWORK_UNREACHABLE,
+    ErrorKind.CLOSED: PhaseStatus.CLOSED,
+    ErrorKind.TLS_ERROR: PhaseStatus.TLS_ERROR,
+    ErrorKind.ERROR: PhaseStatus.ERROR,
+}
+
+
+def status_of(kind: ErrorKind) -> PhaseStatus:
+    """The phase status a network error of KIND ends a phase with."""
+    return _FROM_ERROR[kind]
+
+
+class Requirement(StrEnum):
+    """Why a capability the server did not offer was needed."""
+
+    OPTION = "option"  # the user asked for it (--starttls require)
+    CREDENTIALS = "credentials"  # credentials must not travel in clear text
+
+    @property
+    def words(self) -> str:
+        """The reason in words, for details and summaries."""
+        return _REQUIREMENT_WORDS[self]
+
+
+_REQUIREMENT_WORDS = {
+    Requirement.OPTION: "required by --starttls require",
+    Requirement.CREDENTIALS: "required before sending credentials",
+}
 
 
 class Direction(StrEnum):
@@ -60,6 +95,8 @@ class PhaseResult:
     errno_name: str | None = None
     budget_exhausted: bool = False  # the overall budget, not the phase cap, ran out
     limit_s: float | None = None  # the time limit that applied
+    operation: NetOp | None = None  # for network errors: what was being done when it struck
+    required_by: Requirement | None = None  # for NOT_OFFERED: why it was needed
 
     @property
     def ok(self) -> bool:

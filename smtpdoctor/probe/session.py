@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from smtpdoctor.net.connection import Connection, TlsSession, open_tcp
-from smtpdoctor.net.errors import NetError, NetTimeout, TlsHandshakeError
+from smtpdoctor.net.errors import NetError, NetOp, NetTimeout, TlsError
 from smtpdoctor.net.tls import client_context
 from smtpdoctor.phases import Phase
 from smtpdoctor.probe.certs import describe_chain
@@ -19,8 +19,10 @@ from smtpdoctor.probe.results import (
     Direction,
     EndpointResult,
     PhaseStatus,
+    Requirement,
     TlsInfo,
     TlsMode,
+    status_of,
 )
 from smtpdoctor.probe.timeouts import Budget, Timeouts
 from smtpdoctor.proto import commands
@@ -35,6 +37,7 @@ IMPLICIT_TLS_PATIENCE_S = 3.0
 # Statuses after which the connection is still in a state to say QUIT.
 _STILL_TALKING = frozenset({PhaseStatus.TEMP_FAIL, PhaseStatus.PERM_FAIL, PhaseStatus.NOT_OFFERED})
 _POLITE_QUIT_S = 5.0
+_NO_REPLY = "no complete reply within {:g} s"
 
 ProgressHook = Callable[[str, Phase, PhaseStatus | None], None]
 
@@ -177,16 +180,15 @@ class Session:
             # Never send a password in clear text: with credentials, STARTTLS is required.
             # (Without AUTH on offer, nothing would be sent: AUTH then reports it missing.)
             started = self.rec.now_ms()
-            why = (
-                "required by --starttls require"
-                if plan.starttls == "require"
-                else ("required before sending credentials")
+            required_by = (
+                Requirement.OPTION if plan.starttls == "require" else Requirement.CREDENTIALS
             )
             self.rec.phase(
                 Phase.STARTTLS,
                 PhaseStatus.NOT_OFFERED,
                 started,
-                detail=f"STARTTLS is not in the EHLO reply ({why})",
+                detail=f"STARTTLS is not in the EHLO reply ({required_by.words})",
+                required_by=required_by,
             )
             raise _Stop
         return False
@@ -316,7 +318,7 @@ class Session:
         self.rec.line(Direction.NOTE, "TLS handshake started")
         try:
             self.tls_session = await self.conn.start_tls(context, plan.sni, limit)
-        except TlsHandshakeError as exc:
+        except TlsError as exc:
             if exc.verify_error is not None:
                 raise _CertRejected(exc.verify_error) from None
             self._fail(phase, exc, started, phase_limit, by_budget)
@@ -479,7 +481,7 @@ class Session:
                     return event.reply
                 remaining = deadline - loop.time()
                 if remaining <= 0:
-                    raise NetTimeout(f"no complete reply within {limit:g} s")
+                    raise NetTimeout(NetOp.READ, timeout_s=limit, message=_NO_REPLY.format(limit))
                 data = await self.conn.read_some(remaining)
                 self.proto.receive(data)
             except ProtocolViolation as exc:
@@ -490,7 +492,7 @@ class Session:
                     partial = self.proto.parser.buffered
                     if partial:
                         self.rec.note(f"{partial} bytes of an unfinished reply line were received")
-                    exc = NetTimeout(f"no complete reply within {limit:g} s")
+                    exc = NetTimeout(NetOp.READ, timeout_s=limit, message=_NO_REPLY.format(limit))
                 self._fail(phase, exc, started, limit, by_budget)
 
     # -- recording helpers -------------------------------------------------------
@@ -509,7 +511,7 @@ class Session:
     def _fail(
         self, phase: Phase, exc: NetError, started: float, limit: float, by_budget: bool
     ) -> NoReturn:
-        status = PhaseStatus(exc.kind)
+        status = status_of(exc.kind)
         detail = str(exc)
         if by_budget and status is PhaseStatus.TIMEOUT:
             detail += " (the overall --budget ran out)"
@@ -522,6 +524,7 @@ class Session:
             errno_name=exc.errno_name,
             budget_exhausted=by_budget and status is PhaseStatus.TIMEOUT,
             limit_s=limit,
+            operation=exc.op,
         )
         self._report(phase, status)
         raise _Stop
