@@ -15,13 +15,12 @@ from dataclasses import replace
 from smtpdoctor.catalogue import CauseCode
 from smtpdoctor.diagnose.cause import Cause, Severity, make_cause
 from smtpdoctor.phases import Phase
-from smtpdoctor.probe.mx import MxPlan
-from smtpdoctor.probe.results import DnsQuery, ResolveResult
+from smtpdoctor.probe.results import DnsQuery, DnsStatus, MxPlan, ResolveResult
 
 DEFAULT_SLOW_MS = 1000.0
 
-_TIMEOUTS = ("timeout", "error")
-_SERVFAILS = ("servfail", "refused")
+_TIMEOUTS = frozenset({DnsStatus.TIMEOUT, DnsStatus.ERROR})
+_SERVFAILS = frozenset({DnsStatus.SERVFAIL, DnsStatus.REFUSED})
 
 
 def _finals(queries: Iterable[DnsQuery]) -> dict[str, DnsQuery]:
@@ -71,7 +70,7 @@ def dns_causes(resolve: ResolveResult, *, slow_ms: float = DEFAULT_SLOW_MS) -> l
     causes: list[Cause] = []
 
     if not resolve.addresses:
-        if "nxdomain" in statuses:
+        if DnsStatus.NXDOMAIN in statuses:
             return [
                 make_cause(
                     CauseCode.DNS_NXDOMAIN,
@@ -82,8 +81,8 @@ def dns_causes(resolve: ResolveResult, *, slow_ms: float = DEFAULT_SLOW_MS) -> l
                     host=name,
                 )
             ]
-        if statuses & set(_SERVFAILS):
-            kinds = "/".join(sorted(s.upper() for s in statuses & set(_SERVFAILS)))
+        if statuses & _SERVFAILS:
+            kinds = "/".join(sorted(s.upper() for s in statuses & _SERVFAILS))
             return [
                 make_cause(
                     CauseCode.DNS_SERVFAIL,
@@ -95,7 +94,7 @@ def dns_causes(resolve: ResolveResult, *, slow_ms: float = DEFAULT_SLOW_MS) -> l
                     host=name,
                 )
             ]
-        if statuses & set(_TIMEOUTS) or not finals:
+        if statuses & _TIMEOUTS or not finals:
             return [_timeout_cause(resolve, error=True)]
         return [
             make_cause(
@@ -109,7 +108,7 @@ def dns_causes(resolve: ResolveResult, *, slow_ms: float = DEFAULT_SLOW_MS) -> l
         ]
 
     # Addresses were found; a family may still have failed, or it may have been slow.
-    if statuses & set(_TIMEOUTS):
+    if statuses & _TIMEOUTS:
         causes.append(_timeout_cause(resolve, error=False))
     failed = [q for q in finals.values() if q.status in _SERVFAILS]
     if failed:
@@ -209,8 +208,8 @@ def mx_causes(plan: MxPlan, *, slow_ms: float = DEFAULT_SLOW_MS) -> list[Cause]:
             continue
         statuses = {q.status for q in _finals(host.resolve.queries).values()}
         severity = Severity.WARNING if usable else Severity.ERROR
-        if statuses <= {"nxdomain", "nodata"}:
-            what = "does not exist" if "nxdomain" in statuses else "has no A or AAAA record"
+        if statuses <= {DnsStatus.NXDOMAIN, DnsStatus.NODATA}:
+            what = "does not exist" if DnsStatus.NXDOMAIN in statuses else "has no A or AAAA record"
             label = (
                 "the domain itself (no MX)"
                 if plan.implicit

@@ -46,17 +46,9 @@ def _connect_timed_out(ep: EndpointResult) -> bool:
     return c is not None and c.status is PhaseStatus.TIMEOUT and not c.budget_exhausted
 
 
-def _reference_host(result: CheckResult) -> str | None:
-    ref = result.extra.get("reference")
-    if isinstance(ref, dict):
-        host = ref.get("host")
-        return host if isinstance(host, str) else None
-    return None
-
-
 def network_causes(result: CheckResult) -> list[Cause]:
     """ipv6_broken, port25_blocked and mtu_blackhole causes in RESULT."""
-    reference = _reference_host(result)
+    reference = result.reference.host if result.reference is not None else None
     own = [ep for ep in result.endpoints if not ep.reference]
     refs = [ep for ep in result.endpoints if ep.reference]
     causes = _ipv6_broken([ep for ep in own if ep.explicit])

@@ -6,7 +6,7 @@ from dataclasses import replace
 
 from smtpdoctor.catalogue import CauseCode
 from smtpdoctor.diagnose.cause import Cause
-from smtpdoctor.net.trace import TraceResult, last_answering_hop
+from smtpdoctor.net.hops import TraceResult, last_answering_hop
 from smtpdoctor.probe.results import CheckResult
 
 

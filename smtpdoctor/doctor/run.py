@@ -101,13 +101,11 @@ def run_probe(
         from smtpdoctor.report import check_json
     except ImportError as exc:
         return None, f"probe {target}: not run ({exc})"
-    timeouts = Timeouts.quick()
-    limits = dict(timeouts.limits)
-    limits[Phase.CONNECT] = connect_timeout
+    timeouts = Timeouts.quick().with_limit(Phase.CONNECT, connect_timeout)
     try:
         options = CheckOptions(
             target=target,
-            timeouts=replace(timeouts, limits=limits),
+            timeouts=timeouts,
             families=(socket.AF_INET, socket.AF_INET6),
             cafile=Path(cafile) if cafile and Path(cafile).is_file() else None,
         )

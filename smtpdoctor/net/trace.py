@@ -17,7 +17,10 @@ import ipaddress
 import socket
 import struct
 import time
-from dataclasses import dataclass
+
+from smtpdoctor.net.hops import Hop, HopKind, TraceResult, last_answering_hop
+
+__all__ = ["Hop", "HopKind", "TraceResult", "last_answering_hop", "parse_error_queue", "trace"]
 
 # Not exported by Python's socket module (linux/in.h, linux/in6.h, linux/errqueue.h).
 IP_RECVERR = 11
@@ -34,59 +37,6 @@ ICMP6_DEST_UNREACH = 1
 # ICMP unreachable codes as traceroute prints them.
 _UNREACH_V4 = {0: "!N", 1: "!H", 2: "!P", 3: "port", 9: "!X", 10: "!X", 13: "!X"}
 _UNREACH_V6 = {0: "!N", 1: "!X", 3: "!H", 4: "port"}
-
-
-class HopKind:
-    """How a probe ended (string constants, used in JSON)."""
-
-    TIME_EXCEEDED = "time_exceeded"  # a router on the way answered
-    REACHED = "reached"  # SYN-ACK: the port is open
-    RESET = "reset"  # RST: the destination (or a firewall for it) refused
-    UNREACHABLE = "unreachable"  # ICMP destination unreachable / prohibited
-    SILENT = "silent"  # nothing came back in time ('*')
-    ERROR = "error"  # a local error (no route here)
-
-
-@dataclass(frozen=True)
-class Hop:
-    """One TTL: who answered, how, and after how long (address None for '*')."""
-
-    ttl: int
-    kind: str
-    address: str | None = None
-    rtt_ms: float | None = None
-    detail: str = ""
-
-    @property
-    def answered(self) -> bool:
-        """True when something came back from a known address."""
-        return self.address is not None
-
-
-@dataclass(frozen=True)
-class TraceResult:
-    """A whole trace to ADDRESS:PORT."""
-
-    target: str
-    address: str
-    port: int
-    hops: tuple[Hop, ...]
-    reached: bool
-    stopped: str  # reached, reset, unreachable, silent, max_hops, error
-    max_hops: int
-    probe_timeout_s: float
-    elapsed_ms: float
-
-    @property
-    def family_name(self) -> str:
-        """'IPv4' or 'IPv6'."""
-        return "IPv6" if ":" in self.address else "IPv4"
-
-
-def last_answering_hop(trace: TraceResult) -> Hop | None:
-    """The last hop that answered: where the packets stop when the trace did not reach."""
-    answered = [h for h in trace.hops if h.answered]
-    return answered[-1] if answered else None
 
 
 def parse_error_queue(ancdata: list[tuple[int, int, bytes]]) -> tuple[int, int, int, str] | None:
@@ -109,7 +59,7 @@ def parse_error_queue(ancdata: list[tuple[int, int, bytes]]) -> tuple[int, int, 
     return None
 
 
-def _classify(origin: int, icmp_type: int, icmp_code: int, v6: bool) -> tuple[str, str]:
+def _classify(origin: int, icmp_type: int, icmp_code: int, v6: bool) -> tuple[HopKind, str]:
     if origin not in (SO_EE_ORIGIN_ICMP, SO_EE_ORIGIN_ICMP6):
         return HopKind.ERROR, f"origin {origin}"
     if icmp_type == (ICMP6_TIME_EXCEEDED if v6 else ICMP_TIME_EXCEEDED):

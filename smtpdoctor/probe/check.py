@@ -13,19 +13,22 @@ from pathlib import Path
 
 from smtpdoctor.exitcodes import UsageError
 from smtpdoctor.net.connection import clamped_mss
-from smtpdoctor.net.trace import TraceResult, trace
+from smtpdoctor.net.hops import TraceResult
+from smtpdoctor.net.trace import trace
 from smtpdoctor.phases import Phase
 from smtpdoctor.probe.dns import resolve_host
-from smtpdoctor.probe.mx import MxPlan, resolve_mx
+from smtpdoctor.probe.mx import resolve_mx
 from smtpdoctor.probe.results import (
     CheckResult,
     EndpointResult,
+    MxPlan,
     PhaseStatus,
+    ReferenceHost,
     ResolveResult,
     TlsMode,
 )
 from smtpdoctor.probe.session import Credentials, ProgressHook, SessionPlan, run_session
-from smtpdoctor.probe.timeouts import QUICK_BUDGET_S, RFC_BUDGET_S, Budget, Timeouts
+from smtpdoctor.probe.timeouts import Budget, Timeouts
 from smtpdoctor.target import DEFAULT_PORTS, Target, parse_target, postmaster_domain
 
 IMPLICIT_TLS_PORTS = frozenset({465})
@@ -95,9 +98,7 @@ class CheckRunner:
         self.options = options
         self.progress = progress
         self.target: Target = parse_target(options.target)
-        budget_s = options.budget_s or (
-            RFC_BUDGET_S if options.timeouts.profile.startswith("rfc") else QUICK_BUDGET_S
-        )
+        budget_s = options.budget_s or options.timeouts.profile.budget_s
         self.budget = Budget(budget_s)
         self.helo_name = options.helo_name or _helo_name()
 
@@ -143,24 +144,24 @@ class CheckRunner:
             ]
         endpoints = await asyncio.gather(*(self._probe(plan) for plan in plans))
         traces = await self._traces(endpoints) if opts.trace else ()
-        extra: dict[str, object] = {}
-        if reference is not None:
-            extra["reference"] = {"host": opts.reference, "addresses": list(reference.addresses)}
         return CheckResult(
             target=opts.target,
             host=host,
             ports=ports,
             resolve=resolve,
             endpoints=tuple(endpoints),
-            profile=opts.timeouts.profile,
-            timeouts=opts.timeouts.as_dict(),
+            timeouts=opts.timeouts,
             budget_s=self.budget.total_s,
             started_at=started_at.isoformat(timespec="seconds"),
             elapsed_ms=round((time.monotonic() - start) * 1000, 1),
             credentials_given=opts.credentials is not None,
             default_ports=not opts.ports and self.target.port is None,
             send=opts.send,
-            extra=extra,
+            reference=(
+                ReferenceHost(opts.reference or "", reference.addresses)
+                if reference is not None
+                else None
+            ),
             mx=mx,
             traces=traces,
         )
@@ -275,10 +276,7 @@ class CheckRunner:
         else:
             return None
         timeouts = plan.timeouts
-        short = replace(
-            timeouts,
-            limits={**timeouts.limits, capped: min(timeouts[capped], timeouts[limit])},
-        )
+        short = timeouts.with_limit(capped, min(timeouts[capped], timeouts[limit]))
         other = replace(
             plan,
             tls_mode=mode,

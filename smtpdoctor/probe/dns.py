@@ -29,7 +29,7 @@ import dns.name
 import dns.rcode
 import dns.rdatatype
 
-from smtpdoctor.probe.results import DnsQuery, ResolveResult
+from smtpdoctor.probe.results import DnsQuery, DnsStatus, ResolveResult
 
 RESOLV_CONF = Path("/etc/resolv.conf")
 HOSTS_FILE = Path("/etc/hosts")
@@ -39,13 +39,13 @@ DEFAULT_TIMEOUT_S = 5.0
 DEFAULT_ATTEMPTS = 2
 _MAX_NAMESERVERS = 3  # glibc uses only the first three
 
-STATUS_OK = "ok"
-STATUS_NXDOMAIN = "nxdomain"
-STATUS_NODATA = "nodata"
-STATUS_TIMEOUT = "timeout"
-STATUS_SERVFAIL = "servfail"
-STATUS_REFUSED = "refused"
-STATUS_ERROR = "error"
+STATUS_OK = DnsStatus.OK
+STATUS_NXDOMAIN = DnsStatus.NXDOMAIN
+STATUS_NODATA = DnsStatus.NODATA
+STATUS_TIMEOUT = DnsStatus.TIMEOUT
+STATUS_SERVFAIL = DnsStatus.SERVFAIL
+STATUS_REFUSED = DnsStatus.REFUSED
+STATUS_ERROR = DnsStatus.ERROR
 
 _RDTYPE_BY_FAMILY: dict[int, str] = {int(socket.AF_INET): "A", int(socket.AF_INET6): "AAAA"}
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import socket
 import time
-from dataclasses import dataclass
 
 from smtpdoctor.probe.dns import (
     STATUS_NODATA,
@@ -20,47 +19,9 @@ from smtpdoctor.probe.dns import (
     resolve_host,
     system_config,
 )
-from smtpdoctor.probe.results import DnsQuery, ResolveResult
+from smtpdoctor.probe.results import MxHost, MxPlan
 
-
-@dataclass(frozen=True)
-class MxHost:
-    """One mail exchanger: its preference, name and how its name resolved."""
-
-    preference: int
-    host: str
-    resolve: ResolveResult
-
-    @property
-    def addresses(self) -> tuple[str, ...]:
-        """The host's addresses (empty when it did not resolve)."""
-        return self.resolve.addresses
-
-
-@dataclass(frozen=True)
-class MxPlan:
-    """Where mail for DOMAIN goes, in the order an MTA tries it.
-
-    `status` is the outcome of the MX query (ok, nxdomain, nodata, timeout, servfail,
-    refused, error). `implicit` means there was no MX and the domain itself is the mail
-    host (RFC 5321 section 5.1). `null_mx` means the domain publishes "MX 0 ." and takes
-    no mail (RFC 7505).
-    """
-
-    domain: str
-    status: str
-    hosts: tuple[MxHost, ...]
-    mx_queries: tuple[DnsQuery, ...]
-    nameservers: tuple[str, ...]
-    elapsed_ms: float
-    null_mx: bool = False
-    implicit: bool = False
-    notes: tuple[str, ...] = ()
-
-    @property
-    def addresses(self) -> tuple[tuple[MxHost, str], ...]:
-        """Every (host, address) pair in preference order."""
-        return tuple((h, a) for h in self.hosts for a in h.addresses)
+__all__ = ["MxHost", "MxPlan", "parse_mx", "resolve_mx"]
 
 
 def parse_mx(answer: str) -> tuple[int, str] | None:

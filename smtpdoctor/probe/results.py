@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from enum import StrEnum
-from typing import TYPE_CHECKING
 
+from smtpdoctor.net.hops import TraceResult
 from smtpdoctor.net.outcome import ErrorKind, NetOp
 from smtpdoctor.phases import Phase
+from smtpdoctor.probe.timeouts import Timeouts
 from smtpdoctor.proto.reply import Reply
-
-if TYPE_CHECKING:  # mx.py builds on this module's ResolveResult
-    from smtpdoctor.net.trace import TraceResult
-    from smtpdoctor.probe.mx import MxPlan
 
 
 class PhaseStatus(StrEnum):
@@ -193,13 +190,25 @@ class EndpointResult:
         return f"{addr}:{self.port}"
 
 
+class DnsStatus(StrEnum):
+    """How one DNS question ended."""
+
+    OK = "ok"
+    NXDOMAIN = "nxdomain"  # the name does not exist
+    NODATA = "nodata"  # the name exists, but not with this type
+    TIMEOUT = "timeout"  # no answer in time
+    SERVFAIL = "servfail"
+    REFUSED = "refused"
+    ERROR = "error"  # anything else (a malformed answer, a local error)
+
+
 @dataclass(frozen=True)
 class DnsQuery:
     """One DNS question and its outcome."""
 
     name: str
     rdtype: str
-    status: str  # ok, nxdomain, nodata, timeout, servfail, refused, error
+    status: DnsStatus
     elapsed_ms: float
     answers: tuple[str, ...] = ()
     nameserver: str | None = None
@@ -219,6 +228,54 @@ class ResolveResult:
 
 
 @dataclass(frozen=True)
+class MxHost:
+    """One mail exchanger: its preference, name and how its name resolved."""
+
+    preference: int
+    host: str
+    resolve: ResolveResult
+
+    @property
+    def addresses(self) -> tuple[str, ...]:
+        """The host's addresses (empty when it did not resolve)."""
+        return self.resolve.addresses
+
+
+@dataclass(frozen=True)
+class MxPlan:
+    """Where mail for DOMAIN goes, in the order an MTA tries it.
+
+    `status` is the outcome of the MX query (ok, nxdomain, nodata, timeout, servfail,
+    refused, error). `implicit` means there was no MX and the domain itself is the mail
+    host (RFC 5321 section 5.1). `null_mx` means the domain publishes "MX 0 ." and takes
+    no mail (RFC 7505).
+    """
+
+    domain: str
+    status: DnsStatus
+    hosts: tuple[MxHost, ...]
+    mx_queries: tuple[DnsQuery, ...]
+    nameservers: tuple[str, ...]
+    elapsed_ms: float
+    null_mx: bool = False
+    implicit: bool = False
+    notes: tuple[str, ...] = ()
+
+    @property
+    def addresses(self) -> tuple[tuple[MxHost, str], ...]:
+        """Every (host, address) pair in preference order."""
+        return tuple((h, a) for h in self.hosts for a in h.addresses)
+
+
+@dataclass(frozen=True)
+class ReferenceHost:
+    """The --reference host: a host known to accept port 25, and its addresses."""
+
+    host: str
+    addresses: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class CheckResult:
     """A whole check: the resolution, every endpoint probed, and the limits used."""
 
@@ -227,8 +284,7 @@ class CheckResult:
     ports: tuple[int, ...]
     resolve: ResolveResult
     endpoints: tuple[EndpointResult, ...]
-    profile: str
-    timeouts: dict[str, float]
+    timeouts: Timeouts  # the limits used, and the profile they came from
     budget_s: float
     started_at: str  # ISO 8601, UTC
     elapsed_ms: float
@@ -237,4 +293,9 @@ class CheckResult:
     default_ports: bool = False  # the user named no port: 25, 465 and 587 were tried
     mx: MxPlan | None = None  # set for @domain targets: the MX path that was probed
     traces: tuple[TraceResult, ...] = ()  # --trace: TCP traceroutes of timed-out endpoints
-    extra: dict[str, object] = field(default_factory=dict)
+    reference: ReferenceHost | None = None  # --reference: the host compared on port 25
+
+    @property
+    def profile(self) -> str:
+        """The profile's name as reports show it ('quick', 'rfc+overrides')."""
+        return self.timeouts.name

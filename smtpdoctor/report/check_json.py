@@ -7,12 +7,13 @@ from typing import Any
 
 from smtpdoctor.diagnose.cause import Cause
 from smtpdoctor.diagnose.rules import Diagnosis
-from smtpdoctor.probe.mx import MxPlan
 from smtpdoctor.probe.results import (
     CheckResult,
     DnsQuery,
     EndpointResult,
+    MxPlan,
     PhaseResult,
+    ReferenceHost,
     ResolveResult,
     TlsInfo,
 )
@@ -150,6 +151,10 @@ def _mx(mx: MxPlan) -> dict[str, Any]:
     }
 
 
+def _reference(ref: ReferenceHost) -> dict[str, Any]:
+    return {"host": ref.host, "addresses": list(ref.addresses)}
+
+
 def check_dict(result: CheckResult, diagnosis: Diagnosis) -> dict[str, Any]:
     """The whole document as a dict."""
     causes = list(diagnosis.causes)
@@ -160,7 +165,7 @@ def check_dict(result: CheckResult, diagnosis: Diagnosis) -> dict[str, Any]:
         "host": result.host,
         "ports": list(result.ports),
         "profile": result.profile,
-        "timeouts": result.timeouts,
+        "timeouts": result.timeouts.as_dict(),
         "budget_s": result.budget_s,
         "started_at": result.started_at,
         "elapsed_ms": result.elapsed_ms,
@@ -173,7 +178,7 @@ def check_dict(result: CheckResult, diagnosis: Diagnosis) -> dict[str, Any]:
         ],
         "mx": _mx(result.mx) if result.mx is not None else None,
         "traces": [trace_json.as_dict(t) for t in result.traces],
-        **({"extra": result.extra} if result.extra else {}),
+        **({"extra": {"reference": _reference(result.reference)}} if result.reference else {}),
     }
 
 

@@ -17,6 +17,7 @@ from smtpdoctor.probe.results import (
     PhaseStatus,
     TlsMode,
 )
+from smtpdoctor.probe.timeouts import Profile
 
 _VERDICT_STYLE = {VERDICT_OK: "bold green", VERDICT_DEGRADED: "bold yellow"}
 _SEVERITY_STYLE = {Severity.ERROR: "bold red", Severity.WARNING: "yellow", Severity.INFO: "cyan"}
@@ -205,7 +206,7 @@ def render(
             )
         )
         console.print()
-    if result.profile.startswith("quick"):
+    if result.timeouts.profile is Profile.QUICK:
         console.print(
             Text(
                 "Quick profile: shorter limits than RFC 5321 (use --rfc for the RFC's, "

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from smtpdoctor.net.trace import Hop, TraceResult, last_answering_hop
+from smtpdoctor.net.hops import Hop, TraceResult, last_answering_hop
 
 SCHEMA = "smtpdoctor.trace/1"
 

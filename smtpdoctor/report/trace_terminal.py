@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from smtpdoctor.net.trace import Hop, HopKind, TraceResult, last_answering_hop
+from smtpdoctor.net.hops import Hop, HopKind, TraceResult, last_answering_hop
 
 _STOPPED = {
     "reached": "the port answered (SYN-ACK): the path is open",

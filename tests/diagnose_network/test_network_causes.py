@@ -14,9 +14,11 @@ from smtpdoctor.probe.results import (
     EndpointResult,
     PhaseResult,
     PhaseStatus,
+    ReferenceHost,
     ResolveResult,
     TlsMode,
 )
+from smtpdoctor.probe.timeouts import Timeouts
 
 OK = PhaseStatus.OK
 TIMEOUT = PhaseStatus.TIMEOUT
@@ -44,14 +46,12 @@ CONNECTED = ((Phase.CONNECT, OK, 1.0),)
 
 
 def check(*endpoints: EndpointResult, reference: str | None = None) -> CheckResult:
-    extra: dict[str, object] = (
-        {"reference": {"host": reference, "addresses": []}} if reference else {}
-    )
     return CheckResult(
         target="mx.lab.test", host="mx.lab.test", ports=(25,),
         resolve=ResolveResult("mx.lab.test", ("192.0.2.10", "2001:db8::10")),
-        endpoints=endpoints, profile="quick", timeouts={}, budget_s=30.0,
-        started_at="2026-01-01T00:00:00+00:00", elapsed_ms=5000.0, extra=extra,
+        endpoints=endpoints, timeouts=Timeouts.quick(), budget_s=30.0,
+        started_at="2026-01-01T00:00:00+00:00", elapsed_ms=5000.0,
+        reference=ReferenceHost(reference, ()) if reference else None,
     )  # fmt: skip
 
 

@@ -6,8 +6,7 @@ from smtpdoctor.catalogue import CauseCode
 from smtpdoctor.diagnose.cause import Cause, Severity
 from smtpdoctor.diagnose.dns import dns_causes, mx_causes
 from smtpdoctor.phases import Phase
-from smtpdoctor.probe.mx import MxHost, MxPlan
-from smtpdoctor.probe.results import DnsQuery, ResolveResult
+from smtpdoctor.probe.results import DnsQuery, MxHost, MxPlan, ResolveResult
 
 NS = ("192.0.2.53", "198.51.100.53")
 
