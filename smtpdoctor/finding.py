@@ -44,11 +44,12 @@ _SEVERITY_RANK = {Severity.ERROR: 0, Severity.WARNING: 1, Severity.INFO: 2}
 class Source(StrEnum):
     """Where an observation came from."""
 
-    PROBE = "probe"  # a live check, now
-    LOGS = "logs"  # the MTA's log, in the past
+    # In the order reports list them (doctor's "evidence from: queue, config, probe").
     QUEUE = "queue"  # mail waiting now
     CONFIG = "config"  # the MTA's, resolver's or system's settings
     FIREWALL = "firewall"  # the local packet filter
+    LOGS = "logs"  # the MTA's log, in the past
+    PROBE = "probe"  # a live check, now
 
 
 @dataclass(frozen=True)
@@ -71,11 +72,20 @@ class Finding:
     phase: Phase | None = None
     evidence: tuple[Evidence, ...] = ()
     fixes: tuple[str, ...] = ()
+    # Where a live check saw it (check's findings): the endpoint's name, address and port.
+    host: str | None = None
+    address: str | None = None
+    port: int | None = None
 
     @property
     def title(self) -> str:
         """The catalogue's title for the code."""
         return describe(self.code).title
+
+    @property
+    def evidence_lines(self) -> tuple[str, ...]:
+        """The evidence as text, in order (what check's JSON lists)."""
+        return tuple(e.text for e in self.evidence)
 
     @property
     def sources(self) -> tuple[Source, ...]:

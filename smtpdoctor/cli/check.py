@@ -12,8 +12,9 @@ from typing import Any
 
 from rich.console import Console
 
-from smtpdoctor.diagnose.rules import VERDICT_OK, diagnose
+from smtpdoctor.diagnose.rules import diagnose
 from smtpdoctor.exitcodes import ExitCode, UsageError
+from smtpdoctor.finding import Verdict
 from smtpdoctor.phases import Phase
 from smtpdoctor.probe.check import CheckOptions, run_check
 from smtpdoctor.probe.results import PhaseStatus
@@ -239,4 +240,4 @@ def run(args: argparse.Namespace) -> int:
     else:
         out = Console(no_color=args.no_color, highlight=False, soft_wrap=True)
         check_terminal.render(result, diagnosis, out, verbose=args.verbose)
-    return ExitCode.HEALTHY if diagnosis.verdict == VERDICT_OK else ExitCode.PROBLEM_FOUND
+    return ExitCode.HEALTHY if diagnosis.verdict is Verdict.OK else ExitCode.PROBLEM_FOUND

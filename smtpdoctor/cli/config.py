@@ -8,8 +8,8 @@ from pathlib import Path
 from typing import Any
 
 from smtpdoctor.cli.queue import add_mta_arguments, mta_options
-from smtpdoctor.diagnose.cause import Severity
 from smtpdoctor.exitcodes import CouldNotRun, ExitCode
+from smtpdoctor.finding import Severity
 from smtpdoctor.mta.audit import AuditOptions, run_audit
 from smtpdoctor.mta.findings import ConfigReport
 from smtpdoctor.report import config_json, config_text

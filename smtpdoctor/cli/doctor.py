@@ -9,10 +9,10 @@ from typing import Any
 
 from smtpdoctor.cli.config import add_audit_arguments, audit_options
 from smtpdoctor.cli.queue import parse_duration
-from smtpdoctor.diagnose.cause import Severity
-from smtpdoctor.doctor.model import DoctorReport
+from smtpdoctor.doctor.rank import report_verdict
 from smtpdoctor.doctor.run import DoctorOptions, run_doctor
 from smtpdoctor.exitcodes import CouldNotRun, ExitCode, UsageError
+from smtpdoctor.finding import Verdict
 from smtpdoctor.report import doctor_json, doctor_text
 
 
@@ -62,22 +62,6 @@ def _to_stderr(message: str) -> None:
     sys.stderr.write(f"... {message}\n")
 
 
-def verdict(report: DoctorReport) -> str:
-    """ok, degraded (warnings only) or failed (an error-level cause).
-
-    An error among the findings that name no cause of timeouts (the MTA is not running,
-    say) still keeps the verdict from "ok": mail does not flow either way.
-    """
-    if any(c.severity is Severity.ERROR for c in report.causes):
-        return "failed"
-    other = report.config.findings if report.config is not None else ()
-    if any(c.severity is Severity.WARNING for c in report.causes) or any(
-        f.cause is None and f.severity is Severity.ERROR for f in other
-    ):
-        return "degraded"
-    return "ok"
-
-
 def run(args: argparse.Namespace) -> int:
     """Run every check and print the ranked report."""
     if not 0.1 <= args.probe_connect_timeout <= 300:
@@ -95,8 +79,8 @@ def run(args: argparse.Namespace) -> int:
     report = run_doctor(options)
     if not report.checked:
         raise CouldNotRun("nothing could be checked: " + "; ".join(report.not_checked))
-    result = verdict(report)
+    result = report_verdict(report)
     render = doctor_json.render if args.json else doctor_text.render
     out = render(report, result)
     sys.stdout.write(out if out.endswith("\n") else out + "\n")
-    return ExitCode.HEALTHY if result == "ok" else ExitCode.PROBLEM_FOUND
+    return ExitCode.HEALTHY if result is Verdict.OK else ExitCode.PROBLEM_FOUND

@@ -1,41 +1,18 @@
-"""A diagnosed cause: a catalogue code applied to one place, with evidence and a fix."""
+"""Building check's Findings: a catalogue code applied to one place, with evidence and fixes.
+
+`Severity` and `Finding` live in `smtpdoctor.finding` (the one result type); they are
+imported here so rules need one import.
+"""
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
-from enum import StrEnum
 
 from smtpdoctor.catalogue import CauseCode, describe
+from smtpdoctor.finding import Evidence, Finding, Severity, Source
 from smtpdoctor.phases import Phase
 
-
-class Severity(StrEnum):
-    """How much a cause matters to the verdict."""
-
-    ERROR = "error"  # mail does not get through this way
-    WARNING = "warning"  # mail gets through, late or at risk
-    INFO = "info"  # worth knowing; does not change the verdict
-
-
-@dataclass(frozen=True)
-class Cause:
-    """One finding: what went wrong, where, the proof and what to do."""
-
-    code: CauseCode
-    severity: Severity
-    summary: str
-    evidence: tuple[str, ...]
-    fix: tuple[str, ...]
-    phase: Phase | None = None
-    address: str | None = None
-    port: int | None = None
-    host: str | None = None
-
-    @property
-    def title(self) -> str:
-        """The catalogue's title for the code."""
-        return describe(self.code).title
+__all__ = ["Finding", "Severity", "make_cause", "subject_of"]
 
 
 def make_cause(
@@ -49,8 +26,8 @@ def make_cause(
     port: int | None = None,
     host: str | None = None,
     specific_fix: list[str] | tuple[str, ...] = (),
-) -> Cause:
-    """A Cause whose fix is the specific lines first, then the catalogue's fixes."""
+) -> Finding:
+    """A probe Finding whose fixes are the specific lines first, then the catalogue's."""
     # A catalogue line whose command the specific lines already give with real values
     # (`smtpdoctor trace HOST:PORT` against `smtpdoctor trace 192.0.2.1:25`) is left out.
     given = {_command_words(line) for line in specific_fix} - {None}
@@ -59,17 +36,25 @@ def make_cause(
         for f in describe(code).fixes
         if f not in specific_fix and not (_is_template(f) and _command_words(f) in given)
     )
-    return Cause(
+    return Finding(
         code=code,
         severity=severity,
         summary=summary,
-        evidence=tuple(evidence),
-        fix=fixes,
+        subject=subject_of(host, address, port),
         phase=phase,
+        evidence=tuple(Evidence(Source.PROBE, line) for line in evidence),
+        fixes=fixes,
+        host=host,
         address=address,
         port=port,
-        host=host,
     )
+
+
+def subject_of(host: str | None, address: str | None, port: int | None) -> str:
+    """'[192.0.2.1]:25' for an endpoint, else the host name (or domain) it is about."""
+    if address is not None:
+        return f"[{address}]" + (f":{port}" if port else "")
+    return host or ""
 
 
 def _command_words(line: str) -> str | None:

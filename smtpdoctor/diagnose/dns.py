@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from dataclasses import replace
 
 from smtpdoctor.catalogue import CauseCode
-from smtpdoctor.diagnose.cause import Cause, Severity, make_cause
+from smtpdoctor.diagnose.cause import Finding, Severity, make_cause
 from smtpdoctor.phases import Phase
 from smtpdoctor.probe.results import DnsQuery, DnsStatus, MxPlan, ResolveResult
 
@@ -58,7 +58,7 @@ def _untried(resolve: ResolveResult) -> list[str]:
     ]
 
 
-def dns_causes(resolve: ResolveResult, *, slow_ms: float = DEFAULT_SLOW_MS) -> list[Cause]:
+def dns_causes(resolve: ResolveResult, *, slow_ms: float = DEFAULT_SLOW_MS) -> list[Finding]:
     """The DNS causes of one resolution (empty for an IP literal or a quick clean answer)."""
     if resolve.is_literal:
         return []
@@ -67,7 +67,7 @@ def dns_causes(resolve: ResolveResult, *, slow_ms: float = DEFAULT_SLOW_MS) -> l
     statuses = {q.status for q in finals.values()}
     evidence = [_attempt_line(q) for q in resolve.queries]
     servers = ", ".join(resolve.nameservers) or "none"
-    causes: list[Cause] = []
+    causes: list[Finding] = []
 
     if not resolve.addresses:
         if DnsStatus.NXDOMAIN in statuses:
@@ -143,7 +143,7 @@ def _answered_by(finals: dict[str, DnsQuery]) -> str:
     return ", ".join(servers) or "the resolver"
 
 
-def _timeout_cause(resolve: ResolveResult, *, error: bool) -> Cause:
+def _timeout_cause(resolve: ResolveResult, *, error: bool) -> Finding:
     name = resolve.name
     failed = sorted({q.rdtype for q in _finals(resolve.queries).values() if q.status in _TIMEOUTS})
     servers = ", ".join(resolve.nameservers) or "none configured"
@@ -173,7 +173,7 @@ def _timeout_cause(resolve: ResolveResult, *, error: bool) -> Cause:
     )
 
 
-def mx_causes(plan: MxPlan, *, slow_ms: float = DEFAULT_SLOW_MS) -> list[Cause]:
+def mx_causes(plan: MxPlan, *, slow_ms: float = DEFAULT_SLOW_MS) -> list[Finding]:
     """The causes in a domain's MX plan: null MX, a failed MX lookup, MX hosts with no address."""
     domain = name = plan.domain
     evidence = [_attempt_line(q) for q in plan.mx_queries]
@@ -200,7 +200,7 @@ def mx_causes(plan: MxPlan, *, slow_ms: float = DEFAULT_SLOW_MS) -> list[Cause]:
         )
         return dns_causes(as_resolve, slow_ms=slow_ms)
 
-    causes: list[Cause] = []
+    causes: list[Finding] = []
     usable = [h for h in plan.hosts if h.addresses]
     for host in plan.hosts:
         if host.addresses:
@@ -244,7 +244,7 @@ def mx_causes(plan: MxPlan, *, slow_ms: float = DEFAULT_SLOW_MS) -> list[Cause]:
     return causes
 
 
-def _with_severity(cause: Cause, severity: Severity) -> Cause:
+def _with_severity(cause: Finding, severity: Severity) -> Finding:
     if cause.severity is Severity.ERROR and severity is Severity.WARNING:
         return replace(cause, severity=severity)
     return cause

@@ -6,7 +6,7 @@ import ipaddress
 import re
 
 from smtpdoctor.catalogue import CauseCode
-from smtpdoctor.diagnose.cause import Cause, Severity, make_cause
+from smtpdoctor.diagnose.cause import Finding, Severity, make_cause
 from smtpdoctor.net.outcome import NetOp
 from smtpdoctor.phases import Phase
 from smtpdoctor.probe.results import (
@@ -63,7 +63,7 @@ class EndpointRules:
         self.result = result
         self.ep = ep
         self.passing_ports = passing_ports
-        self.found: list[Cause] = []
+        self.found: list[Finding] = []
 
     def add(
         self,
@@ -91,7 +91,7 @@ class EndpointRules:
             )
         )
 
-    def run(self) -> list[Cause]:
+    def run(self) -> list[Finding]:
         ep = self.ep
         failed = ep.failed_phase
         self._greeting_speed()
@@ -598,7 +598,7 @@ def _phase_words(phase: Phase) -> str:
     }[phase]
 
 
-def endpoint_passes(ep: EndpointResult, causes: list[Cause]) -> bool:
+def endpoint_passes(ep: EndpointResult, causes: list[Finding]) -> bool:
     """Mail would get through this endpoint: no error-level cause names it."""
     return not any(
         c.severity is Severity.ERROR and c.address == ep.address and c.port == ep.port

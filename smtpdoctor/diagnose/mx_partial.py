@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from smtpdoctor.catalogue import CauseCode
-from smtpdoctor.diagnose.cause import Cause, Severity, make_cause
+from smtpdoctor.diagnose.cause import Finding, Severity, make_cause
 from smtpdoctor.diagnose.endpoint import endpoint_passes
 from smtpdoctor.phases import Phase
 from smtpdoctor.probe.results import CheckResult, PhaseStatus
@@ -12,7 +12,7 @@ from smtpdoctor.probe.results import CheckResult, PhaseStatus
 _POSTFIX_WAIT_S = {Phase.CONNECT: 30.0, Phase.GREETING: 300.0}
 
 
-def mx_partial(result: CheckResult, causes: list[Cause]) -> list[Cause]:
+def mx_partial(result: CheckResult, causes: list[Finding]) -> list[Finding]:
     """Some MX hosts or addresses fail while others work: delivery happens, but late."""
     if result.mx is None:
         return []

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from smtpdoctor.catalogue import CauseCode
-from smtpdoctor.diagnose.cause import Cause, Severity, make_cause
+from smtpdoctor.diagnose.cause import Finding, Severity, make_cause
 from smtpdoctor.phases import Phase
 from smtpdoctor.probe.results import CheckResult, EndpointResult, PhaseResult, PhaseStatus
 
@@ -46,7 +46,7 @@ def _connect_timed_out(ep: EndpointResult) -> bool:
     return c is not None and c.status is PhaseStatus.TIMEOUT and not c.budget_exhausted
 
 
-def network_causes(result: CheckResult) -> list[Cause]:
+def network_causes(result: CheckResult) -> list[Finding]:
     """ipv6_broken, port25_blocked and mtu_blackhole causes in RESULT."""
     reference = result.reference.host if result.reference is not None else None
     own = [ep for ep in result.endpoints if not ep.reference]
@@ -57,7 +57,7 @@ def network_causes(result: CheckResult) -> list[Cause]:
     return causes
 
 
-def _ipv6_broken(endpoints: list[EndpointResult]) -> list[Cause]:
+def _ipv6_broken(endpoints: list[EndpointResult]) -> list[Finding]:
     groups: dict[tuple[str, int], list[EndpointResult]] = {}
     for ep in endpoints:
         groups.setdefault((ep.host, ep.port), []).append(ep)
@@ -104,7 +104,7 @@ def _ipv6_broken(endpoints: list[EndpointResult]) -> list[Cause]:
 
 def _port25_blocked(
     endpoints: list[EndpointResult], refs: list[EndpointResult], reference: str | None
-) -> list[Cause]:
+) -> list[Finding]:
     causes = []
     ref25 = [ep for ep in refs if ep.port == 25]
     ref_timed_out = bool(ref25) and all(_connect_timed_out(ep) for ep in ref25)
@@ -167,7 +167,7 @@ def _port25_blocked(
     return causes
 
 
-def _mtu_blackhole(endpoints: Iterable[EndpointResult]) -> list[Cause]:
+def _mtu_blackhole(endpoints: Iterable[EndpointResult]) -> list[Finding]:
     causes = []
     for ep in endpoints:
         failed = ep.failed_phase

@@ -10,31 +10,32 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from smtpdoctor.catalogue import CauseCode
-from smtpdoctor.diagnose.cause import Cause, Severity
 from smtpdoctor.diagnose.dns import dns_causes, mx_causes
 from smtpdoctor.diagnose.endpoint import EndpointRules, endpoint_passes
 from smtpdoctor.diagnose.mx_partial import mx_partial
 from smtpdoctor.diagnose.network import network_causes
 from smtpdoctor.diagnose.traced import with_trace
+from smtpdoctor.finding import Finding, Verdict, decide_verdict
 from smtpdoctor.probe.results import CheckResult
 
 __all__ = ["Diagnosis", "diagnose"]
 
-VERDICT_OK = "ok"
-VERDICT_DEGRADED = "degraded"
-VERDICT_FAILED = "failed"
-
 
 @dataclass(frozen=True)
 class Diagnosis:
-    """The verdict and the causes, most severe first."""
+    """The verdict and the findings, most severe first."""
 
-    verdict: str
-    causes: tuple[Cause, ...]
+    verdict: Verdict
+    findings: tuple[Finding, ...]
     passed: tuple[str, ...]  # labels of endpoints where mail would get through
 
+    @property
+    def causes(self) -> tuple[Finding, ...]:
+        """The findings (check's reports call them causes)."""
+        return self.findings
 
-def _dns_causes(result: CheckResult) -> list[Cause]:
+
+def _dns_causes(result: CheckResult) -> list[Finding]:
     if result.mx is not None:
         return mx_causes(result.mx)
     return dns_causes(result.resolve)
@@ -48,7 +49,7 @@ _EXPLAINED_BY: dict[CauseCode, frozenset[CauseCode]] = {
 }
 
 
-def _drop_explained(causes: list[Cause]) -> list[Cause]:
+def _drop_explained(causes: list[Finding]) -> list[Finding]:
     explained: set[tuple[CauseCode, str | None, int | None]] = set()
     for cause in causes:
         for code in _EXPLAINED_BY.get(cause.code, frozenset()):
@@ -56,12 +57,9 @@ def _drop_explained(causes: list[Cause]) -> list[Cause]:
     return [c for c in causes if (c.code, c.address, c.port) not in explained]
 
 
-_SEVERITY_ORDER = {Severity.ERROR: 0, Severity.WARNING: 1, Severity.INFO: 2}
-
-
 def diagnose(result: CheckResult) -> Diagnosis:
     """Causes and verdict for a whole check."""
-    causes: list[Cause] = _dns_causes(result)
+    causes: list[Finding] = _dns_causes(result)
     explicit = [ep for ep in result.endpoints if ep.explicit]
     passing_ports = {ep.port for ep in explicit if ep.completed}
     for ep in explicit:
@@ -69,12 +67,7 @@ def diagnose(result: CheckResult) -> Diagnosis:
     causes.extend(network_causes(result))
     causes = [with_trace(c, result) for c in _drop_explained(causes)]
     causes.extend(mx_partial(result, causes))
-    causes.sort(key=lambda c: _SEVERITY_ORDER[c.severity])
+    causes.sort(key=lambda c: c.severity.rank)
     passed = tuple(ep.label for ep in explicit if endpoint_passes(ep, causes))
-    if not explicit or not passed:
-        verdict = VERDICT_FAILED
-    elif any(c.severity is not Severity.INFO for c in causes):
-        verdict = VERDICT_DEGRADED
-    else:
-        verdict = VERDICT_OK
-    return Diagnosis(verdict=verdict, causes=tuple(causes), passed=passed)
+    verdict = decide_verdict(causes, mail_flows=bool(passed))
+    return Diagnosis(verdict=verdict, findings=tuple(causes), passed=passed)

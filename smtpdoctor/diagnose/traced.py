@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from smtpdoctor.catalogue import CauseCode
-from smtpdoctor.diagnose.cause import Cause
+from smtpdoctor.finding import Evidence, Finding, Source
 from smtpdoctor.net.hops import TraceResult, last_answering_hop
 from smtpdoctor.probe.results import CheckResult
 
@@ -41,11 +41,12 @@ _TRACED = frozenset(
 )
 
 
-def with_trace(cause: Cause, result: CheckResult) -> Cause:
+def with_trace(cause: Finding, result: CheckResult) -> Finding:
     """Add the `--trace` finding to the evidence of a cause about a lost connection."""
     if cause.code not in _TRACED or cause.address is None or cause.port is None:
         return cause
     trace = trace_for(result, cause.address, cause.port)
     if trace is None:
         return cause
-    return replace(cause, evidence=(*cause.evidence, *trace_lines(trace)))
+    lines = (Evidence(Source.PROBE, line) for line in trace_lines(trace))
+    return replace(cause, evidence=(*cause.evidence, *lines))

@@ -8,14 +8,17 @@ weighs most: it shows the fault now, not in the past.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from collections.abc import Iterable
+from dataclasses import dataclass, field, replace
 
 from smtpdoctor.catalogue import CauseCode, describe
-from smtpdoctor.diagnose.cause import Severity
-from smtpdoctor.doctor.model import Evidence, LogSummary, ProbeOutcome, RankedCause
+from smtpdoctor.doctor.model import DoctorReport, LogSummary, ProbeOutcome, RankedFinding
 from smtpdoctor.doctor.tls_policy import TlsConflict
-from smtpdoctor.mta.findings import ConfigReport
+from smtpdoctor.finding import Evidence, Finding, Severity, Source, Verdict, decide_verdict
+from smtpdoctor.logs.model import LogGroup
+from smtpdoctor.mta.findings import ConfigFinding, ConfigReport
 from smtpdoctor.mta.shape import QueueShape
+from smtpdoctor.phases import Phase
 
 _FAMILIES: dict[CauseCode, str] = {
     CauseCode.CONNECT_TIMEOUT: "connect",
@@ -40,7 +43,13 @@ _SPECIFICITY = {
     CauseCode.TLS_MODE_MISMATCH: 3,
     CauseCode.CONNECT_TIMEOUT: 2,
 }
-_SOURCE_RANK = {"probe": 4, "logs": 3, "queue": 2, "firewall": 1, "config": 0}
+_SOURCE_RANK = {
+    Source.PROBE: 4,
+    Source.LOGS: 3,
+    Source.QUEUE: 2,
+    Source.FIREWALL: 1,
+    Source.CONFIG: 0,
+}
 _HOST = re.compile(r"\[([^\]]+)\]|^([^\s\[:]+)")
 
 
@@ -56,60 +65,60 @@ def host_key(text: str) -> str:
 @dataclass
 class _Candidate:
     code: CauseCode
-    code_source: str
+    code_source: Source
     subject: str
     score: float = 0.0
     severity: Severity = Severity.WARNING
+    phase: Phase | None = None
     evidence: list[Evidence] = field(default_factory=list)
     fixes: list[str] = field(default_factory=list)
     summary: str = ""
 
 
 class Ranker:
-    """Collects observations, then ranks them."""
+    """Merges Findings from every source by fault family and host, then ranks them."""
 
     def __init__(self) -> None:
         self._by_key: dict[tuple[str, str], _Candidate] = {}
 
-    def add(
-        self,
-        code: CauseCode,
-        subject: str,
-        source: str,
-        text: str,
-        score: float,
-        *,
-        severity: Severity = Severity.WARNING,
-        fixes: tuple[str, ...] = (),
-        summary: str = "",
-        supports: bool = True,
-    ) -> None:
-        """One observation of code at subject from source."""
-        family = _FAMILIES.get(code, code.value)
+    def add(self, finding: Finding, score: float) -> None:
+        """One source's observation: a Finding whose evidence comes from that source.
+
+        Evidence that argues against the finding (``supports`` False) lowers the score.
+        Only a live probe's summary is kept: it says what happens now.
+        """
+        if not finding.evidence:
+            raise ValueError(f"a {finding.code} finding without evidence cannot be ranked")
+        source = finding.evidence[0].source
+        supports = all(e.supports for e in finding.evidence)
+        subject = finding.subject
+        family = _FAMILIES.get(finding.code, finding.code.value)
         key = (family, host_key(subject) if subject else "")
         cand = self._by_key.get(key)
         if cand is None:
-            cand = self._by_key[key] = _Candidate(code, source, subject)
-        elif supports and self._better(code, source, cand):
-            cand.code, cand.code_source = code, source
-        if subject and (not cand.subject or source in ("probe", "queue")):
-            cand.subject = cand.subject or subject
+            cand = self._by_key[key] = _Candidate(finding.code, source, subject)
+        elif supports and self._better(finding.code, source, cand):
+            cand.code, cand.code_source = finding.code, source
+        if subject and not cand.subject:
+            cand.subject = subject
         cand.score += score if supports else -score
-        if severity is Severity.ERROR:
+        if finding.severity is Severity.ERROR:
             cand.severity = Severity.ERROR
-        cand.evidence.append(Evidence(source, text, supports))
-        cand.fixes += [f for f in fixes if f and f not in cand.fixes]
-        if summary and (not cand.summary or source == "probe"):
-            cand.summary = summary
+        if cand.phase is None:
+            cand.phase = finding.phase
+        cand.evidence.extend(finding.evidence)
+        cand.fixes += [f for f in finding.fixes if f and f not in cand.fixes]
+        if finding.summary and source is Source.PROBE:
+            cand.summary = finding.summary
 
     @staticmethod
-    def _better(code: CauseCode, source: str, cand: _Candidate) -> bool:
+    def _better(code: CauseCode, source: Source, cand: _Candidate) -> bool:
         new = (_SPECIFICITY.get(code, 1), _SOURCE_RANK[source])
         old = (_SPECIFICITY.get(cand.code, 1), _SOURCE_RANK[cand.code_source])
         return new > old
 
-    def ranked(self) -> list[RankedCause]:
-        """Causes by score, highest first; the catalogue's fixes after the specific ones."""
+    def ranked(self) -> list[RankedFinding]:
+        """Findings by score, highest first; the catalogue's fixes after the specific ones."""
         out = []
         for cand in self._by_key.values():
             if cand.score <= 0:
@@ -119,18 +128,39 @@ class Ranker:
             summary = cand.summary or f"{info.title}" + (
                 f": {cand.subject}" if cand.subject else ""
             )
-            out.append(
-                RankedCause(
-                    cand.code,
-                    cand.subject,
-                    round(cand.score, 1),
-                    cand.severity,
-                    summary,
-                    tuple(cand.evidence),
-                    fixes,
-                )
+            finding = Finding(
+                code=cand.code,
+                severity=cand.severity,
+                summary=summary,
+                subject=cand.subject,
+                phase=cand.phase,
+                evidence=tuple(cand.evidence),
+                fixes=fixes,
             )
-        return sorted(out, key=lambda c: (-c.score, c.code.value))
+            out.append(RankedFinding(finding, round(cand.score, 1)))
+        return sorted(out, key=lambda r: (-r.score, r.code.value))
+
+
+def _observation(
+    code: CauseCode,
+    subject: str,
+    source: Source,
+    text: str,
+    *,
+    severity: Severity = Severity.WARNING,
+    fixes: tuple[str, ...] = (),
+    summary: str = "",
+    supports: bool = True,
+) -> Finding:
+    """One source's Finding with one line of evidence."""
+    return Finding(
+        code=code,
+        severity=severity,
+        summary=summary,
+        subject=subject,
+        evidence=(Evidence(source, text, supports),),
+        fixes=fixes,
+    )
 
 
 def add_queue(ranker: Ranker, shape: QueueShape, flush_hint: str) -> None:
@@ -147,101 +177,82 @@ def add_queue(ranker: Ranker, shape: QueueShape, flush_hint: str) -> None:
             f'{group.cause.value} via {where}: "{group.sample_reason[:120]}"'
         )
         subject = group.relay or (group.domains[0] if group.domains else "")
-        ranker.add(
+        finding = _observation(
             group.cause,
             subject,
-            "queue",
+            Source.QUEUE,
             text,
-            10 + 40 * share,
             severity=Severity.ERROR if share >= 0.5 else Severity.WARNING,
             fixes=(flush_hint,) if flush_hint else (),
         )
+        ranker.add(replace(finding, phase=group.phase), 10 + 40 * share)
     for insight in shape.insights:
         if insight.cause is not None and insight.kind in (
             "relay_host",
             "all_destinations",
             "one_destination",
         ):
-            ranker.add(insight.cause, insight.subject, "queue", f"queue shape: {insight.text}", 5)
+            text = f"queue shape: {insight.text}"
+            ranker.add(_observation(insight.cause, insight.subject, Source.QUEUE, text), 5)
+
+
+_RELAY_PARAMETERS = frozenset(
+    {"smtp_fallback_relay", "smtp_tls_wrappermode", "relayhost", "smtp_tls_security_level"}
+)
+_CONFIG_WEIGHT = {Severity.ERROR: 15.0, Severity.WARNING: 8.0, Severity.INFO: 2.0}
 
 
 def add_config(ranker: Ranker, report: ConfigReport, relay: str | None) -> None:
-    """Config and firewall findings with a cause code."""
-    weights = {Severity.ERROR: 15.0, Severity.WARNING: 8.0, Severity.INFO: 2.0}
-    for finding in report.findings:
-        if finding.cause is None:
+    """Config and firewall findings with a cause code; those about the relay merge with it."""
+    for config_finding in report.findings:
+        finding = config_finding.to_finding()
+        if finding is None:
             continue
-        subject = finding.subject
-        if (
-            finding.area == "postfix"
-            and finding.subject
-            in (
-                "smtp_fallback_relay",
-                "smtp_tls_wrappermode",
-                "relayhost",
-                "smtp_tls_security_level",
-            )
-            and relay
-        ):
-            subject = relay
-        if finding.area == "firewall" and relay and host_key(relay) in finding.current:
-            subject = relay
-        source = "firewall" if finding.area == "firewall" else "config"
-        text = finding.summary
-        if finding.current and finding.area != "firewall" and finding.current not in text:
-            text += f" (now {finding.current})"
-        ranker.add(
-            finding.cause,
-            subject,
-            source,
-            text,
-            weights[finding.severity],
-            severity=finding.severity,
-            fixes=(finding.command,) if finding.command else (),
-        )
+        about_relay = (
+            config_finding.area == "postfix" and config_finding.subject in _RELAY_PARAMETERS
+        ) or (config_finding.area == "firewall" and host_key(relay or "") in config_finding.current)
+        if relay and about_relay:
+            finding = replace(finding, subject=relay)
+        ranker.add(finding, _CONFIG_WEIGHT[finding.severity])
+
+
+def log_finding(group: LogGroup) -> Finding:
+    """A log group as the Finding doctor ranks (the one conversion from the logs' model)."""
+    text = (
+        f"{group.count} log event(s) of {group.cause.value} for {group.destination or '?'} "
+        f"via {group.relay or '?'}, e.g. {group.sample[:140]}"
+    )
+    finding = _observation(group.cause, group.relay or group.destination, Source.LOGS, text)
+    return replace(finding, phase=group.phase)
 
 
 def add_logs(ranker: Ranker, logs: LogSummary) -> None:
     """Log groups: scored by their share of the problem events."""
-    total = sum(n for _, _, _, n, _ in logs.groups) or 1
-    for cause, destination, relay, count, sample in logs.groups:
-        share = count / total
-        text = (
-            f"{count} log event(s) of {cause.value} for {destination or '?'} via "
-            f"{relay or '?'}, e.g. {sample[:140]}"
-        )
-        ranker.add(cause, relay or destination, "logs", text, 5 + 20 * share)
+    total = sum(g.count for g in logs.groups) or 1
+    for group in logs.groups:
+        ranker.add(log_finding(group), 5 + 20 * group.count / total)
 
 
 def add_probe(ranker: Ranker, probe: ProbeOutcome) -> None:
-    """A live check: its causes weigh most; a passing check argues against the target's faults."""
-    if probe.verdict == "ok" or not probe.causes:
-        ranker.add(
-            CauseCode.CONNECT_TIMEOUT,
-            probe.target,
-            "probe",
+    """A live check: its findings weigh most; a passing check argues against the target's faults."""
+    if probe.verdict is Verdict.OK or not probe.findings:
+        text = (
             f"live check of {probe.target} ({probe.why}) passed just now: the fault is "
-            "intermittent or already gone",
-            20,
-            supports=False,
+            "intermittent or already gone"
         )
+        against = _observation(
+            CauseCode.CONNECT_TIMEOUT, probe.target, Source.PROBE, text, supports=False
+        )
+        ranker.add(against, 20)
         return
-    for cause in probe.causes:
-        weight = 40.0 if cause.severity is Severity.ERROR else 15.0
-        where = cause.address or cause.host or probe.target
-        port = f":{cause.port}" if cause.port else ""
-        text = f"live check of {probe.target} ({probe.why}) now: {cause.summary}"
-        subject = f"[{where}]{port}" if cause.address else probe.target
-        ranker.add(
-            cause.code,
-            subject if cause.address else probe.target,
-            "probe",
-            text,
-            weight,
-            severity=cause.severity,
-            fixes=tuple(cause.fix),
-            summary=cause.summary,
+    for finding in probe.findings:
+        text = f"live check of {probe.target} ({probe.why}) now: {finding.summary}"
+        seen = replace(
+            finding,
+            subject=finding.subject if finding.address else probe.target,
+            evidence=(Evidence(Source.PROBE, text),),
         )
+        ranker.add(seen, 40.0 if finding.severity is Severity.ERROR else 15.0)
 
 
 def add_tls_conflict(ranker: Ranker, conflict: TlsConflict, relay: str) -> None:
@@ -250,24 +261,17 @@ def add_tls_conflict(ranker: Ranker, conflict: TlsConflict, relay: str) -> None:
     Scored like a failing live probe plus an error-level finding: the relay refuses what
     Postfix insists on, so nothing goes through until one side changes.
     """
-    ranker.add(
-        conflict.code,
-        relay,
-        "config",
-        conflict.config_evidence,
-        15,
-        severity=Severity.ERROR,
+    error = Severity.ERROR
+    config = _observation(
+        conflict.code, relay, Source.CONFIG, conflict.config_evidence, severity=error,
         fixes=conflict.fixes,
-    )
-    ranker.add(
-        conflict.code,
-        relay,
-        "probe",
-        conflict.probe_evidence,
-        40,
-        severity=Severity.ERROR,
+    )  # fmt: skip
+    probe = _observation(
+        conflict.code, relay, Source.PROBE, conflict.probe_evidence, severity=error,
         summary=conflict.summary,
-    )
+    )  # fmt: skip
+    ranker.add(config, 15)
+    ranker.add(probe, 40)
 
 
 def rank(
@@ -278,7 +282,7 @@ def rank(
     relay: str | None,
     flush_hint: str = "",
     tls_conflicts: tuple[TlsConflict, ...] = (),
-) -> list[RankedCause]:
+) -> list[RankedFinding]:
     """All sources into one ranked list."""
     ranker = Ranker()
     if config is not None:
@@ -292,3 +296,19 @@ def rank(
     for conflict in tls_conflicts:  # last: its summary says more than the probe's alone
         add_tls_conflict(ranker, conflict, relay or "")
     return ranker.ranked()
+
+
+def report_verdict(report: DoctorReport) -> Verdict:
+    """ok, degraded (warnings only) or failed (an error-level finding): decide_verdict.
+
+    An error among the configuration findings that name no cause code (the MTA is not
+    running, say) still keeps the verdict from "ok": mail does not flow either way.
+    """
+    verdict = decide_verdict(r.finding for r in report.causes)
+    if verdict is Verdict.OK and _uncoded_errors(report.config.findings if report.config else ()):
+        return Verdict.DEGRADED
+    return verdict
+
+
+def _uncoded_errors(findings: Iterable[ConfigFinding]) -> bool:
+    return any(f.cause is None and f.severity is Severity.ERROR for f in findings)

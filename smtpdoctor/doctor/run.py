@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import shlex
 import socket
 from collections.abc import Callable
@@ -10,9 +9,12 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from smtpdoctor.diagnose.rules import diagnose
 from smtpdoctor.doctor.model import DoctorReport, LogSummary, ProbeOutcome
 from smtpdoctor.doctor.rank import rank
 from smtpdoctor.doctor.tls_policy import TlsConflict, compare, observe
+from smtpdoctor.exitcodes import CouldNotRun, UsageError
+from smtpdoctor.logs.api import NothingReadableError, analyze
 from smtpdoctor.mta.audit import AuditOptions, relay_target, run_audit
 from smtpdoctor.mta.detect import MtaOptions, detect, read_queue
 from smtpdoctor.mta.model import Mta
@@ -22,6 +24,8 @@ from smtpdoctor.mta.postfix_tls import TlsPolicy, policy_for, postmap_lookup
 from smtpdoctor.mta.runner import ToolError
 from smtpdoctor.mta.shape import QueueShape, shape_queue
 from smtpdoctor.phases import Phase
+from smtpdoctor.probe.check import CheckOptions, run_check_sync
+from smtpdoctor.probe.timeouts import Timeouts
 
 DEFAULT_LOGS = (Path("/var/log/mail.log"), Path("/var/log/maillog"))
 
@@ -49,24 +53,16 @@ def _log_sources(options: DoctorOptions, maillog_file: str | None) -> list[Path]
 
 
 def read_logs(sources: list[Path], since: timedelta) -> tuple[LogSummary | None, str | None]:
-    """The logs helper's analysis reduced for ranking; (None, why) when it cannot run."""
+    """The log analysis reduced for ranking; (None, why) when no log could be read."""
     if not sources:
         return None, "logs: no mail log found (give one with --log FILE)"
-    try:
-        from smtpdoctor.logs.api import NothingReadableError, analyze
-    except ImportError as exc:  # the logs part is not in this build
-        return None, f"logs: not analysed ({exc})"
     try:
         report = analyze(sources, since=datetime.now(UTC) - since)
     except NothingReadableError as exc:
         return None, f"logs: not analysed: {exc}"
     except OSError as exc:
         return None, f"logs: not analysed: {exc}"
-    groups = tuple(
-        (g.cause, g.destination, g.relay, g.count, g.sample)
-        for g in report.groups
-        if getattr(g, "direction", "outbound") == "outbound"
-    )
+    groups = tuple(g for g in report.groups if g.direction == "outbound")
     return LogSummary(tuple(str(s) for s in sources), groups, dict(report.totals)), None
 
 
@@ -94,32 +90,18 @@ def run_probe(
     cafile: the trust anchors the MTA verifies with (Postfix's smtp_tls_CAfile), so the
     probe judges the relay's certificate the way the MTA will.
     """
+    options = CheckOptions(
+        target=target,
+        timeouts=Timeouts.quick().with_limit(Phase.CONNECT, connect_timeout),
+        families=(socket.AF_INET, socket.AF_INET6),
+        cafile=Path(cafile) if cafile and Path(cafile).is_file() else None,
+    )
     try:
-        from smtpdoctor.diagnose.rules import diagnose
-        from smtpdoctor.probe.check import CheckOptions, run_check_sync
-        from smtpdoctor.probe.timeouts import Timeouts
-        from smtpdoctor.report import check_json
-    except ImportError as exc:
-        return None, f"probe {target}: not run ({exc})"
-    timeouts = Timeouts.quick().with_limit(Phase.CONNECT, connect_timeout)
-    try:
-        options = CheckOptions(
-            target=target,
-            timeouts=timeouts,
-            families=(socket.AF_INET, socket.AF_INET6),
-            cafile=Path(cafile) if cafile and Path(cafile).is_file() else None,
-        )
         result = run_check_sync(options)
-        diagnosis = diagnose(result)
-    except Exception as exc:  # a probe failure must not take the whole report down
+    except (UsageError, CouldNotRun) as exc:  # a target check cannot take, or cannot run
         return None, f"probe {target}: could not run: {exc}"
-    try:
-        document = json.loads(check_json.render(result, diagnosis))
-    except (TypeError, ValueError):
-        document = {}
-    return ProbeOutcome(
-        target, why, diagnosis.verdict, diagnosis.causes, document, observe(result)
-    ), ""
+    diagnosis = diagnose(result)
+    return ProbeOutcome(target, why, diagnosis, result, observe(result)), ""
 
 
 def _tls_conflicts(

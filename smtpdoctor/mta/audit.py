@@ -10,11 +10,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from smtpdoctor.catalogue import CauseCode
-from smtpdoctor.diagnose.cause import Severity
+from smtpdoctor.finding import Severity
 from smtpdoctor.mta import exim_config, exim_retry, firewall, resolver, resources
 from smtpdoctor.mta.detect import MtaOptions, detect
 from smtpdoctor.mta.exim_queue import exim_binary
-from smtpdoctor.mta.findings import AuditSection, ConfigReport, Finding
+from smtpdoctor.mta.findings import AuditSection, ConfigFinding, ConfigReport
 from smtpdoctor.mta.model import Mta, Unreadable
 from smtpdoctor.mta.postconf import PostfixSettings, parse_size, read_settings
 from smtpdoctor.mta.postfix_audit import TIMEOUT_RULES, audit_postfix, parse_relayhost
@@ -99,7 +99,7 @@ def audit_postfix_section(options: MtaOptions) -> tuple[AuditSection, PostfixSet
     facts.append(("running", {True: "yes", False: "no", None: "unknown"}[running]))
     if running is False:
         findings.append(
-            Finding(
+            ConfigFinding(
                 "postfix",
                 "master",
                 Severity.ERROR,
@@ -144,7 +144,7 @@ def audit_exim_section(options: MtaOptions) -> AuditSection:
             opts = exim_config.parse_bp(_exim_lines(binary, "router", name))
             if opts.get("driver") == "manualroute":
                 smarthost = True
-        findings: list[Finding] = []
+        findings: list[ConfigFinding] = []
         facts: list[tuple[str, str]] = []
         for name in transports:
             opts = exim_config.parse_bp(_exim_lines(binary, "transport", name))
@@ -183,10 +183,10 @@ def audit_resolver_section(path: Path, query: bool) -> AuditSection:
         ),
         ("worst_case_lookup", f"{conf.worst_case_s:g}s"),
     ]
-    findings: list[Finding] = []
+    findings: list[ConfigFinding] = []
     if not conf.nameservers:
         findings.append(
-            Finding(
+            ConfigFinding(
                 "resolver",
                 str(path),
                 Severity.ERROR,
@@ -202,7 +202,7 @@ def audit_resolver_section(path: Path, query: bool) -> AuditSection:
         facts.append(("systemd-resolved", "stub in use (resolvectl status shows upstreams)"))
     if conf.worst_case_s > 30 and not stub:
         findings.append(
-            Finding(
+            ConfigFinding(
                 "resolver",
                 "options",
                 Severity.WARNING,
@@ -225,7 +225,7 @@ def audit_resolver_section(path: Path, query: bool) -> AuditSection:
         facts.append((f"nameserver {check.server}", f"{check.detail} in {check.elapsed_ms:.0f} ms"))
         if not check.ok:
             findings.append(
-                Finding(
+                ConfigFinding(
                     "resolver",
                     f"nameserver {check.server}",
                     Severity.ERROR,
@@ -242,7 +242,7 @@ def audit_resolver_section(path: Path, query: bool) -> AuditSection:
             )
         elif check.elapsed_ms > 1000:
             findings.append(
-                Finding(
+                ConfigFinding(
                     "resolver",
                     f"nameserver {check.server}",
                     Severity.WARNING,
@@ -294,7 +294,7 @@ def audit_firewall_section() -> AuditSection:
             else CauseCode.CONNECT_TIMEOUT
         )
         findings.append(
-            Finding(
+            ConfigFinding(
                 "firewall",
                 f"{rule.source} chain {rule.chain}",
                 Severity.ERROR,

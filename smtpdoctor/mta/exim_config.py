@@ -11,8 +11,8 @@ import re
 from collections.abc import Iterable
 
 from smtpdoctor.catalogue import CauseCode
-from smtpdoctor.diagnose.cause import Severity
-from smtpdoctor.mta.findings import Finding
+from smtpdoctor.finding import Severity
+from smtpdoctor.mta.findings import ConfigFinding
 
 _TIME_PART = re.compile(r"(\d+)([wdhms])")
 _UNITS = {"w": 604800, "d": 86400, "h": 3600, "m": 60, "s": 1}
@@ -75,9 +75,9 @@ def parse_exim_time(value: str) -> float | None:
     return float(sum(int(n) * _UNITS[u] for n, u in parts))
 
 
-def audit_transport(name: str, options: dict[str, str]) -> list[Finding]:
+def audit_transport(name: str, options: dict[str, str]) -> list[ConfigFinding]:
     """An smtp transport's timeouts and fallback hosts."""
-    out: list[Finding] = []
+    out: list[ConfigFinding] = []
     for option, default, floor, cause, why in EXIM_TIMEOUTS:
         raw = options.get(option)
         seconds = parse_exim_time(raw) if raw else None
@@ -85,7 +85,7 @@ def audit_transport(name: str, options: dict[str, str]) -> list[Finding]:
             continue
         recommended = f"{int(default // 60)}m"
         out.append(
-            Finding(
+            ConfigFinding(
                 area="exim",
                 subject=f"transport {name}: {option}",
                 severity=Severity.WARNING,
@@ -102,12 +102,12 @@ def audit_transport(name: str, options: dict[str, str]) -> list[Finding]:
     return out
 
 
-def audit_fallback(name: str, options: dict[str, str], smarthost: bool) -> list[Finding]:
+def audit_fallback(name: str, options: dict[str, str], smarthost: bool) -> list[ConfigFinding]:
     """No fallback_hosts while all mail goes to one smarthost."""
     if not smarthost or options.get("fallback_hosts", "").strip():
         return []
     return [
-        Finding(
+        ConfigFinding(
             area="exim",
             subject=f"transport {name}: fallback_hosts",
             severity=Severity.WARNING,

@@ -13,9 +13,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from smtpdoctor.catalogue import CauseCode
-from smtpdoctor.diagnose.cause import Severity
+from smtpdoctor.finding import Severity
 from smtpdoctor.mta.exim_config import parse_exim_time
-from smtpdoctor.mta.findings import Finding
+from smtpdoctor.mta.findings import ConfigFinding
 
 # Exim's own default rule: what the recommendations point to.
 DEFAULT_RULE = "* * F,2h,15m; G,16h,1h,1.5; F,4d,6h"
@@ -87,13 +87,13 @@ def _words(seconds: float) -> str:
     return f"{seconds:g}s"
 
 
-def audit_retry(lines: Iterable[str]) -> list[Finding]:
+def audit_retry(lines: Iterable[str]) -> list[ConfigFinding]:
     """Rules that bounce timeouts too soon or retry them too rarely; no catch-all rule."""
     rules = [r for r in (parse_rule(line) for line in lines) if r is not None]
-    out: list[Finding] = []
+    out: list[ConfigFinding] = []
     if not any(r.pattern == "*" and r.covers_timeouts for r in rules):
         out.append(
-            Finding(
+            ConfigFinding(
                 "exim",
                 "retry rules",
                 Severity.ERROR if not rules else Severity.WARNING,
@@ -111,7 +111,7 @@ def audit_retry(lines: Iterable[str]) -> list[Finding]:
             continue
         if rule.cutoff_s is not None and rule.cutoff_s < MIN_CUTOFF_S:
             out.append(
-                Finding(
+                ConfigFinding(
                     "exim",
                     f"retry rule {rule.pattern} {rule.error}",
                     Severity.WARNING,
@@ -127,7 +127,7 @@ def audit_retry(lines: Iterable[str]) -> list[Finding]:
             )
         if rule.first_interval_s is not None and rule.first_interval_s > MAX_FIRST_INTERVAL_S:
             out.append(
-                Finding(
+                ConfigFinding(
                     "exim",
                     f"retry rule {rule.pattern} {rule.error}",
                     Severity.WARNING,

@@ -5,12 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from smtpdoctor.catalogue import CauseCode
-from smtpdoctor.diagnose.cause import Severity
+from smtpdoctor.finding import Evidence, Finding, Severity, Source
 from smtpdoctor.mta.model import Unreadable
 
 
 @dataclass(frozen=True)
-class Finding:
+class ConfigFinding:
     """One setting or condition that causes (or risks) timeouts, with the fix."""
 
     area: str  # postfix, exim, resolver, resources, firewall
@@ -23,6 +23,23 @@ class Finding:
     reason: str = ""
     command: str = ""  # the exact command that applies the recommendation, if any
 
+    def to_finding(self) -> Finding | None:
+        """The Finding doctor ranks; None for a finding that names no cause code."""
+        if self.cause is None:
+            return None
+        source = Source.FIREWALL if self.area == "firewall" else Source.CONFIG
+        text = self.summary
+        if self.current and source is Source.CONFIG and self.current not in text:
+            text += f" (now {self.current})"
+        return Finding(
+            code=self.cause,
+            severity=self.severity,
+            summary=self.summary,
+            subject=self.subject,
+            evidence=(Evidence(source, text),),
+            fixes=(self.command,) if self.command else (),
+        )
+
 
 @dataclass(frozen=True)
 class AuditSection:
@@ -31,7 +48,7 @@ class AuditSection:
     area: str
     checked: tuple[str, ...] = ()  # what was read and looked at, in words
     facts: tuple[tuple[str, str], ...] = ()  # name, value: what the machine has
-    findings: tuple[Finding, ...] = ()
+    findings: tuple[ConfigFinding, ...] = ()
     unreadable: tuple[Unreadable, ...] = ()
 
     @property
@@ -47,11 +64,10 @@ class ConfigReport:
     sections: tuple[AuditSection, ...] = field(default_factory=tuple)
 
     @property
-    def findings(self) -> tuple[Finding, ...]:
+    def findings(self) -> tuple[ConfigFinding, ...]:
         """Every finding, the most severe first."""
-        order = {Severity.ERROR: 0, Severity.WARNING: 1, Severity.INFO: 2}
         every = [f for s in self.sections for f in s.findings]
-        return tuple(sorted(every, key=lambda f: order[f.severity]))
+        return tuple(sorted(every, key=lambda f: f.severity.rank))
 
     @property
     def ran(self) -> bool:

@@ -6,8 +6,8 @@ import re
 from dataclasses import dataclass
 
 from smtpdoctor.catalogue import CauseCode
-from smtpdoctor.diagnose.cause import Severity
-from smtpdoctor.mta.findings import Finding
+from smtpdoctor.finding import Severity
+from smtpdoctor.mta.findings import ConfigFinding
 from smtpdoctor.mta.postconf import PostfixSettings, format_seconds, parse_time
 
 
@@ -139,9 +139,9 @@ def _cmd(*settings: str, config_args: str = "") -> str:
     return f"postconf{config_args} -e {quoted} && postfix{config_args} reload"
 
 
-def audit_timeouts(settings: PostfixSettings, config_args: str = "") -> list[Finding]:
+def audit_timeouts(settings: PostfixSettings, config_args: str = "") -> list[ConfigFinding]:
     """Every timeout parameter against its floor."""
-    out: list[Finding] = []
+    out: list[ConfigFinding] = []
     for rule in TIMEOUT_RULES:
         raw = settings.get(rule.name)
         seconds = parse_time(raw) if raw else None
@@ -150,7 +150,7 @@ def audit_timeouts(settings: PostfixSettings, config_args: str = "") -> list[Fin
         recommended = format_seconds(rule.default_s)
         severity = Severity.ERROR if seconds < rule.floor_s / 4 else Severity.WARNING
         out.append(
-            Finding(
+            ConfigFinding(
                 area="postfix",
                 subject=rule.name,
                 severity=severity,
@@ -165,13 +165,13 @@ def audit_timeouts(settings: PostfixSettings, config_args: str = "") -> list[Fin
     return out
 
 
-def audit_queue(settings: PostfixSettings, config_args: str = "") -> list[Finding]:
+def audit_queue(settings: PostfixSettings, config_args: str = "") -> list[ConfigFinding]:
     """Queue lifetime and retry settings."""
-    out: list[Finding] = []
+    out: list[ConfigFinding] = []
     lifetime = parse_time(settings.get("maximal_queue_lifetime", "5d"), "d")
     if lifetime is not None and lifetime < 86400:
         out.append(
-            Finding(
+            ConfigFinding(
                 "postfix",
                 "maximal_queue_lifetime",
                 Severity.WARNING,
@@ -189,7 +189,7 @@ def audit_queue(settings: PostfixSettings, config_args: str = "") -> list[Findin
     run_delay = parse_time(settings.get("queue_run_delay", "300s"))
     if low is not None and high is not None and low > high:
         out.append(
-            Finding(
+            ConfigFinding(
                 "postfix",
                 "minimal_backoff_time",
                 Severity.WARNING,
@@ -207,7 +207,7 @@ def audit_queue(settings: PostfixSettings, config_args: str = "") -> list[Findin
         )
     if run_delay is not None and low is not None and run_delay > low:
         out.append(
-            Finding(
+            ConfigFinding(
                 "postfix",
                 "queue_run_delay",
                 Severity.INFO,
@@ -225,7 +225,7 @@ def audit_queue(settings: PostfixSettings, config_args: str = "") -> list[Findin
         )
     if high is not None and high > 4 * 3600:
         out.append(
-            Finding(
+            ConfigFinding(
                 "postfix",
                 "maximal_backoff_time",
                 Severity.INFO,
@@ -241,16 +241,16 @@ def audit_queue(settings: PostfixSettings, config_args: str = "") -> list[Findin
     return out
 
 
-def audit_relay(settings: PostfixSettings, config_args: str = "") -> list[Finding]:
+def audit_relay(settings: PostfixSettings, config_args: str = "") -> list[ConfigFinding]:
     """relayhost: single point of failure, TLS wrapper mode against the port, MX lookups."""
     relay = parse_relayhost(settings.get("relayhost"))
     if relay is None:
         return []
-    out: list[Finding] = []
+    out: list[ConfigFinding] = []
     value = settings.get("relayhost")
     if not settings.get("smtp_fallback_relay").strip():
         out.append(
-            Finding(
+            ConfigFinding(
                 "postfix",
                 "smtp_fallback_relay",
                 Severity.WARNING,
@@ -268,7 +268,7 @@ def audit_relay(settings: PostfixSettings, config_args: str = "") -> list[Findin
     wrapper = settings.get("smtp_tls_wrappermode", "no").lower() == "yes"
     if relay.port == 465 and not wrapper:
         out.append(
-            Finding(
+            ConfigFinding(
                 "postfix",
                 "smtp_tls_wrappermode",
                 Severity.ERROR,
@@ -287,7 +287,7 @@ def audit_relay(settings: PostfixSettings, config_args: str = "") -> list[Findin
         )
     if relay.port in (25, 587) and wrapper:
         out.append(
-            Finding(
+            ConfigFinding(
                 "postfix",
                 "smtp_tls_wrappermode",
                 Severity.ERROR,
@@ -302,7 +302,7 @@ def audit_relay(settings: PostfixSettings, config_args: str = "") -> list[Findin
         )
     if not relay.bracketed and not re.match(r"^[\d.]+$|:", relay.host):
         out.append(
-            Finding(
+            ConfigFinding(
                 "postfix",
                 "relayhost",
                 Severity.INFO,
@@ -318,7 +318,7 @@ def audit_relay(settings: PostfixSettings, config_args: str = "") -> list[Findin
     level = settings.get("smtp_tls_security_level", "").lower()
     if level in _STRICT_TLS:
         out.append(
-            Finding(
+            ConfigFinding(
                 "postfix",
                 "smtp_tls_security_level",
                 Severity.INFO,
@@ -336,7 +336,7 @@ def audit_relay(settings: PostfixSettings, config_args: str = "") -> list[Findin
 
 def audit_protocols(
     settings: PostfixSettings, has_ipv6_route: bool | None, config_args: str = ""
-) -> list[Finding]:
+) -> list[ConfigFinding]:
     """inet_protocols and smtp_address_preference against this machine's IPv6 routing."""
     protocols = settings.get("inet_protocols", "all").lower()
     uses_ipv6 = protocols in ("all", "ipv6") or "ipv6" in protocols
@@ -344,7 +344,7 @@ def audit_protocols(
         return []
     preference = settings.get("smtp_address_preference", "any")
     return [
-        Finding(
+        ConfigFinding(
             "postfix",
             "inet_protocols",
             Severity.WARNING,
@@ -363,7 +363,7 @@ def audit_protocols(
 
 def audit_postfix(
     settings: PostfixSettings, has_ipv6_route: bool | None, config_args: str = ""
-) -> list[Finding]:
+) -> list[ConfigFinding]:
     """All Postfix checks."""
     return (
         audit_timeouts(settings, config_args)

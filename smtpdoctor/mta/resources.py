@@ -6,8 +6,8 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from smtpdoctor.diagnose.cause import Severity
-from smtpdoctor.mta.findings import Finding
+from smtpdoctor.finding import Severity
+from smtpdoctor.mta.findings import ConfigFinding
 
 
 @dataclass(frozen=True)
@@ -54,12 +54,12 @@ def read_resources(queue_dir: Path | None) -> Resources:
     return Resources(load1, os.cpu_count() or 1, avail, total, disk, inodes, inodes_total)
 
 
-def audit_resources(res: Resources, queue_floor: int | None, queue_dir: str) -> list[Finding]:
+def audit_resources(res: Resources, queue_floor: int | None, queue_dir: str) -> list[ConfigFinding]:
     """Findings: overload, low memory, a queue filesystem under the MTA's floor."""
-    out: list[Finding] = []
+    out: list[ConfigFinding] = []
     if res.load1 is not None and res.load1 > 2 * res.cpus:
         out.append(
-            Finding(
+            ConfigFinding(
                 "resources",
                 "load",
                 Severity.WARNING,
@@ -74,7 +74,7 @@ def audit_resources(res: Resources, queue_floor: int | None, queue_dir: str) -> 
         )
     if res.mem_available is not None and res.mem_total and res.mem_available < 0.05 * res.mem_total:
         out.append(
-            Finding(
+            ConfigFinding(
                 "resources",
                 "memory",
                 Severity.WARNING,
@@ -88,7 +88,7 @@ def audit_resources(res: Resources, queue_floor: int | None, queue_dir: str) -> 
         )
     if res.disk_free is not None and queue_floor is not None and res.disk_free < queue_floor:
         out.append(
-            Finding(
+            ConfigFinding(
                 "resources",
                 "queue disk",
                 Severity.ERROR,
@@ -108,7 +108,7 @@ def audit_resources(res: Resources, queue_floor: int | None, queue_dir: str) -> 
         and res.inodes_free < 0.05 * res.inodes_total
     ):
         out.append(
-            Finding(
+            ConfigFinding(
                 "resources",
                 "queue inodes",
                 Severity.WARNING,

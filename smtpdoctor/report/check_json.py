@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from smtpdoctor.diagnose.cause import Cause
 from smtpdoctor.diagnose.rules import Diagnosis
+from smtpdoctor.finding import Finding
 from smtpdoctor.probe.results import (
     CheckResult,
     DnsQuery,
@@ -22,7 +22,7 @@ from smtpdoctor.report import trace_json
 SCHEMA = "smtpdoctor.check/1"
 
 
-def cause_dict(cause: Cause) -> dict[str, Any]:
+def cause_dict(cause: Finding) -> dict[str, Any]:
     """One cause as JSON."""
     return {
         "code": cause.code.value,
@@ -33,8 +33,8 @@ def cause_dict(cause: Cause) -> dict[str, Any]:
         "address": cause.address,
         "port": cause.port,
         "summary": cause.summary,
-        "evidence": list(cause.evidence),
-        "fix": list(cause.fix),
+        "evidence": list(cause.evidence_lines),
+        "fix": list(cause.fixes),
     }
 
 
@@ -157,7 +157,7 @@ def _reference(ref: ReferenceHost) -> dict[str, Any]:
 
 def check_dict(result: CheckResult, diagnosis: Diagnosis) -> dict[str, Any]:
     """The whole document as a dict."""
-    causes = list(diagnosis.causes)
+    causes = list(diagnosis.findings)
     passed = set(diagnosis.passed)  # the diagnosis already judged each explicit endpoint
     return {
         "schema": SCHEMA,

@@ -7,8 +7,8 @@ from dataclasses import dataclass
 from rich.console import Console
 from rich.text import Text
 
-from smtpdoctor.diagnose.cause import Cause, Severity
-from smtpdoctor.diagnose.rules import VERDICT_DEGRADED, VERDICT_OK, Diagnosis
+from smtpdoctor.diagnose.rules import Diagnosis
+from smtpdoctor.finding import Finding, Severity, Verdict
 from smtpdoctor.phases import Phase
 from smtpdoctor.probe.results import (
     CheckResult,
@@ -19,7 +19,7 @@ from smtpdoctor.probe.results import (
 )
 from smtpdoctor.probe.timeouts import Profile
 
-_VERDICT_STYLE = {VERDICT_OK: "bold green", VERDICT_DEGRADED: "bold yellow"}
+_VERDICT_STYLE = {Verdict.OK: "bold green", Verdict.DEGRADED: "bold yellow"}
 _SEVERITY_STYLE = {Severity.ERROR: "bold red", Severity.WARNING: "yellow", Severity.INFO: "cyan"}
 
 
@@ -31,14 +31,14 @@ def _ms(value: float) -> str:
 
 @dataclass(frozen=True)
 class _Group:
-    first: Cause
-    others: tuple[Cause, ...]
+    first: Finding
+    others: tuple[Finding, ...]
 
 
-def _group(causes: tuple[Cause, ...]) -> list[_Group]:
+def _group(causes: tuple[Finding, ...]) -> list[_Group]:
     """Causes that share code, phase and severity, shown once with every place they hit."""
     order: list[tuple[object, ...]] = []
-    members: dict[tuple[object, ...], list[Cause]] = {}
+    members: dict[tuple[object, ...], list[Finding]] = {}
     for cause in causes:
         key = (cause.code, cause.phase, cause.severity, cause.host)
         if key not in members:
@@ -48,7 +48,7 @@ def _group(causes: tuple[Cause, ...]) -> list[_Group]:
     return [_Group(members[k][0], tuple(members[k][1:])) for k in order]
 
 
-def _place(cause: Cause) -> str:
+def _place(cause: Finding) -> str:
     if cause.address is None:
         return cause.host or ""
     addr = f"[{cause.address}]" if ":" in cause.address else cause.address
@@ -130,11 +130,11 @@ def render(
     head.append(f"{verdict.upper()} ", style=_VERDICT_STYLE.get(verdict, "bold red"))
     head.append(f" {result.target}: ")
     explicit = [ep for ep in result.endpoints if ep.explicit]
-    if verdict == VERDICT_OK:
+    if verdict is Verdict.OK:
         head.append(
             f"mail gets through on {len(diagnosis.passed)} of {len(explicit)} address/port pairs"
         )
-    elif verdict == VERDICT_DEGRADED:
+    elif verdict is Verdict.DEGRADED:
         passed = set(diagnosis.passed)
         later = sum(1 for ep in explicit if ep.label in passed and _deferred(ep))
         retry = f" ({later} only after a retry)" if later else ""
@@ -275,11 +275,11 @@ def _render_cause(console: Console, number: int, group: _Group) -> None:
         console.print(Text(f"   Also on: {places}", style="dim"))
     if cause.evidence:
         console.print(Text("   Evidence:", style="bold"))
-        for line in cause.evidence:
+        for line in (e.text for e in cause.evidence):
             console.print(Text(f"     - {line}"))
-    if cause.fix:
+    if cause.fixes:
         console.print(Text("   Fix:", style="bold"))
-        for line in cause.fix:
+        for line in cause.fixes:
             console.print(Text(f"     - {line}"))
     console.print()
 

@@ -5,12 +5,12 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from smtpdoctor.mta.findings import ConfigReport, Finding
+from smtpdoctor.mta.findings import ConfigFinding, ConfigReport
 
 SCHEMA = "smtpdoctor.config/1"
 
 
-def finding_dict(f: Finding) -> dict[str, Any]:
+def finding_dict(f: ConfigFinding) -> dict[str, Any]:
     """One finding as plain data."""
     return {
         "area": f.area,

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from smtpdoctor.mta.findings import ConfigReport, Finding
+from smtpdoctor.mta.findings import ConfigFinding, ConfigReport
 
 _MARK = {"error": "ERROR", "warning": "WARN ", "info": "info "}
 
 
-def finding_lines(f: Finding, indent: str = "  ") -> list[str]:
+def finding_lines(f: ConfigFinding, indent: str = "  ") -> list[str]:
     """One finding: severity, summary, cause, values, why and the command."""
     cause = f" [{f.cause.value}]" if f.cause else ""
     lines = [f"{indent}{_MARK[f.severity.value]} {f.area}: {f.summary}{cause}"]

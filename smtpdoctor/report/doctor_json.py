@@ -5,13 +5,14 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from smtpdoctor.doctor.model import DoctorReport, RankedCause
-from smtpdoctor.report import config_json, queue_json
+from smtpdoctor.doctor.model import DoctorReport, ProbeOutcome, RankedFinding
+from smtpdoctor.finding import Verdict
+from smtpdoctor.report import check_json, config_json, queue_json
 
 SCHEMA = "smtpdoctor.doctor/1"
 
 
-def _cause(rank: int, cause: RankedCause) -> dict[str, Any]:
+def _cause(rank: int, cause: RankedFinding) -> dict[str, Any]:
     return {
         "rank": rank,
         "code": cause.code.value,
@@ -27,7 +28,12 @@ def _cause(rank: int, cause: RankedCause) -> dict[str, Any]:
     }
 
 
-def render(report: DoctorReport, verdict: str) -> str:
+def _probe(probe: ProbeOutcome) -> dict[str, Any]:
+    check = check_json.check_dict(probe.result, probe.diagnosis) if probe.result else {}
+    return {"target": probe.target, "why": probe.why, "verdict": probe.verdict, "check": check}
+
+
+def render(report: DoctorReport, verdict: Verdict) -> str:
     """One JSON document: the ranked causes and each source's own result."""
     doc: dict[str, Any] = {
         "schema": SCHEMA,
@@ -42,16 +48,19 @@ def render(report: DoctorReport, verdict: str) -> str:
                 "sources": list(report.logs.sources),
                 "totals": report.logs.totals,
                 "groups": [
-                    {"cause": c.value, "destination": d, "relay": r, "count": n, "sample": s}
-                    for c, d, r, n, s in report.logs.groups
+                    {
+                        "cause": g.cause.value,
+                        "destination": g.destination,
+                        "relay": g.relay,
+                        "count": g.count,
+                        "sample": g.sample,
+                    }
+                    for g in report.logs.groups
                 ],
             }
             if report.logs
             else None
         ),
-        "probes": [
-            {"target": p.target, "why": p.why, "verdict": p.verdict, "check": p.json}
-            for p in report.probes
-        ],
+        "probes": [_probe(p) for p in report.probes],
     }
     return json.dumps(doc, indent=2, default=str)

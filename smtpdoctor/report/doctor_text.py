@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from smtpdoctor.doctor.model import DoctorReport
+from smtpdoctor.finding import Verdict
 from smtpdoctor.report import config_text, queue_text
 
 _MAX_FIXES = 4
 
 
-def render(report: DoctorReport, verdict: str) -> str:
+def render(report: DoctorReport, verdict: Verdict) -> str:
     """Ranked causes, evidence per source, fixes; then what was and was not checked."""
     lines = [f"smtpdoctor doctor: {verdict}"]
     if not report.causes:

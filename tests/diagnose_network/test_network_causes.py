@@ -6,8 +6,8 @@ import socket
 from dataclasses import replace
 
 from smtpdoctor.catalogue import CauseCode
-from smtpdoctor.diagnose.cause import Severity
 from smtpdoctor.diagnose.network import network_causes
+from smtpdoctor.finding import Severity
 from smtpdoctor.phases import Phase
 from smtpdoctor.probe.results import (
     CheckResult,
@@ -70,11 +70,13 @@ def test_ipv6_broken() -> None:
     assert (cause.address, cause.port, cause.phase) == ("2001:db8::10", 25, Phase.CONNECT)
     assert "connect timeout after 5000 ms" in cause.summary and "192.0.2.10" in cause.summary
     assert "without fallback never deliver" in cause.summary
-    assert cause.evidence[0].startswith("IPv4 192.0.2.10:25: connect ok")
-    assert cause.evidence[1].startswith("IPv6 [2001:db8::10]:25: connect timeout after 5000 ms")
-    assert "smtp_address_preference = ipv4" in cause.fix[0]
-    assert "inet_protocols = ipv4" in cause.fix[0]
-    assert "smtpdoctor trace [2001:db8::10]:25" in cause.fix[1]
+    assert cause.evidence_lines[0].startswith("IPv4 192.0.2.10:25: connect ok")
+    assert cause.evidence_lines[1].startswith(
+        "IPv6 [2001:db8::10]:25: connect timeout after 5000 ms"
+    )
+    assert "smtp_address_preference = ipv4" in cause.fixes[0]
+    assert "inet_protocols = ipv4" in cause.fixes[0]
+    assert "smtpdoctor trace [2001:db8::10]:25" in cause.fixes[1]
 
 
 def test_ipv6_broken_needs_working_ipv4_and_all_ipv6_failing() -> None:
@@ -111,9 +113,9 @@ def test_port25_blocked_by_own_submission_port() -> None:
     assert (cause.address, cause.port, cause.phase) == ("192.0.2.10", 25, Phase.CONNECT)
     assert "port 587 of the same address connects" in cause.summary
     assert "outbound port-25" in cause.summary
-    assert cause.fix[0] == "Find where the packets stop: `smtpdoctor trace 192.0.2.10:25`."
-    assert "Port 587 of this host answers" in cause.fix[1]
-    assert any("nft list ruleset" in f for f in cause.fix)  # the catalogue's firewall listing
+    assert cause.fixes[0] == "Find where the packets stop: `smtpdoctor trace 192.0.2.10:25`."
+    assert "Port 587 of this host answers" in cause.fixes[1]
+    assert any("nft list ruleset" in f for f in cause.fixes)  # the catalogue's firewall listing
 
 
 def test_port25_not_blocked_when_nothing_else_answers() -> None:
@@ -156,7 +158,8 @@ def test_port25_blocked_confirmed_by_reference_timing_out_too() -> None:
     assert cause.code is CauseCode.PORT25_BLOCKED
     assert "reference host ref.lab.test" in cause.summary
     assert any(
-        line.startswith("reference ref.lab.test: IPv4 198.51.100.25:25") for line in cause.evidence
+        line.startswith("reference ref.lab.test: IPv4 198.51.100.25:25")
+        for line in cause.evidence_lines
     )
 
 
@@ -206,8 +209,8 @@ def test_mtu_blackhole() -> None:
     assert (cause.phase, cause.port) == (Phase.STARTTLS, 25)
     assert "STARTTLS handshake" in cause.summary and "MSS clamped to 536" in cause.summary
     assert "after connect, greeting, ehlo passed" in cause.summary
-    assert cause.evidence[1].startswith("retry: IPv4 192.0.2.10:25 (MSS clamped to 536)")
-    assert any("maxseg size set rt mtu" in f for f in cause.fix)
+    assert cause.evidence_lines[1].startswith("retry: IPv4 192.0.2.10:25 (MSS clamped to 536)")
+    assert any("maxseg size set rt mtu" in f for f in cause.fixes)
 
 
 def test_no_mtu_blackhole_when_the_retry_also_stalls_or_is_missing() -> None:

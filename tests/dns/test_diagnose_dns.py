@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from smtpdoctor.catalogue import CauseCode
-from smtpdoctor.diagnose.cause import Cause, Severity
 from smtpdoctor.diagnose.dns import dns_causes, mx_causes
+from smtpdoctor.finding import Finding, Severity
 from smtpdoctor.phases import Phase
 from smtpdoctor.probe.results import DnsQuery, MxHost, MxPlan, ResolveResult
 
@@ -19,7 +19,7 @@ def res(*queries: DnsQuery, addresses: tuple[str, ...] = (), ms: float = 10.0) -
     return ResolveResult("mx.lab.test", addresses, queries, NS, ms)
 
 
-def codes(causes: list[Cause]) -> list[CauseCode]:
+def codes(causes: list[Finding]) -> list[CauseCode]:
     return [c.code for c in causes]
 
 
@@ -38,8 +38,8 @@ def test_nxdomain() -> None:
     assert cause.code is CauseCode.DNS_NXDOMAIN and cause.severity is Severity.ERROR
     assert cause.phase is Phase.RESOLVE and cause.host == "mx.lab.test"
     assert "192.0.2.53" in cause.summary
-    assert any("nxdomain" in line for line in cause.evidence)
-    assert cause.fix  # the catalogue's fixes follow
+    assert any("nxdomain" in line for line in cause.evidence_lines)
+    assert cause.fixes  # the catalogue's fixes follow
 
 
 def test_nxdomain_wins_over_a_timeout_of_the_other_family() -> None:
@@ -56,7 +56,7 @@ def test_servfail_and_refused() -> None:
     [cause] = dns_causes(res(q("A", "servfail"), q("AAAA", "refused")))
     assert cause.code is CauseCode.DNS_SERVFAIL
     assert "REFUSED/SERVFAIL" in cause.summary
-    assert any("dig +cd" in f for f in cause.fix)
+    assert any("dig +cd" in f for f in cause.fixes)
 
 
 def test_timeout_names_each_nameserver_and_its_times() -> None:
@@ -68,16 +68,18 @@ def test_timeout_names_each_nameserver_and_its_times() -> None:
     [cause] = dns_causes(r)
     assert cause.code is CauseCode.DNS_TIMEOUT and cause.severity is Severity.ERROR
     assert "192.0.2.53, 198.51.100.53" in cause.summary and "3.0 s" in cause.summary
-    assert cause.evidence[0] == (
+    assert cause.evidence_lines[0] == (
         "nameserver 192.0.2.53: 2 tries: A timeout after 2000 ms, AAAA timeout after 2000 ms"
     )
-    assert "198.51.100.53: 2 tries" in cause.evidence[1]
-    assert cause.fix[0] == "Test each resolver: `dig @192.0.2.53 mx.lab.test A +time=2 +tries=1`"
+    assert "198.51.100.53: 2 tries" in cause.evidence_lines[1]
+    assert cause.fixes[0] == "Test each resolver: `dig @192.0.2.53 mx.lab.test A +time=2 +tries=1`"
 
 
 def test_timeout_mentions_nameservers_never_asked() -> None:
     [cause] = dns_causes(res(q("A", "timeout", 5000), q("AAAA", "timeout", 5000), ms=5000))
-    assert "nameserver 198.51.100.53: never asked (the deadline ran out first)" in cause.evidence
+    assert (
+        "nameserver 198.51.100.53: never asked (the deadline ran out first)" in cause.evidence_lines
+    )
 
 
 def test_unreachable_resolver_counts_as_timeout() -> None:

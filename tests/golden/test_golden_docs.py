@@ -13,9 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from smtpdoctor.cli.doctor import verdict
 from smtpdoctor.doctor.model import DoctorReport
-from smtpdoctor.doctor.rank import rank
+from smtpdoctor.doctor.rank import rank, report_verdict
 from smtpdoctor.doctor.run import read_logs, run_probe
 from smtpdoctor.mta.audit import audit_resolver_section
 from smtpdoctor.mta.exim_queue import parse_listing
@@ -105,6 +104,6 @@ def test_doctor_json_unchanged(tmp_path: Path) -> None:
     assert probe is not None, why
     causes = rank(config, queue, logs, (probe,), f"127.0.0.1:{port}", "`exim -qff`")
     report = DoctorReport(tuple(causes), config, queue, logs, (probe,), ("all",), ())
-    doc = json.loads(doctor_json.render(report, verdict(report)))
+    doc = json.loads(doctor_json.render(report, report_verdict(report)))
     replacements = {str(tmp_path): "<tmp>", str(port): "PORT", str(REPO): "<repo>"}
     compare("doctor-fixtures", normalise(doc, replacements))

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from smtpdoctor.catalogue import CauseCode
-from smtpdoctor.diagnose.cause import Severity
+from smtpdoctor.finding import Severity
 from smtpdoctor.mta import exim_config, firewall, resolver
 from smtpdoctor.mta.audit import has_ipv6_default_route
 from smtpdoctor.mta.exim_queue import parse_listing

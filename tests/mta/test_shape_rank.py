@@ -7,8 +7,10 @@ from pathlib import Path
 
 from smtpdoctor.catalogue import CauseCode
 from smtpdoctor.diagnose.cause import Severity, make_cause
+from smtpdoctor.diagnose.rules import Diagnosis
 from smtpdoctor.doctor.model import ProbeOutcome
 from smtpdoctor.doctor.rank import host_key, rank
+from smtpdoctor.finding import Finding, Verdict
 from smtpdoctor.mta.model import Mta, QueuedMessage, QueuedRecipient, QueueSnapshot
 from smtpdoctor.mta.shape import QueueFilter, shape_queue
 from smtpdoctor.phases import Phase
@@ -33,6 +35,10 @@ def _msg(i: int, domain: str, cause: CauseCode | None, relay: str, age_min: floa
 
 def _snapshot(messages: list[QueuedMessage]) -> QueueSnapshot:
     return QueueSnapshot(Mta.POSTFIX, NOW, tuple(messages), "postqueue -j")
+
+
+def _diagnosis(verdict: Verdict, *findings: Finding) -> Diagnosis:
+    return Diagnosis(verdict, findings, passed=())
 
 
 def test_relay_host_shape() -> None:
@@ -93,9 +99,11 @@ def test_probe_and_queue_merge_on_the_relay_and_rank_first() -> None:
         address="198.51.100.25",
         port=25,
     )
-    probe = ProbeOutcome("198.51.100.25:25", "relay host", "failed", (probe_cause,))
+    probe = ProbeOutcome("198.51.100.25:25", "relay host", _diagnosis(Verdict.FAILED, probe_cause))
     dns = make_cause(CauseCode.DNS_SLOW, Severity.WARNING, "slow", [])
-    other = ProbeOutcome("@x.example", "top deferred destination", "degraded", (dns,))
+    other = ProbeOutcome(
+        "@x.example", "top deferred destination", _diagnosis(Verdict.DEGRADED, dns)
+    )
     causes = rank(None, shape, None, (probe, other), "198.51.100.25:25")
     top = causes[0]
     assert top.code is CauseCode.CONNECT_TIMEOUT
@@ -109,7 +117,7 @@ def test_passing_probe_argues_against_an_old_queue_fault() -> None:
     msgs = [_msg(1, "a.example", CauseCode.CONNECT_TIMEOUT, relay, 10)]
     shape = shape_queue(_snapshot(msgs))
     with_fail = rank(None, shape, None, (), None)
-    passing = ProbeOutcome("198.51.100.25:25", "relay host", "ok", ())
+    passing = ProbeOutcome("198.51.100.25:25", "relay host", _diagnosis(Verdict.OK))
     with_pass = rank(None, shape, None, (passing,), None)
     assert with_pass[0].score < with_fail[0].score
     assert any(not e.supports for e in with_pass[0].evidence)
