@@ -16,6 +16,7 @@ from smtpdoctor.probe.results import (
     PhaseStatus,
     TlsMode,
 )
+from smtpdoctor.proto.reply import Reply
 
 GREETING_SLOW_MS = 5000.0
 CERT_EXPIRY_WARNING_DAYS = 14
@@ -457,22 +458,8 @@ class EndpointRules:
             return
         where = _where(ep)
         text = reply.text
-        if reply.code == 421 or (phase.phase is Phase.GREETING and reply.code in (554, 450, 451)):
-            self.add(
-                CauseCode.SERVER_BUSY,
-                Severity.ERROR,
-                f"{where} refused service with {reply.code} during {_phase_words(phase.phase)}: "
-                f"{reply.first_line}",
-                phase,
-            )
-            return
-        if phase.phase is Phase.GREETING:
-            self.add(
-                CauseCode.SERVER_BUSY,
-                Severity.ERROR,
-                f"{where} greeted with {reply.code} instead of 220: {reply.first_line}",
-                phase,
-            )
+        if reply.code == 421 or phase.phase is Phase.GREETING:
+            self._busy(phase, reply)
             return
         if phase.phase is Phase.AUTH:
             self.add(
@@ -506,36 +493,7 @@ class EndpointRules:
             )
             return
         if reply.is_transient:
-            if phase.phase in (Phase.RCPT, Phase.DATA, Phase.EOD) and (
-                reply.code in (450, 451) or _GREYLIST_HINT.search(text)
-            ):
-                if _SAYS_GREYLIST.search(text):
-                    outlook = (
-                        "A retry after the greylisting period (often 5 to 30 minutes) will "
-                        "be accepted."
-                    )
-                else:
-                    # Policy deferrals (Postfix `defer`, `defer_if_permit`, rate limits) look
-                    # the same on the wire; only greylisting promises that a retry passes.
-                    outlook = (
-                        "That is greylisting or a policy deferral (a restriction, a rate "
-                        "limit): a retry may or may not pass; the reply text says which."
-                    )
-                self.add(
-                    CauseCode.GREYLISTED,
-                    Severity.WARNING,
-                    f"{where} answered {reply.code} to {_phase_words(phase.phase)}: "
-                    f"'{reply.first_line}'. {outlook}",
-                    phase,
-                )
-                return
-            self.add(
-                CauseCode.REJECTED,
-                Severity.WARNING,
-                f"{where} refused {_phase_words(phase.phase)} for now ({reply.code}): "
-                f"{reply.first_line}",
-                phase,
-            )
+            self._transient_reply(phase, reply)
             return
         fix: list[str] = []
         hint = ""
@@ -557,6 +515,52 @@ class EndpointRules:
             f"{reply.first_line}{hint}",
             phase,
             fix=fix,
+        )
+
+    def _busy(self, phase: PhaseResult, reply: Reply) -> None:
+        """421 anywhere, or anything but 220 as the greeting: the server refuses service."""
+        where = _where(self.ep)
+        if reply.code == 421 or reply.code in (554, 450, 451):
+            summary = (
+                f"{where} refused service with {reply.code} during {_phase_words(phase.phase)}: "
+                f"{reply.first_line}"
+            )
+        else:
+            summary = f"{where} greeted with {reply.code} instead of 220: {reply.first_line}"
+        self.add(CauseCode.SERVER_BUSY, Severity.ERROR, summary, phase)
+
+    def _transient_reply(self, phase: PhaseResult, reply: Reply) -> None:
+        """A 4xx that is not a busy server: greylisting, a policy deferral, or a refusal for now."""
+        where = _where(self.ep)
+        text = reply.text
+        if phase.phase in (Phase.RCPT, Phase.DATA, Phase.EOD) and (
+            reply.code in (450, 451) or _GREYLIST_HINT.search(text)
+        ):
+            if _SAYS_GREYLIST.search(text):
+                outlook = (
+                    "A retry after the greylisting period (often 5 to 30 minutes) will be accepted."
+                )
+            else:
+                # Policy deferrals (Postfix `defer`, `defer_if_permit`, rate limits) look
+                # the same on the wire; only greylisting promises that a retry passes.
+                outlook = (
+                    "That is greylisting or a policy deferral (a restriction, a rate "
+                    "limit): a retry may or may not pass; the reply text says which."
+                )
+            self.add(
+                CauseCode.GREYLISTED,
+                Severity.WARNING,
+                f"{where} answered {reply.code} to {_phase_words(phase.phase)}: "
+                f"'{reply.first_line}'. {outlook}",
+                phase,
+            )
+            return
+        self.add(
+            CauseCode.REJECTED,
+            Severity.WARNING,
+            f"{where} refused {_phase_words(phase.phase)} for now ({reply.code}): "
+            f"{reply.first_line}",
+            phase,
         )
 
 

@@ -122,79 +122,116 @@ def _tls_conflicts(
     return tuple(out)
 
 
+@dataclass
+class _Notes:
+    """What doctor could and could not check, in the order it tried."""
+
+    checked: list[str] = field(default_factory=list)
+    not_checked: list[str] = field(default_factory=list)
+
+
+@dataclass
+class _MtaView:
+    """What the MTA's own files said: the queue, where it logs, its TLS policy for the relay."""
+
+    options: MtaOptions
+    queue: QueueShape | None = None
+    maillog: str | None = None
+    tls_policy: TlsPolicy | None = None
+
+
+def _read_mta(mta: Mta | None, mta_options: MtaOptions, notes: _Notes) -> _MtaView:
+    """The queue (shaped) and, for Postfix, the settings doctor needs from main.cf."""
+    view = _MtaView(mta_options)
+    if mta is None:
+        notes.not_checked.append("queue: no MTA found")
+        return view
+    lifetime: float | None = None
+    try:
+        if mta is Mta.POSTFIX:
+            pf_target = mta_options.postfix_target()
+            settings = read_settings(pf_target)
+            view.maillog = settings.get("maillog_file") or None
+            lifetime = parse_time(settings.get("maximal_queue_lifetime", "5d"), "d")
+            relayhost = parse_relayhost(settings.get("relayhost"))
+            if relayhost is not None:
+                view.tls_policy = policy_for(settings, relayhost, postmap_lookup(pf_target))
+            pf_target = with_queue_dir(pf_target, settings)
+            view.options = replace(mta_options, queue_dir=pf_target.queue_dir)
+        snapshot = read_queue(view.options, mta)
+        view.queue = shape_queue(
+            snapshot, config_dir=view.options.postfix_config, queue_lifetime_s=lifetime
+        )
+        notes.checked.append(f"queue: {view.queue.messages} message(s)")
+        notes.not_checked += [f"queue: {p.source}: {p.reason}" for p in view.queue.problems]
+    except ToolError as exc:
+        notes.not_checked.append(f"queue: {exc}")
+    return view
+
+
+def _run_probes(
+    options: DoctorOptions, relay: str | None, view: _MtaView, notes: _Notes
+) -> list[ProbeOutcome]:
+    """Live checks of the relay host, or of the top deferred destinations."""
+    if not options.probe:
+        notes.not_checked.append("probe: skipped (--no-probe)")
+        return []
+    probes: list[ProbeOutcome] = []
+    policy = view.tls_policy
+    for target, reason in probe_targets(options, relay, view.queue):
+        options.progress(f"live check of {target} ({reason})")
+        cafile = policy.cafile if policy and reason == "relay host" else ""
+        outcome, why = run_probe(target, reason, options.probe_connect_timeout, cafile)
+        if outcome is not None:
+            probes.append(outcome)
+            notes.checked.append(f"probe: {target}")
+        else:
+            notes.not_checked.append(why)
+    if not probes and not relay and not (view.queue and view.queue.reasons):
+        notes.not_checked.append("probe: no relay host and no deferred destination to check")
+    return probes
+
+
+def _flush_hint(mta: Mta | None, mta_options: MtaOptions) -> str:
+    if mta is Mta.POSTFIX:
+        config = mta_options.postfix_config
+        c = f" -c {shlex.quote(str(config))}" if config else ""
+        return f"after the fix, retry the queue now: `postqueue{c} -f`"
+    if mta is Mta.EXIM:
+        return "after the fix, retry the queue now: `exim -qff`"
+    return ""
+
+
 def run_doctor(options: DoctorOptions) -> DoctorReport:
     """Config, queue, logs, probes; then the ranking."""
-    checked: list[str] = []
-    not_checked: list[str] = []
+    notes = _Notes()
     options.progress("auditing the configuration")
     config = run_audit(options.audit)
     for section in config.sections:
         if section.ran:
-            checked.append(f"config: {section.area}")
-        not_checked += [f"{section.area}: {u.source}: {u.reason}" for u in section.unreadable]
-    mta_options = options.audit.mta
-    mta = detect(mta_options)
-    queue: QueueShape | None = None
-    maillog: str | None = None
-    lifetime: float | None = None
-    tls_policy: TlsPolicy | None = None
+            notes.checked.append(f"config: {section.area}")
+        notes.not_checked += [f"{section.area}: {u.source}: {u.reason}" for u in section.unreadable]
+    mta = detect(options.audit.mta)
     if mta is not None:
         options.progress(f"reading the {mta.value} queue")
-        try:
-            if mta is Mta.POSTFIX:
-                pf_target = mta_options.postfix_target()
-                settings = read_settings(pf_target)
-                maillog = settings.get("maillog_file") or None
-                lifetime = parse_time(settings.get("maximal_queue_lifetime", "5d"), "d")
-                relayhost = parse_relayhost(settings.get("relayhost"))
-                if relayhost is not None:
-                    tls_policy = policy_for(settings, relayhost, postmap_lookup(pf_target))
-                pf_target = with_queue_dir(pf_target, settings)
-                mta_options = replace(mta_options, queue_dir=pf_target.queue_dir)
-            snapshot = read_queue(mta_options, mta)
-            queue = shape_queue(
-                snapshot, config_dir=mta_options.postfix_config, queue_lifetime_s=lifetime
-            )
-            checked.append(f"queue: {queue.messages} message(s)")
-            not_checked += [f"queue: {p.source}: {p.reason}" for p in queue.problems]
-        except ToolError as exc:
-            not_checked.append(f"queue: {exc}")
-    else:
-        not_checked.append("queue: no MTA found")
+    view = _read_mta(mta, options.audit.mta, notes)
     options.progress("analysing the mail log")
-    logs, why = read_logs(_log_sources(options, maillog), options.since)
+    logs, why = read_logs(_log_sources(options, view.maillog), options.since)
     if logs is not None:
-        checked.append(f"logs: {', '.join(logs.sources)}")
+        notes.checked.append(f"logs: {', '.join(logs.sources)}")
     if why:
-        not_checked.append(why)
+        notes.not_checked.append(why)
     relay = relay_target(config)
-    probes: list[ProbeOutcome] = []
-    if options.probe:
-        for target, reason in probe_targets(options, relay, queue):
-            options.progress(f"live check of {target} ({reason})")
-            cafile = tls_policy.cafile if tls_policy and reason == "relay host" else ""
-            outcome, why = run_probe(target, reason, options.probe_connect_timeout, cafile)
-            if outcome is not None:
-                probes.append(outcome)
-                checked.append(f"probe: {target}")
-            else:
-                not_checked.append(why)
-        if not probes and not relay and not (queue and queue.reasons):
-            not_checked.append("probe: no relay host and no deferred destination to check")
-    else:
-        not_checked.append("probe: skipped (--no-probe)")
-    flush_hint = ""
-    if mta is Mta.POSTFIX:
-        c = (
-            f" -c {shlex.quote(str(mta_options.postfix_config))}"
-            if mta_options.postfix_config
-            else ""
-        )
-        flush_hint = f"after the fix, retry the queue now: `postqueue{c} -f`"
-    elif mta is Mta.EXIM:
-        flush_hint = "after the fix, retry the queue now: `exim -qff`"
-    conflicts = _tls_conflicts(tls_policy, probes, mta_options)
-    causes = rank(config, queue, logs, tuple(probes), relay, flush_hint, conflicts)
+    probes = _run_probes(options, relay, view, notes)
+    conflicts = _tls_conflicts(view.tls_policy, probes, view.options)
+    flush_hint = _flush_hint(mta, view.options)
+    causes = rank(config, view.queue, logs, tuple(probes), relay, flush_hint, conflicts)
     return DoctorReport(
-        tuple(causes), config, queue, logs, tuple(probes), tuple(checked), tuple(not_checked)
+        tuple(causes),
+        config,
+        view.queue,
+        logs,
+        tuple(probes),
+        tuple(notes.checked),
+        tuple(notes.not_checked),
     )

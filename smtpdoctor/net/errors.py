@@ -145,7 +145,9 @@ def render(kind: ErrorKind, op: NetOp, reason: str, timeout_s: float | None) -> 
     return f"{_OS_PREFIX.get(op, op.value)}: {reason}"
 
 
-def map_error(exc: BaseException, op: NetOp, timeout_s: float | None = None) -> NetError:
+def map_error(  # noqa: PLR0911 - one mapping table: each return is one row, read in order
+    exc: BaseException, op: NetOp, timeout_s: float | None = None
+) -> NetError:
     """The one mapping from what asyncio, ssl and the OS raise to the NetError tree.
 
     ``exc`` is a TimeoutError (the deadline of ``op`` passed), an ssl.SSLError, an

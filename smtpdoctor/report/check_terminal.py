@@ -117,10 +117,8 @@ def _tls_line(ep: EndpointResult) -> Text | None:
     return text
 
 
-def render(
-    result: CheckResult, diagnosis: Diagnosis, console: Console, verbose: bool = False
-) -> None:
-    """Print the report."""
+def _headline(result: CheckResult, diagnosis: Diagnosis) -> Text:
+    """The verdict line: how many address/port pairs pass, and what it cost."""
     verdict = diagnosis.verdict
     # Counted as the report lists them: one per cause, however many addresses it hit.
     groups = _group(diagnosis.causes)
@@ -149,9 +147,11 @@ def render(
     else:
         head.append(f"mail does not get through on any of {len(explicit)} address/port pairs")
     head.append(f"   [{_ms(result.elapsed_ms)}, {result.profile} profile]", style="dim")
-    console.print(head)
-    console.print()
+    return head
 
+
+def _render_resolution(result: CheckResult, diagnosis: Diagnosis, console: Console) -> None:
+    """How the name became addresses (or the MX plan)."""
     resolve = result.resolve
     if result.mx is not None:
         _render_mx(result, diagnosis, console)
@@ -173,6 +173,16 @@ def render(
         console.print(f"Resolving {resolve.name} failed: {statuses}")
     console.print()
 
+
+def render(
+    result: CheckResult, diagnosis: Diagnosis, console: Console, verbose: bool = False
+) -> None:
+    """Print the report."""
+    explicit = [ep for ep in result.endpoints if ep.explicit]
+    console.print(_headline(result, diagnosis))
+    console.print()
+
+    _render_resolution(result, diagnosis, console)
     if explicit:
         console.print(Text("Endpoints", style="bold underline"))
         passed = set(diagnosis.passed)
