@@ -1,0 +1,320 @@
+"""Every rule of diagnose/endpoint.py, table-driven, on recorded results (no sockets).
+
+Each row is one recorded session and the exact findings the diagnosis must give:
+(code, severity, phase) in report order, and the verdict.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+
+from smtpdoctor.catalogue import CauseCode as C
+from smtpdoctor.diagnose.rules import diagnose
+from smtpdoctor.finding import Severity, Verdict
+from smtpdoctor.net.outcome import NetOp
+from smtpdoctor.phases import Phase
+from smtpdoctor.probe.results import PhaseStatus, Requirement, TlsMode
+from tests.diagnose.records import HEALTHY, Check, Endpoint, Step, tls_info, until
+
+P, S = Phase, PhaseStatus
+E, W, N = Severity.ERROR, Severity.WARNING, Severity.INFO  # N: a note
+FAILED, DEGRADED, OK = Verdict.FAILED, Verdict.DEGRADED, Verdict.OK
+
+TLS_STEPS = (
+    Step(P.CONNECT),
+    Step(P.GREETING, reply=(220, "ESMTP")),
+    Step(P.EHLO, reply=(250, "mx")),
+    Step(P.STARTTLS, detail="TLSv1.3 TLS_AES_256_GCM_SHA384"),
+    Step(P.EHLO, reply=(250, "mx"), detail="after STARTTLS"),
+    Step(P.MAIL, reply=(250, "ok")),
+    Step(P.RCPT, reply=(250, "ok")),
+    Step(P.QUIT, reply=(221, "bye")),
+)
+
+
+def one(port: int, *steps: Step, **kw: object) -> Check:
+    """A check of one endpoint on PORT that recorded STEPS."""
+    return Check(endpoints=(Endpoint(port=port, steps=steps, **kw),), ports=(port,))  # type: ignore[arg-type]
+
+
+ROWS: dict[str, tuple[Check, list[tuple[C, Severity, Phase | None]], Verdict]] = {
+    "healthy": (Check(), [], OK),
+    "connect timeout": (
+        one(25, Step(P.CONNECT, S.TIMEOUT, 10000, op=NetOp.CONNECT, limit_s=10)),
+        [(C.CONNECT_TIMEOUT, E, P.CONNECT)],
+        FAILED,
+    ),
+    "connect refused": (
+        one(25, Step(P.CONNECT, S.REFUSED, 1, errno="ECONNREFUSED", op=NetOp.CONNECT)),
+        [(C.CONNECT_REFUSED, E, P.CONNECT)],
+        FAILED,
+    ),
+    "host unreachable (ICMP prohibited)": (
+        one(25, Step(P.CONNECT, S.HOST_UNREACHABLE, 2, errno="EACCES", op=NetOp.CONNECT)),
+        [(C.HOST_UNREACHABLE, E, P.CONNECT)],
+        FAILED,
+    ),
+    "network unreachable": (
+        one(25, Step(P.CONNECT, S.NETWORK_UNREACHABLE, 0, errno="ENETUNREACH")),
+        [(C.NETWORK_UNREACHABLE, E, P.CONNECT)],
+        FAILED,
+    ),
+    "local firewall EPERM on 25 is port25_blocked": (
+        one(25, Step(P.CONNECT, S.ERROR, 0, errno="EPERM", op=NetOp.CONNECT)),
+        [(C.PORT25_BLOCKED, E, P.CONNECT)],
+        FAILED,
+    ),
+    "local firewall EPERM on 587 is host_unreachable": (
+        one(587, Step(P.CONNECT, S.ERROR, 0, errno="EPERM", op=NetOp.CONNECT)),
+        [(C.HOST_UNREACHABLE, E, P.CONNECT)],
+        FAILED,
+    ),
+    "greeting timeout": (
+        one(25, *until(P.GREETING, Step(P.GREETING, S.TIMEOUT, 30000, op=NetOp.READ))),
+        [(C.GREETING_TIMEOUT, E, P.GREETING)],
+        FAILED,
+    ),
+    "greeting slow": (
+        one(25, Step(P.CONNECT), Step(P.GREETING, ms=12000, reply=(220, "ESMTP")), *HEALTHY[2:]),
+        [(C.GREETING_SLOW, W, P.GREETING)],
+        DEGRADED,
+    ),
+    "greeting 554 is server_busy": (
+        one(25, Step(P.CONNECT), Step(P.GREETING, S.PERM_FAIL, reply=(554, "go away"))),
+        [(C.SERVER_BUSY, E, P.GREETING)],
+        FAILED,
+    ),
+    "421 to MAIL is server_busy": (
+        one(25, *until(P.MAIL, Step(P.MAIL, S.TEMP_FAIL, reply=(421, "4.3.2 busy")))),
+        [(C.SERVER_BUSY, E, P.MAIL)],
+        FAILED,
+    ),
+    "STARTTLS handshake stall is tls_handshake_timeout": (
+        one(
+            25,
+            *TLS_STEPS[:3],
+            Step(P.STARTTLS, S.TIMEOUT, 15000, op=NetOp.TLS_HANDSHAKE, limit_s=15),
+        ),
+        [(C.TLS_HANDSHAKE_TIMEOUT, E, P.STARTTLS)],
+        FAILED,
+    ),
+    "no reply to the STARTTLS command is command_timeout": (
+        one(25, *TLS_STEPS[:3], Step(P.STARTTLS, S.TIMEOUT, 15000, op=NetOp.READ, limit_s=15)),
+        [(C.COMMAND_TIMEOUT, E, P.STARTTLS)],
+        FAILED,
+    ),
+    "implicit TLS handshake stall": (
+        one(
+            465,
+            Step(P.CONNECT),
+            Step(P.TLS, S.TIMEOUT, 15000, op=NetOp.TLS_HANDSHAKE),
+            tls_mode=TlsMode.IMPLICIT,
+        ),
+        [(C.TLS_HANDSHAKE_TIMEOUT, E, P.TLS)],
+        FAILED,
+    ),
+    "TLS handshake failure": (
+        one(
+            25,
+            *TLS_STEPS[:3],
+            Step(
+                P.STARTTLS,
+                S.TLS_ERROR,
+                3,
+                op=NetOp.TLS_HANDSHAKE,
+                detail="TLS handshake failed: NO_SHARED_CIPHER",
+            ),
+        ),
+        [(C.TLS_FAILED, E, P.STARTTLS)],
+        FAILED,
+    ),
+    "TLS error while reading the MAIL reply is a broken session, not a handshake": (
+        one(
+            25,
+            *TLS_STEPS[:5],
+            Step(
+                P.MAIL,
+                S.TLS_ERROR,
+                3,
+                op=NetOp.READ,
+                detail="TLS error while reading: BAD_RECORD_MAC",
+            ),
+        ),
+        [(C.CONNECTION_DROPPED, E, P.MAIL)],
+        FAILED,
+    ),
+    "TLS error while writing RCPT": (
+        one(
+            25,
+            *TLS_STEPS[:6],
+            Step(
+                P.RCPT,
+                S.TLS_ERROR,
+                3,
+                op=NetOp.WRITE,
+                detail="TLS error while writing: BAD_RECORD_MAC",
+            ),
+        ),
+        [(C.CONNECTION_DROPPED, E, P.RCPT)],
+        FAILED,
+    ),
+    "closed during the handshake": (
+        one(25, *TLS_STEPS[:3], Step(P.STARTTLS, S.CLOSED, 3, op=NetOp.TLS_HANDSHAKE)),
+        [(C.TLS_FAILED, E, P.STARTTLS)],
+        FAILED,
+    ),
+    "closed after RCPT": (
+        one(25, *until(P.RCPT, Step(P.RCPT, S.CLOSED, 3, op=NetOp.READ))),
+        [(C.CONNECTION_DROPPED, E, P.RCPT)],
+        FAILED,
+    ),
+    "closed at QUIT is only a note": (
+        one(25, *until(P.QUIT, Step(P.QUIT, S.CLOSED, 3, op=NetOp.READ))),
+        [(C.CONNECTION_DROPPED, N, P.QUIT)],
+        OK,
+    ),
+    "MAIL timeout": (
+        one(25, *until(P.MAIL, Step(P.MAIL, S.TIMEOUT, 30000, op=NetOp.READ))),
+        [(C.COMMAND_TIMEOUT, E, P.MAIL)],
+        FAILED,
+    ),
+    "QUIT timeout is only a note": (
+        one(25, *until(P.QUIT, Step(P.QUIT, S.TIMEOUT, 10000, op=NetOp.READ))),
+        [(C.COMMAND_TIMEOUT, N, P.QUIT)],
+        OK,
+    ),
+    "end-of-data timeout": (
+        one(
+            25,
+            *until(P.RCPT),
+            Step(P.RCPT, reply=(250, "ok")),
+            Step(P.DATA, reply=(354, "go")),
+            Step(P.BODY),
+            Step(P.EOD, S.TIMEOUT, 60000, op=NetOp.READ),
+        ),
+        [(C.DATA_TIMEOUT, E, P.EOD)],
+        FAILED,
+    ),
+    "protocol violation": (
+        one(25, Step(P.CONNECT), Step(P.GREETING, S.PROTOCOL_ERROR, detail="line too long")),
+        [(C.PROTOCOL_VIOLATION, E, P.GREETING)],
+        FAILED,
+    ),
+    "greylisted RCPT": (
+        one(25, *until(P.RCPT, Step(P.RCPT, S.TEMP_FAIL, reply=(450, "4.2.0 Greylisted")))),
+        [(C.GREYLISTED, W, P.RCPT)],
+        DEGRADED,
+    ),
+    "452 to MAIL is a temporary refusal": (
+        one(25, *until(P.MAIL, Step(P.MAIL, S.TEMP_FAIL, reply=(452, "4.3.1 no space")))),
+        [(C.REJECTED, W, P.MAIL)],
+        DEGRADED,
+    ),
+    "550 to RCPT": (
+        one(25, *until(P.RCPT, Step(P.RCPT, S.PERM_FAIL, reply=(550, "5.1.1 unknown")))),
+        [(C.REJECTED, E, P.RCPT)],
+        FAILED,
+    ),
+    "AUTH required before MAIL on submission is a note": (
+        one(
+            587,
+            *until(P.MAIL, Step(P.MAIL, S.PERM_FAIL, reply=(530, "5.7.0 Authentication required"))),
+        ),
+        [(C.AUTH_UNAVAILABLE, N, P.MAIL)],
+        OK,
+    ),
+    "credentials refused": (
+        one(
+            587,
+            *until(
+                P.AUTH, Step(P.AUTH, S.PERM_FAIL, reply=(535, "5.7.8 bad"), detail="AUTH PLAIN")
+            ),
+        ),
+        [(C.AUTH_FAILED, E, P.AUTH)],
+        FAILED,
+    ),
+    "AUTH mechanism not offered": (
+        one(587, *until(P.AUTH, Step(P.AUTH, S.NOT_OFFERED, detail="AUTH PLAIN not offered"))),
+        [(C.AUTH_UNAVAILABLE, E, P.AUTH)],
+        FAILED,
+    ),
+    "STARTTLS required but not offered": (
+        one(
+            587,
+            *TLS_STEPS[:3],
+            Step(P.STARTTLS, S.NOT_OFFERED, required_by=Requirement.CREDENTIALS),
+        ),
+        [(C.STARTTLS_MISSING, E, P.STARTTLS)],
+        FAILED,
+    ),
+    "STARTTLS not offered, not required: a note": (
+        Check(),
+        [(C.STARTTLS_MISSING, N, P.EHLO)],
+        OK,
+    ),
+    "untrusted certificate on 25 is a warning": (
+        one(25, *TLS_STEPS, tls=tls_info(verified=False, error="self-signed certificate")),
+        [(C.TLS_CERT_INVALID, W, P.STARTTLS)],
+        DEGRADED,
+    ),
+    "untrusted certificate on 587 is an error": (
+        one(587, *TLS_STEPS, tls=tls_info(verified=False, error="self-signed certificate")),
+        [(C.TLS_CERT_INVALID, E, P.STARTTLS)],
+        FAILED,
+    ),
+    "certificate expiring within the warning window": (
+        one(25, *TLS_STEPS, tls=tls_info(days_left=5)),
+        [(C.TLS_CERT_INVALID, W, P.STARTTLS)],
+        DEGRADED,
+    ),
+}
+
+
+@pytest.mark.parametrize("name", list(ROWS))
+def test_endpoint_rule(name: str) -> None:
+    check, expected, verdict = ROWS[name]
+    if name != "STARTTLS not offered, not required: a note":
+        # Every other row's server offers STARTTLS or was asked over TLS: no note.
+        check = replace(
+            check,
+            endpoints=tuple(replace(e, capabilities=(("STARTTLS", ""),)) for e in check.endpoints),
+        )
+    diagnosis = diagnose(check.record())
+    got = [(f.code, f.severity, f.phase) for f in diagnosis.findings]
+    assert got == expected
+    assert diagnosis.verdict is verdict
+
+
+def test_every_finding_names_its_endpoint() -> None:
+    check = one(25, Step(P.CONNECT, S.TIMEOUT, 10000, op=NetOp.CONNECT))
+    [finding] = diagnose(check.record()).findings
+    assert (finding.host, finding.address, finding.port) == ("mx.example.net", "192.0.2.10", 25)
+    assert finding.subject == "[192.0.2.10]:25"
+    assert finding.evidence_lines[0] == (
+        "mx.example.net 192.0.2.10:25 (IPv4), phase connect: timeout after 10.0 s (limit 30 s)"
+    )
+
+
+def test_refused_port_among_working_default_ports_is_a_note() -> None:
+    working = Endpoint(port=587, capabilities=(("STARTTLS", ""),))
+    closed = Endpoint(port=465, steps=(Step(P.CONNECT, S.REFUSED, 1, errno="ECONNREFUSED"),))
+    check = Check(endpoints=(working, closed), ports=(587, 465), default_ports=True)
+    findings = diagnose(check.record()).findings
+    assert [(f.code, f.severity, f.port) for f in findings] == [(C.CONNECT_REFUSED, N, 465)]
+    assert findings[0].summary.startswith("Port 465 is closed on mx.example.net 192.0.2.10:465")
+
+
+def test_nothing_listening_on_loopback_says_no_mail_server_runs_here() -> None:
+    refused = (Step(P.CONNECT, S.REFUSED, 0, errno="ECONNREFUSED"),)
+    check = Check(
+        endpoints=(Endpoint("127.0.0.1", 25, refused, host="localhost"),),
+        target="localhost",
+        addresses=("127.0.0.1",),
+    )
+    [finding] = diagnose(check.record()).findings
+    assert finding.summary == (
+        "No mail server is running on this machine: nothing listens on localhost port(s) 25 "
+        "(connection refused at once)."
+    )
