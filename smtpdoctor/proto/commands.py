@@ -18,8 +18,10 @@ class Command:
 
 
 def _line(text: str) -> bytes:
-    if "\r" in text or "\n" in text:
-        raise ValueError("an SMTP command must be a single line")
+    # A CR or LF would end the command early and smuggle a second one in; a NUL is not
+    # allowed anywhere in SMTP (RFC 5321 4.1.1) and servers cut the line at it.
+    if "\r" in text or "\n" in text or "\0" in text:
+        raise ValueError("an SMTP command must be a single line without NUL")
     return text.encode("utf-8") + b"\r\n"
 
 
