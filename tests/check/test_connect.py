@@ -96,5 +96,6 @@ def test_all_ports_dropped_cost_one_connect_cap_not_three(drop_namespace: str) -
     assert run.doc["verdict"] == "failed"
     assert len(run.doc["endpoints"]) == 3
     assert all(ep["failed_phase"] == "connect" for ep in run.doc["endpoints"])
-    assert "connect_timeout" in run.codes or "port25_blocked" in run.codes
+    # Every port is dropped, so nothing shows that port 25 alone is blocked.
+    assert run.codes == ["connect_timeout"] * 3
     assert run.doc["elapsed_ms"] < 2000 * 2, "ports must be probed concurrently"

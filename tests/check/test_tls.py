@@ -15,8 +15,10 @@ def test_plain_client_to_implicit_tls_port(bad: BadFactory) -> None:
     cause = run.cause("tls_mode_mismatch")
     assert cause["severity"] == "error"
     assert cause["port"] == server.port
-    assert "implicit" in (cause["summary"] + " ".join(cause["fix"])).lower() or "465" in (
-        cause["summary"] + " ".join(cause["fix"])
+    assert cause["summary"] == (
+        f"Port {server.port} of 127.0.0.1 speaks implicit TLS (a TLS handshake first, like "
+        "465), but was spoken to as plain SMTP/STARTTLS: use implicit TLS ('SSL/TLS', "
+        f"`--tls implicit`) on port {server.port}."
     )
     assert run.wall_s < 10
 
@@ -30,7 +32,7 @@ def test_implicit_tls_client_to_plain_port(bad: BadFactory, certs: CertSet) -> N
     cause = run.cause("tls_mode_mismatch")
     assert cause["phase"] == "tls"
     assert run.endpoint["tls_mode"] == "implicit"
-    assert run.phase("tls")["status"] in ("tls_error", "protocol_error")
+    assert run.phase("tls")["status"] == "tls_error"
     assert run.wall_s < 8
 
 
@@ -59,10 +61,8 @@ def test_implicit_tls_handshake_stall(bad: BadFactory, certs: CertSet) -> None:
     run = check(
         server.target, "--tls", "implicit", "--cafile", str(certs.ca_pem), "--timeout", "tls=2"
     )
-    codes = run.codes
-    assert "tls_handshake_timeout" in codes or "tls_mode_mismatch" in codes, codes
-    cause = run.cause(codes[0])
-    assert cause["phase"] in ("tls", "greeting")
+    assert run.codes == ["tls_handshake_timeout"]
+    assert run.cause("tls_handshake_timeout")["phase"] == "tls"
     tls = run.phase("tls", run.doc["endpoints"][0])
     assert tls["status"] == "timeout"
     assert 1.8 < tls["ms"] / 1000 < 3.5
@@ -75,7 +75,9 @@ def test_tls_failed(bad: BadFactory, certs: CertSet) -> None:
     cause = run.cause("tls_failed")
     assert cause["phase"] == "starttls"
     assert run.phase("starttls")["status"] == "tls_error"
-    assert "handshake" in (" ".join(cause["evidence"]) + cause["summary"]).lower()
+    assert cause["summary"].startswith(
+        f"The TLS handshake with 127.0.0.1:{server.port} failed: TLS handshake failed: "
+    )
     assert run.wall_s < 10
 
 
@@ -92,9 +94,10 @@ def test_tls_cert_invalid_and_the_check_goes_on(
 ) -> None:
     server = bad("normal", cert=kind)
     run = check(server.target, "--cafile", str(certs.ca_pem))
-    assert run.doc["verdict"] in ("degraded", "failed")
+    # Port 25 rules on a non-submission port: opportunistic TLS still delivers.
+    assert run.doc["verdict"] == "degraded"
     cause = run.cause("tls_cert_invalid")
-    assert cause["severity"] in ("error", "warning")
+    assert cause["severity"] == "warning"
     said = (cause["summary"] + " " + " ".join(cause["evidence"])).lower()
     assert any(word in said for word in words), said
     ep = run.endpoint
@@ -126,6 +129,6 @@ def test_starttls_required_but_missing(bad: BadFactory) -> None:
 def test_starttls_never_skips_tls(bad: BadFactory) -> None:
     server = bad("normal", cert="valid")
     run = check(server.target, "--starttls", "never")
-    assert run.doc["verdict"] in ("ok", "degraded"), run.describe()
+    assert run.doc["verdict"] == "ok", run.describe()
     assert "STARTTLS" not in server.server.commands
     assert run.endpoint["tls"] is None

@@ -131,12 +131,13 @@ def test_slow_answer_is_timed(stub_server: Callable[..., Nameserver]) -> None:
 
 
 def test_unreachable_nameserver_is_an_error_not_an_exception() -> None:
-    # a closed port on loopback answers ICMP port-unreachable: recorded, never raised
+    # A closed port on loopback answers ICMP port-unreachable, which dnspython's unconnected
+    # UDP socket never sees: the query is recorded as a timeout, never raised.
     config = ResolverConfig((Nameserver("127.0.0.1", 9),), timeout_s=1.0, attempts=1,
                             hosts_file=None)  # fmt: skip
     result = resolve("mx1.lab.test", config)
     assert result.addresses == ()
-    assert {q.status for q in result.queries} <= {"error", "timeout"}
+    assert {q.status for q in result.queries} == {"timeout"}
 
 
 def test_invalid_name_is_an_error() -> None:
