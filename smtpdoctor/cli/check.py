@@ -13,6 +13,7 @@ from typing import Any
 from rich.console import Console
 
 from smtpdoctor.diagnose.rules import diagnose
+from smtpdoctor.diagnose.slow import SlowLimits
 from smtpdoctor.exitcodes import ExitCode, UsageError
 from smtpdoctor.finding import Verdict
 from smtpdoctor.phases import Phase
@@ -107,6 +108,14 @@ def register(subparsers: Any) -> None:
         default=[],
         metavar="PHASE=SECONDS",
         help="override one phase's limit (repeatable; 'command' sets all commands)",
+    )
+    p.add_argument(
+        "--slow",
+        action="append",
+        default=[],
+        metavar="PHASE=SECONDS",
+        help="a phase that succeeds after more than SECONDS is reported slow (repeatable; "
+        "defaults: connect 0.9, greeting/tls/starttls/commands 5, eod 10; 'command' sets all)",
     )
     p.add_argument(
         "--rfc",
@@ -227,6 +236,7 @@ class _Progress:
 def run(args: argparse.Namespace) -> int:
     """Run the check and print the report; returns the exit code."""
     options = build_options(args)
+    slow = SlowLimits().with_overrides(args.slow)
     err = Console(stderr=True)
     progress = _Progress(err) if err.is_terminal and not args.json else None
     if progress is not None:
@@ -234,7 +244,7 @@ def run(args: argparse.Namespace) -> int:
             result = asyncio.run(run_check(options, progress))
     else:
         result = asyncio.run(run_check(options))
-    diagnosis = diagnose(result)
+    diagnosis = diagnose(result, slow)
     if args.json:
         sys.stdout.write(check_json.render(result, diagnosis))
     else:

@@ -7,6 +7,7 @@ import re
 
 from smtpdoctor.catalogue import CauseCode
 from smtpdoctor.diagnose.cause import Finding, Severity, make_cause
+from smtpdoctor.diagnose.slow import SlowLimits
 from smtpdoctor.net.outcome import NetOp
 from smtpdoctor.phases import Phase
 from smtpdoctor.probe.results import (
@@ -18,7 +19,6 @@ from smtpdoctor.probe.results import (
 )
 from smtpdoctor.proto.reply import Reply
 
-GREETING_SLOW_MS = 5000.0
 CERT_EXPIRY_WARNING_DAYS = 14
 SUBMISSION_PORTS = frozenset({465, 587})
 
@@ -60,10 +60,17 @@ def _evidence(ep: EndpointResult, phase: PhaseResult) -> list[str]:
 class EndpointRules:
     """The rules for one endpoint; collects causes in `found`."""
 
-    def __init__(self, result: CheckResult, ep: EndpointResult, passing_ports: set[int]):
+    def __init__(
+        self,
+        result: CheckResult,
+        ep: EndpointResult,
+        passing_ports: set[int],
+        slow: SlowLimits | None = None,
+    ):
         self.result = result
         self.ep = ep
         self.passing_ports = passing_ports
+        self.slow = slow or SlowLimits()
         self.found: list[Finding] = []
 
     def add(
@@ -95,7 +102,9 @@ class EndpointRules:
     def run(self) -> list[Finding]:
         ep = self.ep
         failed = ep.failed_phase
+        self._connect_speed()
         self._greeting_speed()
+        self._reply_speed()
         self._tls_quality()
         self._starttls_absent()
         for phase in ep.phases:
@@ -107,10 +116,65 @@ class EndpointRules:
 
     # -- what does not stop the session ------------------------------------------
 
+    def _is_slow(self, phase: PhaseResult | None) -> bool:
+        if phase is None or not phase.ok:
+            return False
+        limit = self.slow.limit_ms(phase.phase)
+        return limit is not None and phase.elapsed_ms > limit
+
+    def _connect_speed(self) -> None:
+        connect = self.ep.phase(Phase.CONNECT)
+        if connect is None or not self._is_slow(connect):
+            return
+        seconds = connect.elapsed_ms / 1000
+        sent = connect.retransmits
+        if sent:
+            how = (
+                f"the kernel had to send the SYN {sent + 1} times (TCP_INFO counts {sent} "
+                "retransmission(s))"
+            )
+        elif sent == 0:
+            how = "no SYN was retransmitted, so the server or a middlebox answered late"
+        else:
+            how = "a connect time of about 1 s or 3 s is a retransmitted SYN"
+        lost = "packets are lost on the path" if sent else "the path or the server is slow"
+        self.add(
+            CauseCode.CONNECT_SLOW,
+            Severity.WARNING,
+            f"Connecting to {_where(self.ep)} took {seconds:.1f} s: {how}; {lost}. "
+            f"Clients with a connect timeout under {seconds:.0f} s fail.",
+            connect,
+            [
+                "Linux sends an unanswered SYN again after 1 s, then after 3 s and 7 s: "
+                "a handshake that takes about 1 s or 3 s lost a packet"
+            ],
+        )
+
+    def _reply_speed(self) -> None:
+        for phase in self.ep.phases:
+            if phase.phase in (Phase.CONNECT, Phase.GREETING) or not self._is_slow(phase):
+                continue
+            seconds = phase.elapsed_ms / 1000
+            limit = self.slow.seconds[phase.phase]
+            clients = "; ".join(_reply_fate(seconds, client) for client in (10, 30))
+            what = (
+                "to complete the TLS handshake"
+                if phase.phase is Phase.TLS
+                else f"to answer {_phase_words(phase.phase)}"
+            )
+            self.add(
+                CauseCode.REPLY_SLOW,
+                Severity.WARNING,
+                f"{_where(self.ep)} took {seconds:.1f} s {what} (slow above {limit:g} s): "
+                f"{clients}.",
+                phase,
+            )
+
     def _greeting_speed(self) -> None:
         greeting = self.ep.phase(Phase.GREETING)
-        if greeting is None or not greeting.ok or greeting.elapsed_ms <= GREETING_SLOW_MS:
+        if not self._is_slow(greeting):
             return
+        assert greeting is not None
         seconds = greeting.elapsed_ms / 1000
         clients = "; ".join(_greeting_fate(seconds, limit) for limit in (10, 30))
         self.add(
@@ -577,6 +641,14 @@ def _greeting_fate(seconds: float, client_limit: int) -> str:
         f"clients with a {client_limit} s greeting timeout get through with only "
         f"{spare:.1f} s to spare"
     )
+
+
+def _reply_fate(seconds: float, client_limit: int) -> str:
+    """What a client with a CLIENT_LIMIT-second command timeout does with this reply."""
+    if seconds >= client_limit:
+        return f"clients with a {client_limit} s timeout give up before it arrives"
+    spare = client_limit - seconds
+    return f"clients with a {client_limit} s timeout get it with {spare:.1f} s to spare"
 
 
 def _why_required(phase: PhaseResult) -> str:

@@ -14,6 +14,7 @@ from smtpdoctor.diagnose.dns import dns_causes, mx_causes
 from smtpdoctor.diagnose.endpoint import EndpointRules, endpoint_passes
 from smtpdoctor.diagnose.mx_partial import mx_partial
 from smtpdoctor.diagnose.network import network_causes
+from smtpdoctor.diagnose.slow import SlowLimits
 from smtpdoctor.diagnose.traced import with_trace
 from smtpdoctor.finding import Finding, Verdict, decide_verdict
 from smtpdoctor.probe.results import CheckResult
@@ -57,13 +58,17 @@ def _drop_explained(causes: list[Finding]) -> list[Finding]:
     return [c for c in causes if (c.code, c.address, c.port) not in explained]
 
 
-def diagnose(result: CheckResult) -> Diagnosis:
-    """Causes and verdict for a whole check."""
+def diagnose(result: CheckResult, slow: SlowLimits | None = None) -> Diagnosis:
+    """Findings and verdict for a whole check (pure: recorded results in, no IO).
+
+    ``slow``: when a phase that succeeded counts as slow (the defaults of
+    `smtpdoctor.diagnose.slow`).
+    """
     causes: list[Finding] = _dns_causes(result)
     explicit = [ep for ep in result.endpoints if ep.explicit]
     passing_ports = {ep.port for ep in explicit if ep.completed}
     for ep in explicit:
-        causes.extend(EndpointRules(result, ep, passing_ports).run())
+        causes.extend(EndpointRules(result, ep, passing_ports, slow).run())
     causes.extend(network_causes(result))
     causes = [with_trace(c, result) for c in _drop_explained(causes)]
     causes.extend(mx_partial(result, causes))

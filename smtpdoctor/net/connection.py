@@ -13,6 +13,7 @@ import contextlib
 import errno as errno_mod
 import socket
 import ssl
+import struct
 from dataclasses import dataclass
 
 from smtpdoctor.net.errors import ConnectionClosed, NetError, NetOp, TlsError, map_error
@@ -67,6 +68,27 @@ def _new_socket(address: str, mss: int | None) -> socket.socket:
     return sock
 
 
+# struct tcp_info (linux/tcp.h): eight one-byte fields, then 32-bit ones; tcpi_total_retrans
+# is the 25th of those (byte offset 100). It counts SYNs sent again as well.
+_TCP_INFO_LEN = 104
+_TOTAL_RETRANS = struct.Struct("=I")
+_TOTAL_RETRANS_OFFSET = 100
+
+
+def _retransmits(sock: socket.socket) -> int | None:
+    """Segments the kernel sent again on SOCK so far (None where TCP_INFO is missing)."""
+    option = getattr(socket, "TCP_INFO", None)
+    if option is None:
+        return None
+    try:
+        info = sock.getsockopt(socket.IPPROTO_TCP, option, _TCP_INFO_LEN)
+    except OSError:
+        return None
+    if len(info) < _TCP_INFO_LEN:
+        return None
+    return int(_TOTAL_RETRANS.unpack_from(info, _TOTAL_RETRANS_OFFSET)[0])
+
+
 def _pending_error(sock: socket.socket) -> OSError | None:
     code = sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
     return OSError(code, errno_mod.errorcode.get(code, str(code))) if code else None
@@ -83,6 +105,7 @@ async def open_tcp(address: str, port: int, timeout: float, mss: int | None = No
     try:
         async with asyncio.timeout(timeout):
             await loop.sock_connect(sock, target)
+        retransmits = _retransmits(sock)
         reader, writer = await asyncio.open_connection(sock=sock, limit=READ_CHUNK * 4)
     except _MAPPED as exc:
         # An ICMP error that arrived while the kernel kept retrying the SYN says more than
@@ -93,15 +116,21 @@ async def open_tcp(address: str, port: int, timeout: float, mss: int | None = No
     except BaseException:
         sock.close()
         raise
-    return Connection(reader, writer)
+    return Connection(reader, writer, retransmits)
 
 
 class Connection:
     """A connected stream with deadline-bounded reads, writes and TLS upgrade."""
 
-    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter):
+    def __init__(
+        self,
+        reader: asyncio.StreamReader,
+        writer: asyncio.StreamWriter,
+        syn_retransmits: int | None = None,
+    ):
         self._reader = reader
         self._writer = writer
+        self.syn_retransmits = syn_retransmits  # SYNs sent again before the handshake ended
 
     @property
     def is_tls(self) -> bool:

@@ -64,6 +64,7 @@ class Recorder:
         limit_s: float | None = None,
         operation: NetOp | None = None,
         required_by: Requirement | None = None,
+        retransmits: int | None = None,
     ) -> PhaseResult:
         """Record how a phase ended; returns the record."""
         result = PhaseResult(
@@ -77,6 +78,7 @@ class Recorder:
             limit_s=round(limit_s, 3) if limit_s is not None else None,
             operation=operation,
             required_by=required_by,
+            retransmits=retransmits,
         )
         self.phases.append(result)
         return result

@@ -94,6 +94,7 @@ class PhaseResult:
     limit_s: float | None = None  # the time limit that applied
     operation: NetOp | None = None  # for network errors: what was being done when it struck
     required_by: Requirement | None = None  # for NOT_OFFERED: why it was needed
+    retransmits: int | None = None  # connect: SYNs the kernel had to send again (TCP_INFO)
 
     @property
     def ok(self) -> bool:

@@ -206,7 +206,13 @@ class Session:
             self._fail(Phase.CONNECT, exc, started, limit, by_budget)
         mss = f" (MSS clamped to {plan.mss})" if plan.mss else ""
         self.rec.line(Direction.NOTE, f"connected to {_label(plan.address, plan.port)}{mss}")
-        self._ok(Phase.CONNECT, started, limit)
+        retransmits = self.conn.syn_retransmits
+        if retransmits:
+            self.rec.note(f"the kernel sent the SYN {retransmits + 1} times before it was answered")
+        self.rec.phase(
+            Phase.CONNECT, PhaseStatus.OK, started, limit_s=limit, retransmits=retransmits
+        )
+        self._report(Phase.CONNECT, PhaseStatus.OK)
 
     async def _greeting(self) -> None:
         limit, by_budget = self.budget.cap(self.plan.timeouts[Phase.GREETING])

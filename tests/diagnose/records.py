@@ -46,6 +46,7 @@ class Step:
     required_by: Requirement | None = None
     limit_s: float = 30.0
     budget_exhausted: bool = False
+    retransmits: int | None = None
 
     def record(self) -> PhaseResult:
         """The PhaseResult the recorder would have made."""
@@ -54,6 +55,7 @@ class Step:
             self.phase, self.status, self.ms, reply=reply, detail=self.detail,
             errno_name=self.errno, limit_s=self.limit_s, operation=self.op,
             required_by=self.required_by, budget_exhausted=self.budget_exhausted,
+            retransmits=self.retransmits,
         )  # fmt: skip
 
 

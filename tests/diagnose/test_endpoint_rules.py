@@ -12,6 +12,7 @@ import pytest
 
 from smtpdoctor.catalogue import CauseCode as C
 from smtpdoctor.diagnose.rules import diagnose
+from smtpdoctor.diagnose.slow import SlowLimits
 from smtpdoctor.finding import Severity, Verdict
 from smtpdoctor.net.outcome import NetOp
 from smtpdoctor.phases import Phase
@@ -317,4 +318,55 @@ def test_nothing_listening_on_loopback_says_no_mail_server_runs_here() -> None:
     assert finding.summary == (
         "No mail server is running on this machine: nothing listens on localhost port(s) 25 "
         "(connection refused at once)."
+    )
+
+
+SLOW_ROWS: dict[str, tuple[tuple[Step, ...], list[tuple[C, Severity, Phase | None]]]] = {
+    "RCPT answered after 20 s": (
+        until(P.RCPT, Step(P.RCPT, ms=20000, reply=(250, "ok")), HEALTHY[-1]),
+        [(C.REPLY_SLOW, W, P.RCPT)],
+    ),
+    "STARTTLS and its handshake took 8 s": (
+        (*TLS_STEPS[:3], Step(P.STARTTLS, ms=8000), *TLS_STEPS[4:]),
+        [(C.REPLY_SLOW, W, P.STARTTLS)],
+    ),
+    "end of data answered after 12 s": (
+        (*until(P.RCPT), Step(P.RCPT, reply=(250, "ok")), Step(P.DATA, reply=(354, "go")),
+         Step(P.BODY, ms=9000), Step(P.EOD, ms=12000, reply=(250, "queued")), HEALTHY[-1]),
+        [(C.REPLY_SLOW, W, P.EOD)],
+    ),
+    "end of data after 9 s is under its 10 s threshold; the body is ours, never slow": (
+        (*until(P.RCPT), Step(P.RCPT, reply=(250, "ok")), Step(P.DATA, reply=(354, "go")),
+         Step(P.BODY, ms=30000), Step(P.EOD, ms=9000, reply=(250, "queued")), HEALTHY[-1]),
+        [],
+    ),
+    "connect after one lost SYN": (
+        (Step(P.CONNECT, ms=1010, retransmits=1), *HEALTHY[1:]),
+        [(C.CONNECT_SLOW, W, P.CONNECT)],
+    ),
+    "a slow greeting is greeting_slow, not reply_slow": (
+        (Step(P.CONNECT), Step(P.GREETING, ms=6000, reply=(220, "hi")), *HEALTHY[2:]),
+        [(C.GREETING_SLOW, W, P.GREETING)],
+    ),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("name", list(SLOW_ROWS))
+def test_slow_phase(name: str) -> None:
+    steps, expected = SLOW_ROWS[name]
+    check = one(25, *steps, capabilities=(("STARTTLS", ""),))
+    diagnosis = diagnose(check.record())
+    assert [(f.code, f.severity, f.phase) for f in diagnosis.findings] == expected
+    assert diagnosis.verdict is (DEGRADED if expected else OK)
+
+
+def test_slow_thresholds_are_overridable() -> None:
+    steps = until(P.RCPT, Step(P.RCPT, ms=2000, reply=(250, "ok")), HEALTHY[-1])
+    record = one(25, *steps, capabilities=(("STARTTLS", ""),)).record()
+    assert diagnose(record).findings == ()
+    [finding] = diagnose(record, SlowLimits().with_overrides(["command=1.5"])).findings
+    assert finding.summary == (
+        "mx.example.net 192.0.2.10:25 took 2.0 s to answer RCPT TO (slow above 1.5 s): "
+        "clients with a 10 s timeout get it with 8.0 s to spare; clients with a 30 s "
+        "timeout get it with 28.0 s to spare."
     )

@@ -41,6 +41,7 @@ MODES: tuple[str, ...] = (
     "implicit-tls",
     "implicit-tls-stall",
     "stall-after",
+    "slow-after",
     "greylist",
     "reject-rcpt",
     "drop-after",
@@ -63,10 +64,11 @@ _MAX_MESSAGE = 10 * 1024 * 1024
 class BadConfig:
     """How the server behaves.
 
-    ``delay`` is the greeting delay for ``slow-greeting`` and the interval between
-    bytes for ``byte-per-second``; ``after`` is the command ``stall-after`` and
-    ``drop-after`` act on (one of ``AFTER_POINTS``); ``tls`` is a server-side SSL
-    context (needed for STARTTLS and the implicit-TLS modes); ``user``/``password``
+    ``delay`` is the greeting delay for ``slow-greeting``, the pause of ``slow-after``
+    and the interval between bytes for ``byte-per-second``; ``after`` is the command
+    ``stall-after``, ``slow-after`` and ``drop-after`` act on (one of ``AFTER_POINTS``);
+    ``tls`` is a server-side SSL context (needed for STARTTLS and the implicit-TLS modes);
+    ``user``/``password``
     turn on AUTH PLAIN LOGIN.
     """
 
@@ -252,6 +254,8 @@ class BadSMTP:
             return
         if self.config.mode == "stall-after":
             await self._forever(session)
+        if self.config.mode == "slow-after":
+            await asyncio.sleep(self.config.delay)
         if self.config.mode == "drop-after":
             raise _StopSessionError
 
