@@ -2,7 +2,10 @@
 
 - `ipv6_broken`: the same host and port, IPv4 completes and IPv6 fails.
 - `port25_blocked`: port 25 times out while 587 or 465 of the same address connects, or
-  while a reference host (`--reference`, known to accept port 25) times out on 25 too.
+  while a reference host (`--reference`, known to accept port 25) times out on 25 too;
+  never when port 25 of any host in the same run (another MX, another address, the
+  reference) connects: that proves this side does not block port 25, so the dropped
+  host keeps its `connect_timeout` (and the domain its `mx_partial`).
 - `mtu_blackhole`: a session stalled where packets get large, and the same phase
   completed when retried with a clamped MSS.
 """
@@ -10,9 +13,11 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import replace
 
 from smtpdoctor.catalogue import CauseCode
 from smtpdoctor.diagnose.cause import Finding, Severity, make_cause
+from smtpdoctor.finding import Evidence, Source
 from smtpdoctor.phases import Phase
 from smtpdoctor.probe.results import CheckResult, EndpointResult, PhaseResult, PhaseStatus
 
@@ -102,13 +107,39 @@ def _ipv6_broken(endpoints: list[EndpointResult]) -> list[Finding]:
     return causes
 
 
+def port25_open(result: CheckResult) -> list[EndpointResult]:
+    """Endpoints (the reference's too) whose port 25 connected: outbound 25 is not blocked."""
+    return [ep for ep in result.endpoints if ep.port == 25 and _connected(ep)]
+
+
+def with_port25_evidence(result: CheckResult, causes: list[Finding]) -> list[Finding]:
+    """A port-25 connect_timeout, when port 25 works elsewhere, says why it is not a block."""
+    open25 = port25_open(result)
+    if not open25:
+        return causes
+    first = open25[0]
+    who = f"reference {first.host}" if first.reference else first.host
+    line = Evidence(
+        Source.PROBE,
+        f"port 25 of {who} ({first.address}) connects in the same run: this machine does "
+        "not block outbound port 25, so the drop is at this host or on the path to it",
+    )
+    return [
+        replace(c, evidence=(*c.evidence, line))
+        if c.code is CauseCode.CONNECT_TIMEOUT and c.port == 25
+        else c
+        for c in causes
+    ]
+
+
 def _port25_blocked(
     endpoints: list[EndpointResult], refs: list[EndpointResult], reference: str | None
 ) -> list[Finding]:
-    causes = []
+    causes: list[Finding] = []
+    if any(ep.port == 25 and _connected(ep) for ep in [*endpoints, *refs]):
+        return causes  # port 25 works from here: whatever drops it is not on this side
     ref25 = [ep for ep in refs if ep.port == 25]
     ref_timed_out = bool(ref25) and all(_connect_timed_out(ep) for ep in ref25)
-    ref_connected = [ep for ep in ref25 if _connected(ep)]
     for ep in endpoints:
         if ep.port != 25 or not ep.explicit or not _connect_timed_out(ep):
             continue
@@ -134,17 +165,10 @@ def _port25_blocked(
                 f"the reference host {reference}, which is known to accept mail: "
                 f"outbound port 25 is blocked here."
             )
-        if ref_connected:
-            summary += (
-                f" The reference host {reference} does connect on 25, so the block is "
-                f"on the path to this host (its firewall or network), not for all of "
-                f"this machine's outbound port 25."
-            )
-        else:
-            summary += (
-                " The usual suspects: the ISP's or cloud provider's outbound port-25 "
-                "policy, or a local firewall rule."
-            )
+        summary += (
+            " The usual suspects: the ISP's or cloud provider's outbound port-25 "
+            "policy, or a local firewall rule."
+        )
         fix = [f"Find where the packets stop: `smtpdoctor trace {label}:25`."]
         if others:
             fix.append(

@@ -13,7 +13,7 @@ from smtpdoctor.catalogue import CauseCode
 from smtpdoctor.diagnose.dns import dns_causes, mx_causes
 from smtpdoctor.diagnose.endpoint import EndpointRules, endpoint_passes
 from smtpdoctor.diagnose.mx_partial import mx_partial
-from smtpdoctor.diagnose.network import network_causes
+from smtpdoctor.diagnose.network import network_causes, with_port25_evidence
 from smtpdoctor.diagnose.slow import SlowLimits
 from smtpdoctor.diagnose.traced import with_trace
 from smtpdoctor.finding import Finding, Verdict, decide_verdict
@@ -71,6 +71,7 @@ def diagnose(result: CheckResult, slow: SlowLimits | None = None) -> Diagnosis:
         causes.extend(EndpointRules(result, ep, passing_ports, slow).run())
     causes.extend(network_causes(result))
     causes = [with_trace(c, result) for c in _drop_explained(causes)]
+    causes = with_port25_evidence(result, causes)
     causes.extend(mx_partial(result, causes))
     causes.sort(key=lambda c: c.severity.rank)
     passed = tuple(ep.label for ep in explicit if endpoint_passes(ep, causes))

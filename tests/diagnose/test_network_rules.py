@@ -110,3 +110,30 @@ def test_mx_partial_says_how_late_mail_arrives() -> None:
         "tries 1 failing address(es) first and reaches mx2.example.net 192.0.2.20:25 about "
         "30 s late, on every message."
     )
+
+
+def test_port25_working_at_another_mx_is_not_an_outbound_block() -> None:
+    """Issue 10, point 2: mx1 drops 25 (its own firewall) while its 587 answers, and mx2
+    accepts 25. The 587 comparison alone would say port25_blocked; mx2 proves otherwise."""
+    check = Check(
+        (
+            ep("192.0.2.10", 25, TIMED_OUT, host="mx1.example.net"),
+            ep("192.0.2.10", 587, CONNECTED, host="mx1.example.net", explicit=False),
+            ep("192.0.2.20", 25, HEALTHY, host="mx2.example.net"),
+        ),
+        target="example.net",
+        mx=mx_plan(
+            "example.net",
+            (10, "mx1.example.net", ("192.0.2.10",)),
+            (20, "mx2.example.net", ("192.0.2.20",)),
+        ),
+        addresses=("192.0.2.10", "192.0.2.20"),
+    )
+    diagnosis = diagnose(check.record())
+    got = [(f.code, f.severity, f.address) for f in diagnosis.findings]
+    assert got == [(C.CONNECT_TIMEOUT, E, "192.0.2.10"), (C.MX_PARTIAL, W, None)]
+    assert diagnosis.verdict is Verdict.DEGRADED
+    assert diagnosis.findings[0].evidence_lines[-1] == (
+        "port 25 of mx2.example.net (192.0.2.20) connects in the same run: this machine does "
+        "not block outbound port 25, so the drop is at this host or on the path to it"
+    )

@@ -170,3 +170,27 @@ def test_terminal_mx_table_marks_each_address(two_mx: Lab) -> None:
         ["10", "s1.lab.test", s1.v4, "✗", s1.v6, "✗"],
         ["20", "s2.lab.test", s2.v4, "✓", s2.v6, "✓"],
     ]
+
+
+def test_first_mx_drops_25_second_accepts_is_no_outbound_block(two_mx: Lab) -> None:
+    """Issue 10, point 2: s1's own firewall drops port 25 while its 587 answers; s2 takes
+    mail on 25. A working port 25 in the same run proves this side does not block it."""
+    s1, _ = two_mx.servers
+    two_mx.start_smtp(s1, port=587)
+    two_mx.drop_to(s1, dport=25)
+    code, doc = check(two_mx, "@two.lab.test")
+    assert code == 1 and doc["verdict"] == "degraded", doc["causes"]
+    assert "port25_blocked" not in codes(doc)
+    timeouts = {c["address"] for c in doc["causes"] if c["code"] == "connect_timeout"}
+    assert timeouts == {s1.v4, s1.v6}
+    [partial] = [c for c in doc["causes"] if c["code"] == "mx_partial"]
+    assert partial["severity"] == "warning"
+    answered = {
+        e["address"]
+        for e in doc["endpoints"]
+        if e["port"] == 587 and e["phases"][0]["status"] == "ok"
+    }
+    assert answered == {s1.v4, s1.v6}  # the 587 comparison said "block"; s2's 25 outweighs it
+    for cause in doc["causes"]:
+        if cause["code"] == "connect_timeout":
+            assert cause["evidence"][-1].startswith("port 25 of s2.lab.test (")
