@@ -26,15 +26,23 @@ def make_cause(
     port: int | None = None,
     host: str | None = None,
     specific_fix: list[str] | tuple[str, ...] = (),
+    not_about: tuple[str, ...] = (),
 ) -> Finding:
-    """A probe Finding whose fixes are the specific lines first, then the catalogue's."""
+    """A probe Finding whose fixes are the specific lines first, then the catalogue's.
+
+    ``not_about``: words of catalogue fixes that the evidence rules out (a loopback path
+    has no MTU problem, a self-signed certificate needs no renewal): those lines are left
+    out, so every fix follows from what this run saw.
+    """
     # A catalogue line whose command the specific lines already give with real values
     # (`smtpdoctor trace HOST:PORT` against `smtpdoctor trace 192.0.2.1:25`) is left out.
     given = {_command_words(line) for line in specific_fix} - {None}
     fixes = tuple(specific_fix) + tuple(
         f
         for f in describe(code).fixes
-        if f not in specific_fix and not (_is_template(f) and _command_words(f) in given)
+        if f not in specific_fix
+        and not (_is_template(f) and _command_words(f) in given)
+        and not any(words in f for words in not_about)
     )
     return Finding(
         code=code,

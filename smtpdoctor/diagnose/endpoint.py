@@ -11,6 +11,8 @@ from smtpdoctor.diagnose.slow import SlowLimits
 from smtpdoctor.net.outcome import NetOp
 from smtpdoctor.phases import Phase
 from smtpdoctor.probe.results import (
+    CertificateInfo,
+    CertProblem,
     CheckResult,
     EndpointResult,
     PhaseResult,
@@ -19,7 +21,7 @@ from smtpdoctor.probe.results import (
 )
 from smtpdoctor.proto.reply import Reply
 
-CERT_EXPIRY_WARNING_DAYS = 14
+CERT_EXPIRY_WARNING_DAYS = 21
 SUBMISSION_PORTS = frozenset({465, 587})
 
 _GREYLIST_HINT = re.compile(
@@ -81,6 +83,7 @@ class EndpointRules:
         phase: PhaseResult | None,
         extra_evidence: list[str] | None = None,
         fix: list[str] | None = None,
+        not_about: tuple[str, ...] = (),
     ) -> None:
         ep = self.ep
         evidence = _evidence(ep, phase) if phase is not None else []
@@ -96,6 +99,7 @@ class EndpointRules:
                 port=ep.port,
                 host=ep.host,
                 specific_fix=fix or [],
+                not_about=not_about,
             )
         )
 
@@ -203,6 +207,7 @@ class EndpointRules:
                 else "MTAs that verify (DANE, MTA-STS, smtp_tls_security_level = verify) "
                 "refuse it; opportunistic TLS still works"
             )
+            fix, not_about = _cert_fixes(tls.cert_problem, self.ep.host, leaf)
             self.add(
                 CauseCode.TLS_CERT_INVALID,
                 Severity.ERROR if submission else Severity.WARNING,
@@ -210,17 +215,19 @@ class EndpointRules:
                 f"{consequence}.",
                 phase,
                 [f"certificate{who}"],
+                fix=fix,
+                not_about=not_about,
             )
             return
         if tls.chain and tls.chain[0].days_left < CERT_EXPIRY_WARNING_DAYS:
             leaf = tls.chain[0]
             self.add(
-                CauseCode.TLS_CERT_INVALID,
+                CauseCode.TLS_CERT_EXPIRING,
                 Severity.WARNING,
-                f"The certificate of {_where(self.ep)} expires in {leaf.days_left} days "
-                f"({leaf.not_after}).",
+                f"The certificate of {_where(self.ep)} expires in {leaf.days_left} days, on "
+                f"{leaf.not_after}: renew it before then.",
                 phase,
-                [f"certificate subject {leaf.subject}"],
+                [f"certificate subject {leaf.subject}, issuer {leaf.issuer}"],
             )
 
     def _starttls_absent(self) -> None:
@@ -270,6 +277,8 @@ class EndpointRules:
         budget = " (the overall budget ran out first)" if phase.budget_exhausted else ""
         limit = f"{phase.limit_s:g} s" if phase.limit_s is not None else "its limit"
         match phase.phase:
+            case Phase.CONNECT if _is_loopback(ep.address):
+                self._loopback_connect_timeout(phase, limit, budget)
             case Phase.CONNECT:
                 self.add(
                     CauseCode.CONNECT_TIMEOUT,
@@ -305,11 +314,14 @@ class EndpointRules:
                 if phase.phase is Phase.TLS and self._speaks_plain():
                     self._plain_on_implicit(phase)
                     return
+                loopback = _is_loopback(ep.address)
                 self.add(
                     CauseCode.TLS_HANDSHAKE_TIMEOUT,
                     Severity.ERROR,
                     f"The TLS handshake with {where} did not finish within {limit}{budget}.",
                     phase,
+                    fix=[_LOOPBACK_TLS_STALL] if loopback else None,
+                    not_about=("path MTU",) if loopback else (),
                 )
             case Phase.DATA | Phase.BODY | Phase.EOD:
                 twice = (
@@ -361,6 +373,27 @@ class EndpointRules:
             ["a plain SMTP connection to the same port got a 220 greeting"],
         )
 
+    def _loopback_connect_timeout(self, phase: PhaseResult, limit: str, budget: str) -> None:
+        """No router and no down host on loopback: the listener's queue is full, or a rule."""
+        ep = self.ep
+        self.add(
+            CauseCode.CONNECT_TIMEOUT,
+            Severity.ERROR,
+            f"Connecting to {_where(ep)} got no answer within {limit}{budget}. On loopback no "
+            "router drops packets and the host is up: something listens on the port but does "
+            "not accept connections (its accept queue is full: overloaded or stuck), or a "
+            "firewall rule on lo drops them.",
+            phase,
+            fix=[
+                f"`ss -ltn 'sport = :{ep.port}'`: a Recv-Q at the Send-Q (backlog) means the "
+                "accept queue is full; `nstat -az TcpExtListenOverflows` counts the SYNs "
+                "dropped for it. Then look at the server process (`ss -ltnp`, its logs, its "
+                "load).",
+                "`nft list ruleset` and `iptables -S INPUT` show a rule that drops on lo.",
+            ],
+            not_about=("Ask whoever runs the server", "smtpdoctor trace", "List the local"),
+        )
+
     def _refused(self, phase: PhaseResult) -> None:
         ep = self.ep
         quiet = self.result.default_ports and bool(self.passing_ports - {ep.port})
@@ -373,6 +406,16 @@ class EndpointRules:
                 f"Port {ep.port} is closed on {_where(ep)} (connection refused); the other "
                 "ports work, so this matters only to clients configured for this port."
             )
+        elif ep.address == "::1" and not self._probed_ipv4_loopback():
+            summary = (
+                f"Nothing listens on {ep.label} (connection refused at once). Only IPv6 "
+                "loopback was checked: a server listening on 127.0.0.1 alone (Postfix with "
+                "inet_protocols = ipv4) refuses ::1 and still serves IPv4."
+            )
+            fix = [
+                f"Check IPv4 loopback too: `smtpdoctor check 127.0.0.1:{ep.port}`; "
+                "`ss -ltnp` lists what listens on which address.",
+            ]
         elif _is_loopback(ep.address) and not self.passing_ports:
             ports = ", ".join(str(p) for p in self.result.ports)
             summary = (
@@ -391,6 +434,12 @@ class EndpointRules:
             summary,
             phase,
             fix=fix,
+        )
+
+    def _probed_ipv4_loopback(self) -> bool:
+        return any(
+            e.explicit and e.family_name == "IPv4" and _is_loopback(e.address)
+            for e in self.result.endpoints
         )
 
     def _unreachable(self, phase: PhaseResult) -> None:
@@ -641,6 +690,39 @@ def _greeting_fate(seconds: float, client_limit: int) -> str:
         f"clients with a {client_limit} s greeting timeout get through with only "
         f"{spare:.1f} s to spare"
     )
+
+
+_RENEWAL = ("certbot renew",)
+_LOOPBACK_TLS_STALL = (
+    "The path is loopback, where no MTU problem exists: the server itself stalls in the "
+    "handshake (its key or certificate files, entropy, or a TLS proxy in front of it that "
+    "cannot reach its backend)."
+)
+
+
+def _cert_fixes(
+    problem: CertProblem | None, host: str, leaf: CertificateInfo | None
+) -> tuple[list[str], tuple[str, ...]]:
+    """The fixes an unverifiable certificate needs, and the catalogue lines it rules out."""
+    if problem is CertProblem.UNTRUSTED:
+        return [
+            "The certificate is self-signed or issued by a private CA: install one from a "
+            "public CA (Let's Encrypt: `certbot certonly`, then point smtpd_tls_cert_file "
+            "and smtpd_tls_key_file at it), or give the clients that must trust it the CA "
+            "(`smtpdoctor check --cafile FILE`; Postfix: `smtp_tls_CAfile`).",
+        ], (*_RENEWAL, "names include")
+    if problem is CertProblem.WRONG_NAME:
+        names = ", ".join(leaf.names) if leaf is not None and leaf.names else "none"
+        return [
+            f"The certificate names {names}, not {host}: use one whose names include {host} "
+            "(or connect by a name the certificate carries).",
+        ], (*_RENEWAL, "names include")
+    if problem is CertProblem.NOT_YET_VALID:
+        return ["The certificate is not valid yet: check the server's clock (`timedatectl`)."], (
+            *_RENEWAL,
+            "names include",
+        )
+    return [], ()
 
 
 def _reply_fate(seconds: float, client_limit: int) -> str:

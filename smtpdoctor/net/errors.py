@@ -95,9 +95,11 @@ class TlsError(NetError):
         *,
         reason: str = "",
         verify_error: str | None = None,
+        verify_code: int | None = None,
         message: str | None = None,
     ):
         self.verify_error = verify_error
+        self.verify_code = verify_code  # OpenSSL's X509_V_ERR_* number
         super().__init__(op, reason=reason, message=message)
 
 
@@ -161,6 +163,7 @@ def map_error(  # noqa: PLR0911 - one mapping table: each return is one row, rea
             op,
             reason=reason,
             verify_error=reason,
+            verify_code=exc.verify_code,
             message=f"certificate verification failed: {reason}",
         )
     if isinstance(exc, ssl.SSLError):

@@ -114,6 +114,33 @@ class CertificateInfo:
     names: tuple[str, ...]
 
 
+class CertProblem(StrEnum):
+    """Why a certificate did not verify, from OpenSSL's X509_V_ERR_* code."""
+
+    EXPIRED = "expired"  # X509_V_ERR_CERT_HAS_EXPIRED (10)
+    NOT_YET_VALID = "not_yet_valid"  # X509_V_ERR_CERT_NOT_YET_VALID (9)
+    UNTRUSTED = "untrusted"  # self-signed or a private CA (18, 19, 20, 21)
+    WRONG_NAME = "wrong_name"  # X509_V_ERR_HOSTNAME_MISMATCH (62), _IP_ADDRESS_MISMATCH (64)
+    OTHER = "other"
+
+    @classmethod
+    def from_code(cls, code: int | None) -> CertProblem:
+        """The problem an X509_V_ERR_* number names."""
+        return _CERT_PROBLEMS.get(code, cls.OTHER) if code is not None else cls.OTHER
+
+
+_CERT_PROBLEMS = {
+    10: CertProblem.EXPIRED,
+    9: CertProblem.NOT_YET_VALID,
+    18: CertProblem.UNTRUSTED,
+    19: CertProblem.UNTRUSTED,
+    20: CertProblem.UNTRUSTED,
+    21: CertProblem.UNTRUSTED,
+    62: CertProblem.WRONG_NAME,
+    64: CertProblem.WRONG_NAME,
+}
+
+
 @dataclass(frozen=True)
 class TlsInfo:
     """The negotiated TLS session and what verification said."""
@@ -124,6 +151,7 @@ class TlsInfo:
     verify_error: str | None
     chain: tuple[CertificateInfo, ...]
     sni: str | None
+    cert_problem: CertProblem | None = None  # set when verification failed
 
 
 class TlsMode(StrEnum):

@@ -16,6 +16,7 @@ from smtpdoctor.phases import Phase
 from smtpdoctor.probe.certs import describe_chain
 from smtpdoctor.probe.recorder import Recorder
 from smtpdoctor.probe.results import (
+    CertProblem,
     Direction,
     EndpointResult,
     PhaseStatus,
@@ -84,9 +85,10 @@ class _Stop(Exception):
 class _CertRejected(Exception):
     """The handshake failed only because the certificate did not verify."""
 
-    def __init__(self, verify_error: str):
+    def __init__(self, verify_error: str, verify_code: int | None):
         super().__init__(verify_error)
         self.verify_error = verify_error
+        self.verify_code = verify_code
 
 
 class Session:
@@ -326,7 +328,7 @@ class Session:
             self.tls_session = await self.conn.start_tls(context, plan.sni, limit)
         except TlsError as exc:
             if exc.verify_error is not None:
-                raise _CertRejected(exc.verify_error) from None
+                raise _CertRejected(exc.verify_error, exc.verify_code) from None
             self._fail(phase, exc, started, phase_limit, by_budget)
         except NetError as exc:
             self._fail(phase, exc, started, phase_limit, by_budget)
@@ -609,13 +611,14 @@ async def run_session(
         return await Session(plan, budget, progress).run()
     except _CertRejected as rejected:
         verify_error = rejected.verify_error
+        problem = CertProblem.from_code(rejected.verify_code)
     try:
         unverified = await Session(replace(plan, verify=False), budget, progress).run()
     except _CertRejected:  # pragma: no cover - cannot happen with verification off
         raise RuntimeError("certificate rejected with verification off") from None
     tls = unverified.tls
     if tls is not None:
-        tls = replace(tls, verified=False, verify_error=verify_error)
+        tls = replace(tls, verified=False, verify_error=verify_error, cert_problem=problem)
     note = (
         f"certificate did not verify ({verify_error}); the session was repeated without "
         "verification to test the rest"

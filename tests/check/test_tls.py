@@ -100,6 +100,9 @@ def test_tls_cert_invalid_and_the_check_goes_on(
     assert cause["severity"] == "warning"
     said = (cause["summary"] + " " + " ".join(cause["evidence"])).lower()
     assert any(word in said for word in words), said
+    # The fixes follow the evidence: only an expired certificate is told to renew.
+    renew = any("certbot renew" in fix for fix in cause["fix"])
+    assert renew is (kind == "expired"), cause["fix"]
     ep = run.endpoint
     assert ep["tls"] is not None
     assert ep["tls"]["verified"] is False

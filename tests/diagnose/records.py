@@ -14,6 +14,7 @@ from smtpdoctor.net.outcome import NetOp
 from smtpdoctor.phases import Phase
 from smtpdoctor.probe.results import (
     CertificateInfo,
+    CertProblem,
     CheckResult,
     DnsStatus,
     EndpointResult,
@@ -105,13 +106,19 @@ class Endpoint:
         )  # fmt: skip
 
 
-def tls_info(*, verified: bool = True, error: str | None = None, days_left: int = 200) -> TlsInfo:
+def tls_info(
+    *,
+    verified: bool = True,
+    error: str | None = None,
+    days_left: int = 200,
+    problem: CertProblem | None = None,
+) -> TlsInfo:
     """A negotiated TLS session with a one-certificate chain."""
     leaf = CertificateInfo(
         subject="CN=mx.example.net", issuer="CN=Example CA", not_before="2026-01-01",
         not_after="2027-01-01", days_left=days_left, names=("mx.example.net",),
     )  # fmt: skip
-    return TlsInfo("TLSv1.3", "TLS_AES_256_GCM_SHA384", verified, error, (leaf,), None)
+    return TlsInfo("TLSv1.3", "TLS_AES_256_GCM_SHA384", verified, error, (leaf,), None, problem)
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ from smtpdoctor.diagnose.slow import SlowLimits
 from smtpdoctor.finding import Severity, Verdict
 from smtpdoctor.net.outcome import NetOp
 from smtpdoctor.phases import Phase
-from smtpdoctor.probe.results import PhaseStatus, Requirement, TlsMode
+from smtpdoctor.probe.results import CertProblem, PhaseStatus, Requirement, TlsMode
 from tests.diagnose.records import HEALTHY, Check, Endpoint, Step, tls_info, until
 
 P, S = Phase, PhaseStatus
@@ -265,9 +265,9 @@ ROWS: dict[str, tuple[Check, list[tuple[C, Severity, Phase | None]], Verdict]] =
         [(C.TLS_CERT_INVALID, E, P.STARTTLS)],
         FAILED,
     ),
-    "certificate expiring within the warning window": (
-        one(25, *TLS_STEPS, tls=tls_info(days_left=5)),
-        [(C.TLS_CERT_INVALID, W, P.STARTTLS)],
+    "certificate expiring within 21 days is tls_cert_expiring": (
+        one(25, *TLS_STEPS, tls=tls_info(days_left=20)),
+        [(C.TLS_CERT_EXPIRING, W, P.STARTTLS)],
         DEGRADED,
     ),
 }
@@ -370,3 +370,71 @@ def test_slow_thresholds_are_overridable() -> None:
         "clients with a 10 s timeout get it with 8.0 s to spare; clients with a 30 s "
         "timeout get it with 28.0 s to spare."
     )
+
+
+def _fixes(**tls: object) -> tuple[str, ...]:
+    check = one(25, *TLS_STEPS, tls=tls_info(verified=False, **tls))  # type: ignore[arg-type]
+    [finding] = diagnose(check.record()).findings
+    assert finding.code is C.TLS_CERT_INVALID
+    return finding.fixes
+
+
+def test_self_signed_certificate_is_not_told_to_renew() -> None:
+    fixes = _fixes(error="self-signed certificate", problem=CertProblem.UNTRUSTED)
+    assert fixes[0].startswith("The certificate is self-signed or issued by a private CA: ")
+    assert not any("certbot renew" in f for f in fixes)
+
+
+def test_wrong_name_names_both_names() -> None:
+    fixes = _fixes(error="Hostname mismatch", problem=CertProblem.WRONG_NAME)
+    assert fixes == (
+        "The certificate names mx.example.net, not mx.example.net: use one whose names "
+        "include mx.example.net (or connect by a name the certificate carries).",
+    )
+
+
+def test_expired_certificate_is_told_to_renew() -> None:
+    fixes = _fixes(error="certificate has expired", problem=CertProblem.EXPIRED)
+    assert fixes[0].startswith("Renew the certificate and include the full chain")
+
+
+def test_expiring_certificate_says_the_date() -> None:
+    check = one(25, *TLS_STEPS, tls=tls_info(days_left=9))
+    [finding] = diagnose(check.record()).findings
+    assert finding.summary == (
+        "The certificate of mx.example.net 192.0.2.10:25 expires in 9 days, on 2027-01-01: "
+        "renew it before then."
+    )
+
+
+def test_loopback_tls_stall_fixes_leave_the_mtu_out() -> None:
+    steps = (*TLS_STEPS[:3], Step(P.STARTTLS, S.TIMEOUT, 15000, op=NetOp.TLS_HANDSHAKE))
+    local = one(25, *steps, address="127.0.0.1", capabilities=(("STARTTLS", ""),))
+    remote = one(25, *steps, capabilities=(("STARTTLS", ""),))
+    [on_loopback] = diagnose(local.record()).findings
+    [on_the_net] = diagnose(remote.record()).findings
+    assert on_loopback.fixes[0].startswith("The path is loopback, where no MTU problem exists")
+    assert not any("explain mtu_blackhole" in fix for fix in on_loopback.fixes)
+    assert (
+        on_the_net.fixes[0] == "Suspect the path MTU first: see `smtpdoctor explain mtu_blackhole`."
+    )
+
+
+def test_ipv6_loopback_refused_alone_does_not_claim_no_server_runs() -> None:
+    refused = (Step(P.CONNECT, S.REFUSED, 0, errno="ECONNREFUSED"),)
+    only_v6 = Check((Endpoint("::1", 2525, refused, host="::1"),), target="::1", addresses=("::1",))
+    [finding] = diagnose(only_v6.record()).findings
+    assert finding.summary.startswith("Nothing listens on [::1]:2525 (connection refused at once).")
+    both = Check(
+        (
+            Endpoint("127.0.0.1", 25, refused, host="localhost"),
+            Endpoint("::1", 25, refused, host="localhost"),
+        ),
+        target="localhost",
+        addresses=("127.0.0.1", "::1"),
+    )
+    summaries = {f.summary for f in diagnose(both.record()).findings}
+    assert summaries == {
+        "No mail server is running on this machine: nothing listens on localhost port(s) 25 "
+        "(connection refused at once)."
+    }
