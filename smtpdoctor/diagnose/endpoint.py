@@ -15,6 +15,7 @@ from smtpdoctor.probe.results import (
     CertProblem,
     CheckResult,
     EndpointResult,
+    PartialReply,
     PhaseResult,
     PhaseStatus,
     TlsMode,
@@ -300,14 +301,18 @@ class EndpointRules:
                         ["a TLS handshake on the same port succeeded"],
                     )
                     return
-                self.add(
-                    CauseCode.GREETING_TIMEOUT,
-                    Severity.ERROR,
-                    f"{where} accepted the connection but sent no greeting within {limit}"
-                    f"{budget}: the server is overloaded, stuck on DNS lookups, a tarpit, or "
-                    "a proxy that cannot reach its backend.",
-                    phase,
-                )
+                if phase.partial is not None:
+                    summary = (
+                        f"{where} began its greeting but did not finish it within {limit}"
+                        f"{budget}: {_dripped(phase.partial)}"
+                    )
+                else:
+                    summary = (
+                        f"{where} accepted the connection but sent no greeting within {limit}"
+                        f"{budget}: the server is overloaded, stuck on DNS lookups, a tarpit, "
+                        "or a proxy that cannot reach its backend."
+                    )
+                self.add(CauseCode.GREETING_TIMEOUT, Severity.ERROR, summary, phase)
             case Phase.TLS | Phase.STARTTLS if (
                 phase.phase is Phase.TLS or phase.operation is NetOp.TLS_HANDSHAKE
             ):
@@ -723,6 +728,16 @@ def _cert_fixes(
             "names include",
         )
     return [], ()
+
+
+def _dripped(partial: PartialReply) -> str:
+    """What a reply that came a few bytes at a time and never ended looks like."""
+    first, last = partial.first_ms / 1000, partial.last_ms / 1000
+    return (
+        f"only {partial.received} byte(s) came, the first after {first:.1f} s and the last "
+        f"after {last:.1f} s, and the line never ended. A server (or a tarpit) dripping its "
+        "reply a byte at a time: clients time out before the line is complete."
+    )
 
 
 def _reply_fate(seconds: float, client_limit: int) -> str:

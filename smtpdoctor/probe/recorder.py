@@ -8,6 +8,7 @@ from smtpdoctor.net.outcome import NetOp
 from smtpdoctor.phases import Phase
 from smtpdoctor.probe.results import (
     Direction,
+    PartialReply,
     PhaseResult,
     PhaseStatus,
     Requirement,
@@ -65,6 +66,7 @@ class Recorder:
         operation: NetOp | None = None,
         required_by: Requirement | None = None,
         retransmits: int | None = None,
+        partial: PartialReply | None = None,
     ) -> PhaseResult:
         """Record how a phase ended; returns the record."""
         result = PhaseResult(
@@ -79,6 +81,7 @@ class Recorder:
             operation=operation,
             required_by=required_by,
             retransmits=retransmits,
+            partial=partial,
         )
         self.phases.append(result)
         return result

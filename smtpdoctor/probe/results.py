@@ -81,6 +81,15 @@ class TranscriptLine:
 
 
 @dataclass(frozen=True)
+class PartialReply:
+    """Bytes that came during a phase without ever making a whole reply (a dripping server)."""
+
+    received: int  # bytes read in the phase
+    first_ms: float  # when the first of them came, from the start of the phase
+    last_ms: float  # when the last came
+
+
+@dataclass(frozen=True)
 class PhaseResult:
     """One phase of one session: how it ended and how long it took."""
 
@@ -95,6 +104,7 @@ class PhaseResult:
     operation: NetOp | None = None  # for network errors: what was being done when it struck
     required_by: Requirement | None = None  # for NOT_OFFERED: why it was needed
     retransmits: int | None = None  # connect: SYNs the kernel had to send again (TCP_INFO)
+    partial: PartialReply | None = None  # a timeout after some bytes of a reply
 
     @property
     def ok(self) -> bool:

@@ -19,6 +19,7 @@ from smtpdoctor.probe.results import (
     CertProblem,
     Direction,
     EndpointResult,
+    PartialReply,
     PhaseStatus,
     Requirement,
     TlsInfo,
@@ -477,6 +478,8 @@ class Session:
         assert self.conn is not None
         loop = asyncio.get_running_loop()
         deadline = loop.time() + max(0.0, limit - (self.rec.now_ms() - started) / 1000)
+        received = 0
+        first_ms = last_ms = 0.0
         while True:
             try:
                 event = self.proto.next_event()
@@ -491,17 +494,23 @@ class Session:
                 if remaining <= 0:
                     raise NetTimeout(NetOp.READ, timeout_s=limit, message=_NO_REPLY.format(limit))
                 data = await self.conn.read_some(remaining)
+                last_ms = self.rec.now_ms() - started
+                first_ms = first_ms if received else last_ms
+                received += len(data)
                 self.proto.receive(data)
             except ProtocolViolation as exc:
                 self.rec.note(f"protocol violation: {exc}")
                 self._end(Phase(phase), PhaseStatus.PROTOCOL_ERROR, started, str(exc), limit)
             except NetError as exc:
+                partial = None
                 if isinstance(exc, NetTimeout):
-                    partial = self.proto.parser.buffered
-                    if partial:
-                        self.rec.note(f"{partial} bytes of an unfinished reply line were received")
+                    buffered = self.proto.parser.buffered
+                    if buffered:
+                        self.rec.note(f"{buffered} bytes of an unfinished reply line were received")
+                    if received:
+                        partial = PartialReply(received, round(first_ms, 1), round(last_ms, 1))
                     exc = NetTimeout(NetOp.READ, timeout_s=limit, message=_NO_REPLY.format(limit))
-                self._fail(phase, exc, started, limit, by_budget)
+                self._fail(phase, exc, started, limit, by_budget, partial)
 
     # -- recording helpers -------------------------------------------------------
 
@@ -517,7 +526,13 @@ class Session:
         self._report(phase, PhaseStatus.OK)
 
     def _fail(
-        self, phase: Phase, exc: NetError, started: float, limit: float, by_budget: bool
+        self,
+        phase: Phase,
+        exc: NetError,
+        started: float,
+        limit: float,
+        by_budget: bool,
+        partial: PartialReply | None = None,
     ) -> NoReturn:
         status = status_of(exc.kind)
         detail = str(exc)
@@ -533,6 +548,7 @@ class Session:
             budget_exhausted=by_budget and status is PhaseStatus.TIMEOUT,
             limit_s=limit,
             operation=exc.op,
+            partial=partial,
         )
         self._report(phase, status)
         raise _Stop

@@ -47,7 +47,15 @@ def test_byte_per_second_greeting_hits_the_cap(bad: BadFactory, baseline_rss_kb:
     greeting = run.phase("greeting", run.doc["endpoints"][0])
     assert greeting["status"] == "timeout"
     assert greeting["ms"] / 1000 < cap + 0.5  # a whole-phase deadline, not per read
-    assert "greeting_timeout" in run.codes
+    assert run.codes == ["greeting_timeout"]
+    # Issue 10, point 5: not "sent no greeting", but how many bytes came and when.
+    summary = run.cause("greeting_timeout")["summary"]
+    assert summary.startswith(
+        f"127.0.0.1:{server.port} began its greeting but did not finish it within {cap} s: only "
+    )
+    came = int(summary.split("only ", 1)[1].split(" ", 1)[0])
+    assert 5 <= came <= 7  # one byte every 0.5 s for 3 s: the first at once
+    assert "the first after 0.0 s and the last after 2." in summary
     _bounded(run, baseline_rss_kb)
 
 

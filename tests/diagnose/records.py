@@ -20,6 +20,7 @@ from smtpdoctor.probe.results import (
     EndpointResult,
     MxHost,
     MxPlan,
+    PartialReply,
     PhaseResult,
     PhaseStatus,
     Requirement,
@@ -48,6 +49,7 @@ class Step:
     limit_s: float = 30.0
     budget_exhausted: bool = False
     retransmits: int | None = None
+    partial: PartialReply | None = None
 
     def record(self) -> PhaseResult:
         """The PhaseResult the recorder would have made."""
@@ -56,7 +58,7 @@ class Step:
             self.phase, self.status, self.ms, reply=reply, detail=self.detail,
             errno_name=self.errno, limit_s=self.limit_s, operation=self.op,
             required_by=self.required_by, budget_exhausted=self.budget_exhausted,
-            retransmits=self.retransmits,
+            retransmits=self.retransmits, partial=self.partial,
         )  # fmt: skip
 
 

@@ -16,7 +16,7 @@ from smtpdoctor.diagnose.slow import SlowLimits
 from smtpdoctor.finding import Severity, Verdict
 from smtpdoctor.net.outcome import NetOp
 from smtpdoctor.phases import Phase
-from smtpdoctor.probe.results import CertProblem, PhaseStatus, Requirement, TlsMode
+from smtpdoctor.probe.results import CertProblem, PartialReply, PhaseStatus, Requirement, TlsMode
 from tests.diagnose.records import HEALTHY, Check, Endpoint, Step, tls_info, until
 
 P, S = Phase, PhaseStatus
@@ -438,3 +438,17 @@ def test_ipv6_loopback_refused_alone_does_not_claim_no_server_runs() -> None:
         "No mail server is running on this machine: nothing listens on localhost port(s) 25 "
         "(connection refused at once)."
     }
+
+
+def test_dripped_greeting_says_how_many_bytes_came_and_when() -> None:
+    dripped = Step(
+        P.GREETING, S.TIMEOUT, 30000, op=NetOp.READ, partial=PartialReply(12, 0.4, 29500.0)
+    )
+    [finding] = diagnose(one(25, Step(P.CONNECT), dripped).record()).findings
+    assert finding.code is C.GREETING_TIMEOUT
+    assert finding.summary == (
+        "mx.example.net 192.0.2.10:25 began its greeting but did not finish it within 30 s: "
+        "only 12 byte(s) came, the first after 0.0 s and the last after 29.5 s, and the line "
+        "never ended. A server (or a tarpit) dripping its reply a byte at a time: clients "
+        "time out before the line is complete."
+    )
