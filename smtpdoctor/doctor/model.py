@@ -13,6 +13,15 @@ from smtpdoctor.mta.findings import ConfigReport
 from smtpdoctor.mta.shape import QueueShape
 from smtpdoctor.probe.results import CheckResult
 
+__all__ = [
+    "DoctorReport",
+    "Evidence",
+    "LogSummary",
+    "ProbeOutcome",
+    "RankedCause",
+    "RankedFinding",
+]
+
 
 @dataclass(frozen=True)
 class RankedFinding:
@@ -55,6 +64,10 @@ class RankedFinding:
     def sources(self) -> tuple[Source, ...]:
         """The distinct sources that support it."""
         return self.finding.sources
+
+
+# The name before issue 8 (code that other branches wrote against it still imports it).
+RankedCause = RankedFinding
 
 
 @dataclass(frozen=True)
