@@ -56,13 +56,21 @@ def network_causes(result: CheckResult) -> list[Finding]:
     reference = result.reference.host if result.reference is not None else None
     own = [ep for ep in result.endpoints if not ep.reference]
     refs = [ep for ep in result.endpoints if ep.reference]
-    causes = _ipv6_broken([ep for ep in own if ep.explicit])
+    ipv6_works = [ep for ep in result.endpoints if ep.family_name == "IPv6" and _connected(ep)]
+    causes = _ipv6_broken([ep for ep in own if ep.explicit], ipv6_works)
     causes += _port25_blocked(own, refs, reference)
     causes += _mtu_blackhole(own)
     return causes
 
 
-def _ipv6_broken(endpoints: list[EndpointResult]) -> list[Finding]:
+def _ipv6_broken(
+    endpoints: list[EndpointResult], ipv6_works: list[EndpointResult]
+) -> list[Finding]:
+    """IPv4 works and IPv6 fails for the same host and port.
+
+    When IPv6 to another host connects in the same run, this machine's IPv6 is fine: the
+    finding then points at that host, not at this machine's settings.
+    """
     groups: dict[tuple[str, int], list[EndpointResult]] = {}
     for ep in endpoints:
         groups.setdefault((ep.host, ep.port), []).append(ep)
@@ -82,26 +90,50 @@ def _ipv6_broken(endpoints: list[EndpointResult]) -> list[Finding]:
             else "failed"
         )
         addr = "[" + first.address + "]"
+        summary = (
+            f"IPv6 to {host} port {port} fails ({how}) while IPv4 ({v4_ok[0].address}) "
+            f"works. Clients that prefer IPv6 wait for the IPv6 attempt to time out on "
+            f"every message before falling back to IPv4 (Postfix: up to "
+            f"smtp_connect_timeout, 30 s, per IPv6 address); clients that prefer IPv6 "
+            f"without fallback never deliver."
+        )
+        evidence = [*(endpoint_line(ep) for ep in v4), *(endpoint_line(ep) for ep in v6)]
+        trace = f"Find where IPv6 stops: `smtpdoctor trace {addr}:{port}`."
+        elsewhere = [ep for ep in ipv6_works if ep.host != host]
+        not_about: tuple[str, ...] = ()
+        if elsewhere:
+            other = elsewhere[0]
+            summary += (
+                f" IPv6 to {other.host} ({other.address}) connects in the same run, so this "
+                f"machine's IPv6 works: the fault is at {host} or on the path to it."
+            )
+            evidence.append(f"IPv6 elsewhere: {endpoint_line(other)}")
+            fix = [
+                f"Tell whoever runs {host} that its IPv6 address {first.address} does not "
+                "answer on port " + f"{port} (or that its AAAA record should go).",
+                trace,
+            ]
+            # This machine's IPv6 works: its route, firewall and Postfix settings are fine.
+            not_about = ("Fix the IPv6 route", "prefer IPv4")
+        else:
+            fix = [
+                "While the IPv6 route is fixed, make Postfix prefer IPv4: "
+                "`postconf -e 'smtp_address_preference = ipv4'` and `postfix reload`; "
+                "or stop using IPv6 for mail: `postconf -e 'inet_protocols = ipv4'`.",
+                trace,
+            ]
         causes.append(
             make_cause(
                 CauseCode.IPV6_BROKEN,
                 Severity.WARNING,
-                f"IPv6 to {host} port {port} fails ({how}) while IPv4 ({v4_ok[0].address}) "
-                f"works. Clients that prefer IPv6 wait for the IPv6 attempt to time out on "
-                f"every message before falling back to IPv4 (Postfix: up to "
-                f"smtp_connect_timeout, 30 s, per IPv6 address); clients that prefer IPv6 "
-                f"without fallback never deliver.",
-                [*(endpoint_line(ep) for ep in v4), *(endpoint_line(ep) for ep in v6)],
+                summary,
+                evidence,
                 phase=failed.phase if failed else None,
                 address=first.address,
                 port=port,
                 host=host,
-                specific_fix=[
-                    "While the IPv6 route is fixed, make Postfix prefer IPv4: "
-                    "`postconf -e 'smtp_address_preference = ipv4'` and `postfix reload`; "
-                    "or stop using IPv6 for mail: `postconf -e 'inet_protocols = ipv4'`.",
-                    f"Find where IPv6 stops: `smtpdoctor trace {addr}:{port}`.",
-                ],
+                specific_fix=fix,
+                not_about=not_about,
             )
         )
     return causes

@@ -137,3 +137,41 @@ def test_port25_working_at_another_mx_is_not_an_outbound_block() -> None:
         "port 25 of mx2.example.net (192.0.2.20) connects in the same run: this machine does "
         "not block outbound port 25, so the drop is at this host or on the path to it"
     )
+
+
+def test_ipv6_working_at_another_mx_points_ipv6_broken_at_that_host() -> None:
+    """Issue 10, point 2's review of inferences: IPv6 to mx2 works, so mx1's IPv6 failure
+    is mx1's, and the fix is not to turn this machine's IPv6 off."""
+    check = Check(
+        (
+            ep("192.0.2.10", 25, HEALTHY, host="mx1.example.net"),
+            ep("2001:db8::10", 25, TIMED_OUT, host="mx1.example.net"),
+            ep("2001:db8::20", 25, HEALTHY, host="mx2.example.net"),
+        ),
+        target="example.net",
+        mx=mx_plan(
+            "example.net",
+            (10, "mx1.example.net", ("192.0.2.10", "2001:db8::10")),
+            (20, "mx2.example.net", ("2001:db8::20",)),
+        ),
+        addresses=("192.0.2.10", "2001:db8::10", "2001:db8::20"),
+    )
+    [broken] = [f for f in diagnose(check.record()).findings if f.code is C.IPV6_BROKEN]
+    assert broken.summary.endswith(
+        "IPv6 to mx2.example.net (2001:db8::20) connects in the same run, so this machine's "
+        "IPv6 works: the fault is at mx1.example.net or on the path to it."
+    )
+    assert broken.fixes == (
+        "Tell whoever runs mx1.example.net that its IPv6 address 2001:db8::10 does not answer "
+        "on port 25 (or that its AAAA record should go).",
+        "Find where IPv6 stops: `smtpdoctor trace [2001:db8::10]:25`.",
+    )
+
+
+def test_ipv6_broken_alone_suggests_the_local_workaround() -> None:
+    check = Check(
+        (ep("192.0.2.10", 25, HEALTHY), ep("2001:db8::10", 25, TIMED_OUT)),
+        addresses=("192.0.2.10", "2001:db8::10"),
+    )
+    [broken] = [f for f in diagnose(check.record()).findings if f.code is C.IPV6_BROKEN]
+    assert broken.fixes[0].startswith("While the IPv6 route is fixed, make Postfix prefer IPv4")
