@@ -348,7 +348,9 @@ def _from_hosts(
         mine = tuple(a for a in listed if (":" in a) == (family == socket.AF_INET6))
         addresses.extend(mine)
         status = STATUS_OK if mine else STATUS_NODATA
-        queries.append(DnsQuery(name, rdtype, status, 0.0, mine, detail=f"from {path}"))
+        queries.append(
+            DnsQuery(name, rdtype, status, 0.0, mine, detail=f"from {path}", hosts_file=str(path))
+        )
     return ResolveResult(
         name=name,
         addresses=tuple(addresses),

@@ -252,6 +252,7 @@ class DnsQuery:
     answers: tuple[str, ...] = ()
     nameserver: str | None = None
     detail: str = ""
+    hosts_file: str | None = None  # answered from this file (/etc/hosts), not by a nameserver
 
 
 @dataclass(frozen=True)

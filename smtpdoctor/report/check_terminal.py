@@ -158,7 +158,7 @@ def _render_resolution(result: CheckResult, diagnosis: Diagnosis, console: Conso
     elif resolve.is_literal:
         console.print(f"Target {result.host} is an address: nothing to resolve.")
     elif resolve.addresses:
-        from_files = {q.detail for q in resolve.queries if q.detail.startswith("from ")}
+        from_files = {f"from {q.hosts_file}" for q in resolve.queries if q.hosts_file}
         servers = (
             ", ".join(sorted(from_files))
             if from_files
