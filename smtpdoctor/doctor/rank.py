@@ -14,6 +14,7 @@ from smtpdoctor.catalogue import CauseCode, describe
 from smtpdoctor.diagnose.cause import Severity
 from smtpdoctor.doctor.model import Evidence, LogSummary, ProbeOutcome, RankedCause
 from smtpdoctor.doctor.tls_policy import TlsConflict
+from smtpdoctor.finding import Finding
 from smtpdoctor.mta.findings import ConfigReport
 from smtpdoctor.mta.shape import QueueShape
 
@@ -83,6 +84,7 @@ class Ranker:
         fixes: tuple[str, ...] = (),
         summary: str = "",
         supports: bool = True,
+        prefer_summary: bool = False,
     ) -> None:
         """One observation of code at subject from source."""
         family = _FAMILIES.get(code, code.value)
@@ -99,7 +101,7 @@ class Ranker:
             cand.severity = Severity.ERROR
         cand.evidence.append(Evidence(source, text, supports))
         cand.fixes += [f for f in fixes if f and f not in cand.fixes]
-        if summary and (not cand.summary or source == "probe"):
+        if summary and (not cand.summary or source == "probe" or prefer_summary):
             cand.summary = summary
 
     @staticmethod
@@ -270,6 +272,28 @@ def add_tls_conflict(ranker: Ranker, conflict: TlsConflict, relay: str) -> None:
     )
 
 
+def add_finding(ranker: Ranker, finding: Finding) -> None:
+    """A `smtpdoctor.finding.Finding` (e.g. from doctor.mta_view): its evidence, one by one.
+
+    It explains the MTA's own evidence of the same fault, so its summary replaces theirs.
+    """
+    weights = {"error": 15.0, "warning": 8.0, "info": 2.0}
+    severity = Severity(finding.severity.value)
+    for index, evidence in enumerate(finding.evidence or (None,)):
+        ranker.add(
+            finding.code,
+            finding.subject,
+            evidence.source.value if evidence else "config",
+            evidence.text if evidence else finding.summary,
+            weights[finding.severity.value] if index == 0 else 0.0,
+            severity=severity,
+            fixes=finding.fixes if index == 0 else (),
+            summary=finding.summary,
+            supports=evidence.supports if evidence else True,
+            prefer_summary=True,
+        )
+
+
 def rank(
     config: ConfigReport | None,
     queue: QueueShape | None,
@@ -278,6 +302,7 @@ def rank(
     relay: str | None,
     flush_hint: str = "",
     tls_conflicts: tuple[TlsConflict, ...] = (),
+    findings: tuple[Finding, ...] = (),
 ) -> list[RankedCause]:
     """All sources into one ranked list."""
     ranker = Ranker()
@@ -291,4 +316,6 @@ def rank(
         add_probe(ranker, probe)
     for conflict in tls_conflicts:  # last: its summary says more than the probe's alone
         add_tls_conflict(ranker, conflict, relay or "")
+    for finding in findings:  # last: each explains evidence added above
+        add_finding(ranker, finding)
     return ranker.ranked()

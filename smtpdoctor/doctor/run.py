@@ -11,12 +11,14 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from smtpdoctor.doctor.model import DoctorReport, LogSummary, ProbeOutcome
+from smtpdoctor.doctor.mta_view_input import mta_view_findings
 from smtpdoctor.doctor.rank import rank
 from smtpdoctor.doctor.tls_policy import TlsConflict, compare, observe
+from smtpdoctor.finding import Finding
 from smtpdoctor.mta.audit import AuditOptions, relay_target, run_audit
 from smtpdoctor.mta.detect import MtaOptions, detect, read_queue
 from smtpdoctor.mta.model import Mta
-from smtpdoctor.mta.postconf import parse_time, read_settings, with_queue_dir
+from smtpdoctor.mta.postconf import PostfixSettings, parse_time, read_settings, with_queue_dir
 from smtpdoctor.mta.postfix_audit import parse_relayhost
 from smtpdoctor.mta.postfix_tls import TlsPolicy, policy_for, postmap_lookup
 from smtpdoctor.mta.runner import ToolError
@@ -142,6 +144,11 @@ def _tls_conflicts(
     return tuple(out)
 
 
+def _config_args(mta_options: MtaOptions) -> str:
+    config = mta_options.postfix_config
+    return f" -c {shlex.quote(str(config))}" if config else ""
+
+
 def run_doctor(options: DoctorOptions) -> DoctorReport:
     """Config, queue, logs, probes; then the ranking."""
     checked: list[str] = []
@@ -158,12 +165,13 @@ def run_doctor(options: DoctorOptions) -> DoctorReport:
     maillog: str | None = None
     lifetime: float | None = None
     tls_policy: TlsPolicy | None = None
+    pf_settings: PostfixSettings | None = None
     if mta is not None:
         options.progress(f"reading the {mta.value} queue")
         try:
             if mta is Mta.POSTFIX:
                 pf_target = mta_options.postfix_target()
-                settings = read_settings(pf_target)
+                settings = pf_settings = read_settings(pf_target)
                 maillog = settings.get("maillog_file") or None
                 lifetime = parse_time(settings.get("maximal_queue_lifetime", "5d"), "d")
                 relayhost = parse_relayhost(settings.get("relayhost"))
@@ -214,7 +222,18 @@ def run_doctor(options: DoctorOptions) -> DoctorReport:
     elif mta is Mta.EXIM:
         flush_hint = "after the fix, retry the queue now: `exim -qff`"
     conflicts = _tls_conflicts(tls_policy, probes, mta_options)
-    causes = rank(config, queue, logs, tuple(probes), relay, flush_hint, conflicts)
+    mta_view: tuple[Finding, ...] = ()
+    if pf_settings is not None and probes:  # the MTA's view against the live check
+        mta_view, why = mta_view_findings(
+            mta_options.postfix_target(),
+            pf_settings,
+            _config_args(mta_options),
+            queue,
+            logs,
+            probes,
+        )
+        not_checked += [why] if why else []
+    causes = rank(config, queue, logs, tuple(probes), relay, flush_hint, conflicts, mta_view)
     return DoctorReport(
         tuple(causes), config, queue, logs, tuple(probes), tuple(checked), tuple(not_checked)
     )

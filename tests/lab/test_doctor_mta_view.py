@@ -1,0 +1,148 @@
+"""doctor compares the MTA's view with its own live check, on a real Postfix in the fault lab.
+
+Postfix runs in the lab's client namespace with relayhost [s1.lab.test]:25; dnsmasq in
+the lab serves s1.lab.test, and the client's /etc/resolv.conf (bind-mounted by
+`ip netns exec`) points at it. A fault that only the MTA has (its chroot, its families, its
+bind address) makes the queue and log say the relay fails while doctor's probe reaches it:
+doctor must then name the reason, with the evidence and the fix.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.lab.topology import REPO, Lab, _env, exec_in
+from tests.support.postfix import POSTCONF, PostfixInstance, postfix_instance
+
+pytestmark = [pytest.mark.netns, pytest.mark.postfix]
+
+RELAY = "[s1.lab.test]:25"
+
+
+@pytest.fixture
+def lab_postfix(lab: Lab, tmp_path: Path) -> Iterator[Callable[[dict[str, str]], PostfixInstance]]:
+    """`start(main_cf)`: a Postfix in the lab's client namespace relaying to s1.lab.test."""
+    lab.start_smtp(lab.servers[0])
+    with_stack: list[Any] = []
+
+    def start(main_cf: dict[str, str]) -> PostfixInstance:
+        settings = {
+            "relayhost": RELAY,
+            "smtp_connect_timeout": "2s",
+            "smtp_dns_support_level": "enabled",
+            "smtp_host_lookup": "dns",
+            **main_cf,
+        }
+        manager = postfix_instance(tmp_path, settings, netns=lab.client.ns)
+        with_stack.append(manager)
+        return manager.__enter__()
+
+    try:
+        yield start
+    finally:
+        for manager in reversed(with_stack):
+            manager.__exit__(None, None, None)
+
+
+def chroot_smtp(pf: PostfixInstance) -> None:
+    """master.cf: the smtp client runs chrooted in the queue directory (as Debian ships it)."""
+    subprocess.run(
+        [POSTCONF, "-c", str(pf.config_dir), "-F", "smtp/unix/chroot = y"],
+        check=True,
+        capture_output=True,
+        timeout=20,
+    )
+    pf.reload()
+
+
+def doctor(lab: Lab, pf: PostfixInstance, *extra: str) -> tuple[int, dict[str, Any]]:
+    argv = [*exec_in(lab.client.ns), sys.executable, "-m", "smtpdoctor", "doctor", "--json",
+            "--postfix-config", str(pf.config_dir), "--log", str(pf.log_path),
+            "--no-dns-query", "--probe-connect-timeout", "3", *extra]  # fmt: skip
+    run = subprocess.run(
+        argv, capture_output=True, text=True, timeout=120, env=_env(), cwd=REPO, check=False
+    )
+    assert "Traceback" not in run.stderr, run.stderr
+    return run.returncode, json.loads(run.stdout)
+
+
+def defer_one(pf: PostfixInstance, pattern: str) -> str:
+    pf.sendmail("alice@example.org", ["bob@example.net"])
+    try:
+        return pf.wait_for_log(pattern, timeout=40)
+    except RuntimeError:
+        log = pf.log_path.read_text(errors="replace") if pf.log_path.exists() else "(no log)"
+        raise AssertionError(f"{pattern!r} not logged:\n{log[-3000:]}") from None
+
+
+def test_chroot_without_resolv_conf_is_named(
+    lab: Lab, lab_postfix: Callable[[dict[str, str]], PostfixInstance]
+) -> None:
+    pf = lab_postfix({})
+    chroot_smtp(pf)
+    assert not (pf.queue_dir / "etc" / "resolv.conf").exists()
+    line = defer_one(pf, r"status=deferred .*Host or domain name not found")
+    assert "s1.lab.test" in line
+
+    rc, doc = doctor(lab, pf)
+
+    assert rc == 1
+    probe = doc["probes"][0]
+    assert probe["target"] == "s1.lab.test:25" and probe["verdict"] == "ok"
+    first = doc["causes"][0]
+    assert first["code"] == "dns_timeout"
+    assert f"chrooted in {pf.queue_dir}" in first["summary"]
+    assert "/etc/resolv.conf" in first["summary"] and "missing" in first["summary"]
+    assert {"config", "queue", "logs"} <= set(first["sources"])
+    texts = [e["text"] for e in first["evidence"]]
+    assert any("smtp/unix runs chrooted (chroot column y)" in t for t in texts)
+    assert f"cp -p /etc/resolv.conf {pf.queue_dir}/etc/resolv.conf" in first["fixes"]
+
+    # the fix works: with the copy in the jail, the mail goes out
+    (pf.queue_dir / "etc").mkdir(exist_ok=True)
+    resolv = Path("/etc/netns") / lab.client.ns / "resolv.conf"
+    (pf.queue_dir / "etc" / "resolv.conf").write_bytes(resolv.read_bytes())
+    pf.reload()  # as the fix says: running smtp processes keep the resolver they started with
+    pf.flush()
+    pf.wait_for_log(r"status=sent", timeout=30)
+
+
+def test_chroot_with_stale_resolv_conf_is_named(
+    lab: Lab, lab_postfix: Callable[[dict[str, str]], PostfixInstance]
+) -> None:
+    pf = lab_postfix({})
+    (pf.queue_dir / "etc").mkdir()
+    # a copy from before the resolver moved: that server does not exist any more
+    (pf.queue_dir / "etc" / "resolv.conf").write_text(
+        "nameserver 203.0.113.99\noptions timeout:1 attempts:1\n"
+    )
+    chroot_smtp(pf)
+    defer_one(pf, r"status=deferred .*Host or domain name not found")
+
+    rc, doc = doctor(lab, pf)
+
+    assert rc == 1
+    first = doc["causes"][0]
+    assert first["code"] == "dns_timeout"
+    assert "/etc/resolv.conf is stale" in first["summary"]
+
+
+def test_unchrooted_dns_failure_gets_no_chroot_reason(
+    lab: Lab, lab_postfix: Callable[[dict[str, str]], PostfixInstance]
+) -> None:
+    """A relay that fails for the probe too: they agree, so no chroot reason is invented."""
+    pf = lab_postfix({"relayhost": "[nosuch.lab.test]:25"})
+    (pf.queue_dir / "etc").mkdir()
+    (pf.queue_dir / "etc" / "resolv.conf").write_text("nameserver 203.0.113.99\n")
+    defer_one(pf, r"status=deferred .*(Host or domain name not found|Host not found)")
+
+    _, doc = doctor(lab, pf)
+
+    assert all("chroot" not in c["summary"] for c in doc["causes"])
