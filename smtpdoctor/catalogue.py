@@ -58,6 +58,7 @@ class CauseCode(StrEnum):
     REMOTE_ERROR = "remote_error"
     RETRY_EXPIRED = "retry_expired"
     LOCAL_ADDRESS = "local_address"
+    MTA_STOPPED = "mta_stopped"
 
 
 SHOWS_AS_SOURCES = ("check", "postfix", "exim", "sendmail", "opensmtpd", "queue")
@@ -688,6 +689,21 @@ _ENTRIES: tuple[CauseInfo, ...] = (
             "smtp_bind_address6`), or send over IPv4 only: `postconf -e 'inet_protocols = "
             "ipv4'` && `postfix reload`.",
             "Give the interface a global IPv6 address, or remove the IPv6 default route.",
+        ),
+    ),
+    CauseInfo(
+        CauseCode.MTA_STOPPED,
+        "The mail system is down",
+        "The MTA's master process is not running: nothing delivers the queue and nothing "
+        "accepts mail from local programs' submissions, so every message waits (and "
+        "clients that submit through it time out or are refused).",
+        "No master process for the instance (its pid file is missing or names a dead "
+        "process); `postqueue -p` says 'mail system is down'.",
+        ("postfix status", "systemctl status postfix", "smtpdoctor queue"),
+        (
+            "Postfix: `postfix start` (or `systemctl start postfix`), then "
+            "`postfix check` and the log for why it stopped.",
+            "Exim: `systemctl start exim4`.",
         ),
     ),
 )

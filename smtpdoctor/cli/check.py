@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import os
 import socket
 import sys
@@ -12,6 +11,8 @@ from typing import Any
 
 from rich.console import Console
 
+from smtpdoctor.cli.interrupt import INTERRUPTED_EXIT, Interrupted, Measured, run_interruptible
+from smtpdoctor.cli.terminal import terminal_console, use_color
 from smtpdoctor.diagnose.rules import VERDICT_OK, diagnose
 from smtpdoctor.exitcodes import ExitCode, UsageError
 from smtpdoctor.phases import Phase
@@ -19,8 +20,8 @@ from smtpdoctor.probe.check import CheckOptions, run_check
 from smtpdoctor.probe.results import PhaseStatus
 from smtpdoctor.probe.session import Credentials
 from smtpdoctor.probe.timeouts import Timeouts
-from smtpdoctor.report import check_json, check_terminal
-from smtpdoctor.target import parse_mailbox, parse_port, parse_target
+from smtpdoctor.report import check_interrupted, check_json, check_terminal
+from smtpdoctor.target import parse_mailbox, parse_port, parse_target, reject_controls
 
 PASSWORD_ENV = "SMTPDOCTOR_PASSWORD"
 
@@ -159,7 +160,13 @@ def _read_password(args: argparse.Namespace) -> str:
 
 def build_options(args: argparse.Namespace) -> CheckOptions:
     """CheckOptions from parsed arguments; raises UsageError for bad input."""
-    target = parse_target(args.target)
+    target = parse_target(reject_controls(args.target, "target"))
+    if args.helo is not None:
+        reject_controls(args.helo, "--helo")
+        if not args.helo.strip() or any(c.isspace() for c in args.helo):
+            raise UsageError(f"--helo {args.helo!r}: one host name or address literal, no spaces")
+    if args.user is not None:
+        reject_controls(args.user, "--user")
     ports = tuple(parse_port(str(p)) for p in args.port)
     timeouts = (Timeouts.rfc() if args.rfc else Timeouts.quick()).with_overrides(args.timeout)
     if args.budget is not None and not 0 < args.budget <= 86400:
@@ -226,17 +233,26 @@ class _Progress:
 def run(args: argparse.Namespace) -> int:
     """Run the check and print the report; returns the exit code."""
     options = build_options(args)
-    err = Console(stderr=True)
-    progress = _Progress(err) if err.is_terminal and not args.json else None
+    color = use_color(args)
+    err = Console(stderr=True, no_color=not color)
+    progress = _Progress(err) if color and err.is_terminal and not args.json else None
+    measured = Measured(progress)
     if progress is not None:
         with progress.status:
-            result = asyncio.run(run_check(options, progress))
+            outcome = run_interruptible(run_check(options, measured))
     else:
-        result = asyncio.run(run_check(options))
+        outcome = run_interruptible(run_check(options, measured))
+    if isinstance(outcome, Interrupted):
+        render = check_interrupted.render_json if args.json else check_interrupted.render_text
+        sys.stdout.write(
+            render(args.target, outcome.signal_name, outcome.elapsed_ms, measured.as_dict())
+        )
+        return INTERRUPTED_EXIT
+    result = outcome
     diagnosis = diagnose(result)
     if args.json:
         sys.stdout.write(check_json.render(result, diagnosis))
     else:
-        out = Console(no_color=args.no_color, highlight=False, soft_wrap=True)
+        out = terminal_console(color)
         check_terminal.render(result, diagnosis, out, verbose=args.verbose)
     return ExitCode.HEALTHY if diagnosis.verdict == VERDICT_OK else ExitCode.PROBLEM_FOUND

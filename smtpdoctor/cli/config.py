@@ -9,7 +9,7 @@ from typing import Any
 
 from smtpdoctor.cli.queue import add_mta_arguments, mta_options
 from smtpdoctor.diagnose.cause import Severity
-from smtpdoctor.exitcodes import CouldNotRun, ExitCode
+from smtpdoctor.exitcodes import CouldNotRun, ExitCode, UsageError
 from smtpdoctor.mta.audit import AuditOptions, run_audit
 from smtpdoctor.mta.findings import ConfigReport
 from smtpdoctor.report import config_json, config_text
@@ -31,7 +31,11 @@ def add_audit_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def audit_options(args: argparse.Namespace) -> AuditOptions:
-    """AuditOptions from parsed arguments."""
+    """AuditOptions from parsed arguments; UsageError for a --resolv-conf that is not a file."""
+    resolv: Path = args.resolv_conf
+    if resolv != Path("/etc/resolv.conf") and not resolv.is_file():
+        why = "is a directory" if resolv.is_dir() else "no such file"
+        raise UsageError(f"--resolv-conf {resolv}: {why}")
     return AuditOptions(mta_options(args), args.resolv_conf, not args.no_dns_query)
 
 
