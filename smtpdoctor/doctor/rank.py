@@ -192,12 +192,14 @@ def add_config(ranker: Ranker, report: ConfigReport, relay: str | None) -> None:
         text = finding.summary
         if finding.current and finding.area != "firewall" and finding.current not in text:
             text += f" (now {finding.current})"
+        # A stopped MTA comes first: nothing in the queue moves until it runs again.
+        weight = 100.0 if finding.cause is CauseCode.MTA_STOPPED else weights[finding.severity]
         ranker.add(
             finding.cause,
             subject,
             source,
             text,
-            weights[finding.severity],
+            weight,
             severity=finding.severity,
             fixes=(finding.command,) if finding.command else (),
         )
