@@ -1012,6 +1012,10 @@ SHOWS_AS: Mapping[CauseCode, tuple[ShowsAs, ...]] = MappingProxyType(
             ),
         ),
         CauseCode.LOCAL_ADDRESS: (*_shows("check", "connect ✗ local address after 0.1ms"),),
+        # postqueue's own line (mail log and stderr) from a real Postfix 3.7, master stopped
+        CauseCode.MTA_STOPPED: (
+            *_shows("postfix", "fatal: Queue report unavailable - mail system is down"),
+        ),
     }
 )
 

@@ -21,6 +21,7 @@ from smtpdoctor.mta.runner import ToolError
 from smtpdoctor.mta.shape import Action, Insight, QueueFilter, QueueShape, shape_queue
 from smtpdoctor.report import queue_json, queue_text
 
+POSTQUEUE_DOWN = "mail system is down"  # postqueue(1): "Queue report unavailable - ..."
 _DURATION = re.compile(r"^(\d+)([smhdw]?)$")
 _UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 
@@ -142,6 +143,8 @@ def run(args: argparse.Namespace) -> int:
     try:
         snapshot = read_queue(options, mta)
     except ToolError as exc:
+        # Non-root users cannot read master.pid; postqueue then says it itself.
+        down = down or (mta is Mta.POSTFIX and POSTQUEUE_DOWN in str(exc))
         if not down:
             raise CouldNotRun(f"cannot read the {mta.value} queue: {exc}") from None
         # postqueue refuses non-root users while the master is down: say so, still report
@@ -165,8 +168,10 @@ def with_mail_system_down(shape: QueueShape, options: MtaOptions) -> QueueShape:
         "master",
     )
     action = Action(f"postfix{config} start", "start the mail system")
+    # a queue that could not be read is not known to be empty
+    known = [i for i in shape.insights if not (shape.problems and i.kind == "empty")]
     return replace(
         shape,
-        insights=(insight, *shape.insights),
+        insights=(insight, *known),
         actions=(action, *shape.actions),
     )

@@ -249,41 +249,29 @@ def _bind_findings(
         value = view.settings.get(name, "").strip()
         if not value or (":" in value) != name.endswith("6"):
             continue
-        local = value in view.local_addresses
-        if local:
-            summary = (
-                f"Postfix sends from {value} ({name}); the live check, from this machine's "
-                "default source address, got through: the path or a filter treats that "
-                "source address differently"
-            )
-            severity = Severity.WARNING
-        else:
-            summary = (
-                f"Postfix binds its connections to {value} ({name}), an address this "
-                "machine does not have: every connection fails before it starts"
-            )
-            severity = Severity.ERROR
+        if value not in view.local_addresses:
+            continue  # Postfix warns, then connects without binding: not why it fails
         out.append(
             Finding(
-                code=CauseCode.LOCAL_ADDRESS if not local else connect[0].code,
-                severity=severity,
-                summary=summary,
+                code=connect[0].code,
+                severity=Severity.ERROR,
+                summary=(
+                    f"Postfix sends from {value} ({name}); the live check, from this "
+                    "machine's default source address, got through: the path or a filter "
+                    f"treats {value} differently"
+                ),
                 subject=view.relayhost_text or probe.target,
                 phase=Phase.CONNECT,
                 evidence=(
-                    Evidence(
-                        Source.CONFIG,
-                        f"{name} = {value}"
-                        + ("" if local else " is not configured on any interface here"),
-                    ),
+                    Evidence(Source.CONFIG, f"{name} = {value}"),
                     *_mta_evidence(connect),
                     _probe_evidence(probe, "connected without a bind address"),
                 ),
                 fixes=(
-                    f"postconf{view.config_args} -e '{name} ='",
-                    f"or add {value} to an interface (ip addr add {value}/"
-                    f"{128 if ':' in value else 32} dev IFACE)",
-                    f"postfix{view.config_args} reload",
+                    f"find what treats {value} differently: `ip route get ADDRESS from {value}` "
+                    "(ADDRESS: the relay's) and the firewalls on the path",
+                    f"or send from the default address: postconf{view.config_args} -e '{name} ='"
+                    f" && postfix{view.config_args} reload",
                 ),
             )
         )

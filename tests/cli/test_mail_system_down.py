@@ -9,7 +9,11 @@ from pathlib import Path
 import pytest
 
 from tests.check.helpers import run_smtpdoctor
+from tests.mta.cli import smtpdoctor
+from tests.mta.unprivileged import Unprivileged, unprivileged
 from tests.support.postfix import PostfixInstance, postfix_instance
+
+__all__ = ["unprivileged"]
 
 pytestmark = pytest.mark.postfix
 
@@ -39,6 +43,19 @@ def test_queue_json_still_reports_when_down(stopped: PostfixInstance) -> None:
     first = doc["insights"][0]
     assert first["kind"] == "mail_system_down" and first["cause"] == "mta_stopped"
     assert doc["messages"] == 1  # root reads the queue directly while the master is down
+
+
+def test_queue_as_a_user_when_down(stopped: PostfixInstance, unprivileged: Unprivileged) -> None:
+    """postqueue refuses users while the master is down: still exit 1 and one document."""
+    run = smtpdoctor(
+        "queue", "--postfix-config", str(stopped.config_dir), "--json",
+        user="nobody", python=unprivileged.python, pythonpath=unprivileged.pythonpath,
+    )  # fmt: skip
+    assert run.returncode == 1, (run.stdout, run.stderr)
+    doc = json.loads(run.stdout)
+    assert doc["insights"][0]["kind"] == "mail_system_down"
+    assert all(i["kind"] != "empty" for i in doc["insights"])  # it could not look
+    assert "mail system is down" in doc["unreadable"][0]["reason"]
 
 
 def test_queue_exit_0_when_running(tmp_path: Path) -> None:

@@ -18,21 +18,23 @@ from typing import Any
 
 import pytest
 
-from tests.lab.topology import REPO, Lab, _env, exec_in
+from tests.lab.topology import REPO, Lab, _env, exec_in, ip
+from tests.support.netns import loopback_namespace
 from tests.support.postfix import POSTCONF, PostfixInstance, postfix_instance
 
 pytestmark = [pytest.mark.netns, pytest.mark.postfix]
 
 RELAY = "[s1.lab.test]:25"
+Starter = Callable[..., PostfixInstance]
 
 
 @pytest.fixture
-def lab_postfix(lab: Lab, tmp_path: Path) -> Iterator[Callable[[dict[str, str]], PostfixInstance]]:
+def lab_postfix(lab: Lab, tmp_path: Path) -> Iterator[Starter]:
     """`start(main_cf)`: a Postfix in the lab's client namespace relaying to s1.lab.test."""
     lab.start_smtp(lab.servers[0])
     with_stack: list[Any] = []
 
-    def start(main_cf: dict[str, str]) -> PostfixInstance:
+    def start(main_cf: dict[str, str], netns: str | None = None) -> PostfixInstance:
         settings = {
             "relayhost": RELAY,
             "smtp_connect_timeout": "2s",
@@ -40,7 +42,7 @@ def lab_postfix(lab: Lab, tmp_path: Path) -> Iterator[Callable[[dict[str, str]],
             "smtp_host_lookup": "dns",
             **main_cf,
         }
-        manager = postfix_instance(tmp_path, settings, netns=lab.client.ns)
+        manager = postfix_instance(tmp_path, settings, netns=netns or lab.client.ns)
         with_stack.append(manager)
         return manager.__enter__()
 
@@ -82,9 +84,7 @@ def defer_one(pf: PostfixInstance, pattern: str) -> str:
         raise AssertionError(f"{pattern!r} not logged:\n{log[-3000:]}") from None
 
 
-def test_chroot_without_resolv_conf_is_named(
-    lab: Lab, lab_postfix: Callable[[dict[str, str]], PostfixInstance]
-) -> None:
+def test_chroot_without_resolv_conf_is_named(lab: Lab, lab_postfix: Starter) -> None:
     pf = lab_postfix({})
     chroot_smtp(pf)
     assert not (pf.queue_dir / "etc" / "resolv.conf").exists()
@@ -114,9 +114,7 @@ def test_chroot_without_resolv_conf_is_named(
     pf.wait_for_log(r"status=sent", timeout=30)
 
 
-def test_chroot_with_stale_resolv_conf_is_named(
-    lab: Lab, lab_postfix: Callable[[dict[str, str]], PostfixInstance]
-) -> None:
+def test_chroot_with_stale_resolv_conf_is_named(lab: Lab, lab_postfix: Starter) -> None:
     pf = lab_postfix({})
     (pf.queue_dir / "etc").mkdir()
     # a copy from before the resolver moved: that server does not exist any more
@@ -134,9 +132,7 @@ def test_chroot_with_stale_resolv_conf_is_named(
     assert "/etc/resolv.conf is stale" in first["summary"]
 
 
-def test_unchrooted_dns_failure_gets_no_chroot_reason(
-    lab: Lab, lab_postfix: Callable[[dict[str, str]], PostfixInstance]
-) -> None:
+def test_unchrooted_dns_failure_gets_no_chroot_reason(lab: Lab, lab_postfix: Starter) -> None:
     """A relay that fails for the probe too: they agree, so no chroot reason is invented."""
     pf = lab_postfix({"relayhost": "[nosuch.lab.test]:25"})
     (pf.queue_dir / "etc").mkdir()
@@ -146,3 +142,75 @@ def test_unchrooted_dns_failure_gets_no_chroot_reason(
     _, doc = doctor(lab, pf)
 
     assert all("chroot" not in c["summary"] for c in doc["causes"])
+
+
+def test_bind_address_the_path_drops_is_named(lab: Lab, lab_postfix: Starter) -> None:
+    """Postfix sends from a second address of this machine, which the router drops."""
+    ip(lab.client.ns, "addr", "add", "198.51.100.3/28", "dev", "eth0")
+    lab.fault(1, "ip saddr 198.51.100.3 drop")
+    pf = lab_postfix({"smtp_bind_address": "198.51.100.3"})
+    defer_one(pf, r"status=deferred .*timed out")
+
+    rc, doc = doctor(lab, pf)
+
+    assert rc == 1
+    found = [c for c in doc["causes"] if "smtp_bind_address" in c["summary"]]
+    assert len(found) == 1, doc["causes"]
+    cause = found[0]
+    assert cause["code"] == "connect_timeout" and cause["severity"] == "error"
+    assert "Postfix sends from 198.51.100.3" in cause["summary"]
+    assert any("-e 'smtp_bind_address ='" in fix for fix in cause["fixes"])
+
+
+def test_bind_address_not_on_this_machine_is_not_blamed(lab: Lab, lab_postfix: Starter) -> None:
+    """Postfix 3.7 only warns about a bind address it lacks and connects anyway."""
+    pf = lab_postfix({"smtp_bind_address": "192.0.2.77"})
+    defer_one(pf, r"bind 192.0.2.77: Cannot assign requested address")
+    pf.wait_for_log(r"status=sent")
+
+
+def test_inet_protocols_without_the_family_that_works_is_named(
+    lab: Lab, lab_postfix: Starter
+) -> None:
+    pf = lab_postfix({"inet_protocols": "ipv4", "relayhost": "[s1.lab.test]:2526"})
+    lab.start_smtp(lab.servers[0], port=2526, family=6)  # the relay answers on IPv6 only
+    defer_one(pf, r"status=deferred .*Connection refused")
+
+    rc, doc = doctor(lab, pf)
+
+    assert rc == 1
+    found = [c for c in doc["causes"] if "inet_protocols" in c["summary"]]
+    assert len(found) == 1, doc["causes"]
+    cause = found[0]
+    assert "Postfix uses only IPv4 (inet_protocols = ipv4)" in cause["summary"]
+    assert "answers only over IPv6" in cause["summary"]
+    assert f"postconf -c {pf.config_dir} -e 'inet_protocols = ipv4, ipv6'" in cause["fixes"]
+
+
+def test_transport_map_to_another_next_hop_is_named(lab: Lab, lab_postfix: Starter) -> None:
+    pf = lab_postfix({"transport_maps": "inline:{ example.net=smtp:[203.0.113.10]:2527 }"})
+    defer_one(pf, r"status=deferred .*Connection refused")
+
+    rc, doc = doctor(lab, pf)
+
+    assert rc == 1
+    found = [c for c in doc["causes"] if "transport_maps" in c["summary"]]
+    assert len(found) == 1, doc["causes"]
+    cause = found[0]
+    assert "Postfix sends this mail to 203.0.113.10" in cause["summary"]
+    assert "not to relayhost [s1.lab.test]:25" in cause["summary"]
+    assert "smtpdoctor check 203.0.113.10 (the next hop the MTA really uses)" in cause["fixes"]
+
+
+def test_mta_in_another_network_namespace_is_named(lab: Lab, lab_postfix: Starter) -> None:
+    with loopback_namespace("sdmv") as other:  # no route, no resolver: the MTA is cut off
+        pf = lab_postfix({}, netns=other)
+        defer_one(pf, r"status=deferred")
+
+        rc, doc = doctor(lab, pf)
+
+    assert rc == 1
+    found = [c for c in doc["causes"] if "network namespace" in c["summary"]]
+    assert len(found) == 1, doc["causes"]
+    assert f"({other})" in found[0]["summary"]
+    assert f"({lab.client.ns})" in found[0]["summary"]
