@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from smtpdoctor.catalogue import CauseCode
 from smtpdoctor.finding import Evidence, Finding, Severity, Source
-from smtpdoctor.mta.postfix_jail import FileState, Jail
+from smtpdoctor.mta.postfix_jail import FileState, Jail, JailFile
 from smtpdoctor.phases import Phase
 
 DNS_CODES = frozenset(
@@ -110,6 +110,17 @@ def _probe_evidence(probe: ProbeView, what: str) -> Evidence:
     return Evidence(Source.PROBE, f"live check of {probe.target} from here {what}")
 
 
+def _states(files: list[JailFile]) -> str:
+    """'/etc/resolv.conf is stale; /etc/hosts and /etc/nsswitch.conf are missing'."""
+    parts = []
+    for state in (FileState.STALE, FileState.MISSING):
+        names = [str(f.system) for f in files if f.state is state]
+        if names:
+            listed = names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
+            parts.append(f"{listed} {'is' if len(names) == 1 else 'are'} {state.value}")
+    return "; ".join(parts)
+
+
 def _jail_findings(
     view: PostfixView, failures: list[MtaFailure], probe: ProbeView
 ) -> list[Finding]:
@@ -129,29 +140,29 @@ def _jail_findings(
         and str(f.jail.relative_to(jail.root)) in _RESOLVER_FILES
     ]
     if dns and bad:
-        words = ", ".join(f"{f.system} is {f.state.value} in the jail ({f.jail})" for f in bad)
-        fixes = [f"mkdir -p {jail.root / 'etc'}"]
-        fixes += [f"cp -p {f.system} {f.jail}" for f in bad]
-        fixes.append(f"postfix{view.config_args} reload")
-        fixes.append(
+        words = ", ".join(f"{f.jail} {f.state.value}" for f in bad)
+        etc = jail.root / "etc"
+        copies = " ".join(str(f.system) for f in bad)
+        fixes = [
+            f"mkdir -p {etc} && cp -p {copies} {etc}/ && postfix{view.config_args} reload",
             f"or run {name} outside the chroot: "
             f"postconf{view.config_args} -F '{name}/unix/chroot = n' && "
-            f"postfix{view.config_args} reload"
-        )
+            f"postfix{view.config_args} reload",
+        ]
         out.append(
             Finding(
                 code=dns[0].code,
                 severity=Severity.ERROR,
                 summary=(
                     f"Postfix's {name} client runs chrooted in {jail.root}, where "
-                    + "; ".join(f"{f.system} is {f.state.value}" for f in bad)
+                    + _states(bad)
                     + ": it cannot resolve "
                     f"{view.relayhost or 'the next hop'}, though this machine can"
                 ),
                 subject=view.relayhost_text or view.relayhost,
                 phase=Phase.RESOLVE,
                 evidence=(
-                    Evidence(Source.CONFIG, f"master.cf: {line}; {words}"),
+                    Evidence(Source.CONFIG, f"master.cf: {line}; in its jail: {words}"),
                     *_mta_evidence(dns),
                     _probe_evidence(probe, "resolved and reached it (with the system's /etc)"),
                 ),

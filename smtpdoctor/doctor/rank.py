@@ -84,7 +84,7 @@ class Ranker:
         fixes: tuple[str, ...] = (),
         summary: str = "",
         supports: bool = True,
-        prefer_summary: bool = False,
+        lead: bool = False,
     ) -> None:
         """One observation of code at subject from source."""
         family = _FAMILIES.get(code, code.value)
@@ -100,8 +100,9 @@ class Ranker:
         if severity is Severity.ERROR:
             cand.severity = Severity.ERROR
         cand.evidence.append(Evidence(source, text, supports))
-        cand.fixes += [f for f in fixes if f and f not in cand.fixes]
-        if summary and (not cand.summary or source == "probe" or prefer_summary):
+        new_fixes = [f for f in fixes if f and f not in cand.fixes]
+        cand.fixes = new_fixes + cand.fixes if lead else cand.fixes + new_fixes
+        if summary and (not cand.summary or source == "probe" or lead):
             cand.summary = summary
 
     @staticmethod
@@ -109,6 +110,11 @@ class Ranker:
         new = (_SPECIFICITY.get(code, 1), _SOURCE_RANK[source])
         old = (_SPECIFICITY.get(cand.code, 1), _SOURCE_RANK[cand.code_source])
         return new > old
+
+    def sources_of(self, code: CauseCode, subject: str) -> set[str]:
+        """The sources already seen for the cause that code at subject merges into."""
+        cand = self._by_key.get((_FAMILIES.get(code, code.value), host_key(subject)))
+        return {e.source for e in cand.evidence} if cand else set()
 
     def ranked(self) -> list[RankedCause]:
         """Causes by score, highest first; the catalogue's fixes after the specific ones."""
@@ -275,24 +281,27 @@ def add_tls_conflict(ranker: Ranker, conflict: TlsConflict, relay: str) -> None:
 
 
 def add_finding(ranker: Ranker, finding: Finding) -> None:
-    """A `smtpdoctor.finding.Finding` (e.g. from doctor.mta_view): its evidence, one by one.
+    """A `smtpdoctor.finding.Finding` (e.g. from doctor.mta_view), evidence by evidence.
 
-    It explains the MTA's own evidence of the same fault, so its summary replaces theirs.
+    It explains the MTA's own evidence of the same fault: its summary and fixes lead, and
+    its restatements of queue or log evidence the cause already has are left out.
     """
     weights = {"error": 15.0, "warning": 8.0, "info": 2.0}
     severity = Severity(finding.severity.value)
-    for index, evidence in enumerate(finding.evidence or (None,)):
+    had = ranker.sources_of(finding.code, finding.subject)
+    evidence = [e for e in finding.evidence if e.source.value not in had or e.source == "config"]
+    for index, item in enumerate(evidence):
         ranker.add(
             finding.code,
             finding.subject,
-            evidence.source.value if evidence else "config",
-            evidence.text if evidence else finding.summary,
+            item.source.value,
+            item.text,
             weights[finding.severity.value] if index == 0 else 0.0,
             severity=severity,
             fixes=finding.fixes if index == 0 else (),
             summary=finding.summary,
-            supports=evidence.supports if evidence else True,
-            prefer_summary=True,
+            supports=item.supports,
+            lead=True,
         )
 
 
