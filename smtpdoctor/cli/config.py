@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from smtpdoctor.cli.queue import add_mta_arguments, mta_options
+from smtpdoctor.cli.terminal import fit
 from smtpdoctor.diagnose.cause import Severity
 from smtpdoctor.exitcodes import CouldNotRun, ExitCode, UsageError
 from smtpdoctor.mta.audit import AuditOptions, run_audit
@@ -70,5 +71,7 @@ def run(args: argparse.Namespace) -> int:
             f"{u.source}: {u.reason}" for s in report.sections for u in s.unreadable
         )
         raise CouldNotRun(f"nothing could be checked ({reasons})")
-    sys.stdout.write(config_json.render(report) + "\n" if args.json else config_text.render(report))
+    sys.stdout.write(
+        config_json.render(report) + "\n" if args.json else fit(config_text.render(report))
+    )
     return exit_code(report)

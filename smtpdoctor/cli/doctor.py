@@ -10,6 +10,7 @@ from typing import Any
 
 from smtpdoctor.cli.config import add_audit_arguments, audit_options
 from smtpdoctor.cli.queue import parse_duration
+from smtpdoctor.cli.terminal import fit
 from smtpdoctor.diagnose.cause import Severity
 from smtpdoctor.doctor.model import DoctorReport
 from smtpdoctor.doctor.run import DoctorOptions, run_doctor
@@ -121,5 +122,6 @@ def run(args: argparse.Namespace) -> int:
     result = verdict(report)
     render = doctor_json.render if args.json else doctor_text.render
     out = render(report, result)
+    out = out if args.json else fit(out)
     sys.stdout.write(out if out.endswith("\n") else out + "\n")
     return ExitCode.HEALTHY if result == "ok" else ExitCode.PROBLEM_FOUND

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from smtpdoctor.catalogue import CauseCode
+from smtpdoctor.cli.terminal import fit
 from smtpdoctor.exitcodes import CouldNotRun, ExitCode, UsageError
 from smtpdoctor.mta import flush as mta_flush
 from smtpdoctor.mta.audit import master_running
@@ -154,7 +155,9 @@ def run(args: argparse.Namespace) -> int:
     shape = shape_queue(snapshot, flt, config_dir=options.postfix_config, queue_lifetime_s=lifetime)
     if down:
         shape = with_mail_system_down(shape, options)
-    sys.stdout.write(queue_json.render(shape) + "\n" if args.json else queue_text.render(shape))
+    sys.stdout.write(
+        queue_json.render(shape) + "\n" if args.json else fit(queue_text.render(shape))
+    )
     return ExitCode.PROBLEM_FOUND if shape.stuck or down else ExitCode.HEALTHY
 
 

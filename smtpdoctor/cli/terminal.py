@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import textwrap
 
 from rich.console import Console
 
@@ -39,3 +40,31 @@ def terminal_width(default: int = 120) -> int | None:
         return os.get_terminal_size(sys.stdout.fileno()).columns or default
     except OSError:
         return default
+
+
+def fit(text: str, width: int | None = None) -> str:
+    """Plain report text wrapped between words to the terminal's width (unchanged off one).
+
+    A wrapped line continues under its own indentation plus two spaces; a word longer
+    than the line (a path, a command) stays whole rather than being cut.
+    """
+    width = width if width is not None else terminal_width()
+    if width is None:
+        return text
+    out = []
+    for line in text.split("\n"):
+        if len(line) <= width:
+            out.append(line)
+            continue
+        indent = line[: len(line) - len(line.lstrip())]
+        out.append(
+            textwrap.fill(
+                line.strip(),
+                width,
+                initial_indent=indent,
+                subsequent_indent=indent + "  ",
+                break_long_words=False,
+                break_on_hyphens=False,
+            )
+        )
+    return "\n".join(out)

@@ -23,6 +23,7 @@ from pathlib import Path
 import pytest
 
 from smtpdoctor.cli.main import main
+from smtpdoctor.cli.terminal import fit
 from tests.check.helpers import REPO, run_smtpdoctor
 from tests.support.badsmtp import BadConfig, BadSMTPServer
 
@@ -253,3 +254,27 @@ def test_logs_has_no_minimum_width(tmp_path: Path) -> None:
     tables = [line for line in out.splitlines() if line[:1] in "┏┃┡│└"]
     assert tables, out
     assert max(len(line) for line in tables) <= 70, out
+
+
+@pytest.mark.parametrize("command", [["explain", "mtu_blackhole"], ["explain"]])
+def test_plain_reports_wrap_between_words(command: list[str]) -> None:
+    """explain, doctor, config, queue and trace print plain text: it wraps the same way."""
+    argv = [sys.executable, "-m", "smtpdoctor", *command]
+    piped = run_smtpdoctor(*command)
+    _, out = run_in_pty(argv, 50, {})
+    lines = out.splitlines()
+    assert max(len(line) for line in piped.stdout.splitlines()) > 50  # wrapping to do
+    too_long = [line for line in lines if len(line) > 50]
+    assert all(len(line.split()) == 1 for line in too_long), too_long  # one unbreakable word
+    assert out.split() == piped.stdout.split()  # every word whole, none lost or cut
+
+
+def test_fit_keeps_indentation_and_long_words() -> None:
+    text = "   - postconf -e 'smtp_connect_timeout = 30s' && postfix reload /a/very/long/path/x"
+    assert fit(text, 30).splitlines() == [
+        "   - postconf -e",
+        "     'smtp_connect_timeout =",
+        "     30s' && postfix reload",
+        "     /a/very/long/path/x",
+    ]
+    assert fit(text, 200) == text
