@@ -199,7 +199,8 @@ def add_config(ranker: Ranker, report: ConfigReport, relay: str | None) -> None:
         if finding.current and finding.area != "firewall" and finding.current not in text:
             text += f" (now {finding.current})"
         # A stopped MTA comes first: nothing in the queue moves until it runs again.
-        weight = 100.0 if finding.cause is CauseCode.MTA_STOPPED else weights[finding.severity]
+        stopped = finding.cause is CauseCode.MTA_STOPPED
+        weight = 100.0 if stopped else weights[finding.severity]
         ranker.add(
             finding.cause,
             subject,
@@ -208,6 +209,7 @@ def add_config(ranker: Ranker, report: ConfigReport, relay: str | None) -> None:
             weight,
             severity=finding.severity,
             fixes=(finding.command,) if finding.command else (),
+            summary=finding.summary if stopped else "",
         )
 
 
