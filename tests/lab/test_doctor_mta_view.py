@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import trustme
 
 from tests.lab.topology import REPO, Lab, _env, exec_in, ip
 from tests.support.netns import loopback_namespace
@@ -216,3 +217,46 @@ def test_mta_in_another_network_namespace_is_named(lab: Lab, lab_postfix: Starte
     assert len(found) == 1, doc["causes"]
     assert f"({other})" in found[0]["summary"]
     assert f"({lab.client.ns})" in found[0]["summary"]
+
+
+def test_chroot_without_capath_is_named(lab: Lab, lab_postfix: Starter, tmp_path: Path) -> None:
+    """smtp_tls_CApath = /etc/ssl/certs (a common Debian setting) and a chrooted smtp.
+
+    The relay's certificate is issued by a CA that this machine's trust store holds (the
+    client namespace's /etc/ssl, bind-mounted by `ip netns exec`): the live check verifies
+    it, the chrooted smtp client finds no /etc/ssl/certs in its jail and cannot.
+    """
+    ca = trustme.CA()
+    leaf = ca.issue_cert("s1.lab.test")
+    chain, key = tmp_path / "chain.pem", tmp_path / "key.pem"
+    leaf.private_key_pem.write_to_path(str(key))
+    chain.write_bytes(b"".join(blob.bytes() for blob in leaf.cert_chain_pems))
+    certs = Path("/etc/netns") / lab.client.ns / "ssl" / "certs"
+    certs.mkdir(parents=True)
+    ca.cert_pem.write_to_path(str(certs / "smtpdoctor-lab-ca.pem"))
+    ca.cert_pem.write_to_path(str(certs / "ca-certificates.crt"))
+    subprocess.run(["openssl", "rehash", str(certs)], check=True, capture_output=True, timeout=20)
+    lab.start_smtp(lab.servers[0], port=2525, extra=["--cert", str(chain), "--key", str(key)])
+    pf = lab_postfix(
+        {
+            "relayhost": "[s1.lab.test]:2525",
+            "smtp_tls_security_level": "verify",
+            "smtp_tls_CApath": "/etc/ssl/certs",
+            "smtp_tls_loglevel": "1",
+        }
+    )
+    (pf.queue_dir / "etc").mkdir()  # the resolver files are there: only the CApath is not
+    for name in ("resolv.conf", "hosts"):
+        (pf.queue_dir / "etc" / name).write_bytes((certs.parents[1] / name).read_bytes())
+    chroot_smtp(pf)
+    defer_one(pf, r"status=deferred .*[Cc]ertificate")
+
+    rc, doc = doctor(lab, pf)
+
+    assert rc == 1
+    found = [c for c in doc["causes"] if "smtp_tls_CApath" in c["summary"]]
+    assert len(found) == 1, doc["causes"]
+    cause = found[0]
+    assert cause["code"] == "tls_cert_invalid"
+    assert "smtp_tls_CApath /etc/ssl/certs does not exist" in cause["summary"]
+    assert any("verified its certificate" in e["text"] for e in cause["evidence"])
