@@ -88,6 +88,7 @@ def run_interruptible(coro: Coroutine[Any, Any, T]) -> T | Interrupted:
 
 async def _guarded(coro: Coroutine[Any, Any, T]) -> T | Interrupted:
     loop = asyncio.get_running_loop()
+    me = asyncio.current_task()
     task = asyncio.ensure_future(coro)
     caught: list[str] = []
     start = time.monotonic()
@@ -99,7 +100,8 @@ async def _guarded(coro: Coroutine[Any, Any, T]) -> T | Interrupted:
         if not caught:
             caught.append(sig.name)
             for t in asyncio.all_tasks():
-                t.cancel()
+                if t is not me:
+                    t.cancel()
 
     installed = []
     for sig in (signal.SIGINT, signal.SIGTERM):
