@@ -59,6 +59,7 @@ class ProbeView:
     host: str  # its host, as host_key gives it
     passed: bool  # at least one address and port went through every phase
     families_ok: frozenset[str] = frozenset()  # ipv4 / ipv6 of the endpoints that passed
+    families_failed: frozenset[str] = frozenset()  # of the endpoints that did not
     tls_verified: bool = False  # a passing endpoint verified the certificate
 
 
@@ -249,6 +250,50 @@ def _family_findings(
     ]
 
 
+def _preference_findings(
+    view: PostfixView, failures: list[MtaFailure], probe: ProbeView
+) -> list[Finding]:
+    """smtp_address_preference puts first the family that fails from here."""
+    connect = [f for f in failures if f.code in CONNECT_CODES]
+    allowed = _allowed_families(view.settings.get("inet_protocols", "all"))
+    if not connect or allowed != {"ipv4", "ipv6"} or len(probe.families_ok) != 1:
+        return []
+    works = next(iter(probe.families_ok))
+    broken = "ipv6" if works == "ipv4" else "ipv4"
+    if broken not in probe.families_failed:
+        return []  # the relay has no such address: nothing to try first
+    value = view.settings.get("smtp_address_preference", "any").strip().lower() or "any"
+    if value not in (broken, "any"):
+        return []
+    first = "first" if value == broken else "first in about half of the attempts"
+    timeout = view.settings.get("smtp_connect_timeout", "30s")
+    return [
+        Finding(
+            code=connect[0].code,
+            severity=Severity.WARNING,
+            summary=(
+                f"Postfix tries {broken.replace('ipv', 'IPv')} {first} "
+                f"(smtp_address_preference = {value}), and {broken.replace('ipv', 'IPv')} to "
+                f"{view.relayhost or probe.target} fails from here: each delivery can wait "
+                f"smtp_connect_timeout ({timeout}) before {works.replace('ipv', 'IPv')}"
+            ),
+            subject=view.relayhost_text or probe.target,
+            phase=Phase.CONNECT,
+            evidence=(
+                Evidence(Source.CONFIG, f"smtp_address_preference = {value}"),
+                *_mta_evidence(connect),
+                _probe_evidence(probe, f"passed over {works.replace('ipv', 'IPv')} only"),
+            ),
+            fixes=(
+                f"postconf{view.config_args} -e 'smtp_address_preference = {works}' && "
+                f"postfix{view.config_args} reload",
+                f"and repair {broken.replace('ipv', 'IPv')} to the relay "
+                f"(`smtpdoctor check {probe.target}` shows where it fails)",
+            ),
+        )
+    ]
+
+
 def _bind_findings(
     view: PostfixView, failures: list[MtaFailure], probe: ProbeView
 ) -> list[Finding]:
@@ -333,7 +378,8 @@ def _route_findings(
     maps = [(n, v) for n, v in maps if v and not (n == "relay_transport" and v == "relay")]
     elsewhere: dict[str, list[MtaFailure]] = {}
     for f in failures:
-        if f.host and f.host not in (view.relayhost, "none"):
+        at_relay = view.relayhost and view.relayhost in f.text.lower()  # one of its addresses
+        if f.host and f.host not in (view.relayhost, "none") and not at_relay:
             elsewhere.setdefault(f.host, []).append(f)
     if not maps or not elsewhere:
         return []
@@ -384,6 +430,7 @@ def explain(
     if at_relay:
         found += _jail_findings(view, at_relay, relay_probe)
         found += _family_findings(view, at_relay, relay_probe)
+        found += _preference_findings(view, at_relay, relay_probe)
         found += _bind_findings(view, at_relay, relay_probe)
         found += _netns_findings(view, at_relay, relay_probe)
     found += _route_findings(view, failures, relay_probe)

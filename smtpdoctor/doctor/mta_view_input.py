@@ -42,12 +42,14 @@ def probe_view(outcome: ProbeOutcome) -> ProbeView:
     ]
     passing = [e for e in endpoints if e.get("passes")]
     families = frozenset(str(e.get("family", "")).lower() for e in passing)
+    failing = frozenset(str(e.get("family", "")).lower() for e in endpoints if not e.get("passes"))
     verified = any(isinstance(e.get("tls"), dict) and e["tls"].get("verified") for e in passing)
     return ProbeView(
         target=outcome.target,
         host=host_key(outcome.target),
         passed=bool(passing),
         families_ok=families,
+        families_failed=failing,
         tls_verified=verified,
     )
 

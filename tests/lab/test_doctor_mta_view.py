@@ -260,3 +260,23 @@ def test_chroot_without_capath_is_named(lab: Lab, lab_postfix: Starter, tmp_path
     assert cause["code"] == "tls_cert_invalid"
     assert "smtp_tls_CApath /etc/ssl/certs does not exist" in cause["summary"]
     assert any("verified its certificate" in e["text"] for e in cause["evidence"])
+
+
+def test_address_preference_for_the_broken_family_is_named(lab: Lab, lab_postfix: Starter) -> None:
+    """IPv6 to the relay is dropped on the way; Postfix tries IPv6 first, then IPv4."""
+    lab.drop(1, dport=25, family=6)
+    pf = lab_postfix({"inet_protocols": "all", "smtp_address_preference": "ipv6"})
+    defer_one(pf, r"connect to s1\.lab\.test\[2001:db8:3::10\]:25: Connection timed out")
+    pf.wait_for_log(r"status=sent")  # over IPv4, late
+
+    rc, doc = doctor(lab, pf)
+
+    assert rc == 1
+    found = [c for c in doc["causes"] if "smtp_address_preference" in c["summary"]]
+    assert len(found) == 1, doc["causes"]
+    cause = found[0]
+    assert cause["severity"] == "warning"
+    assert "Postfix tries IPv6 first (smtp_address_preference = ipv6)" in cause["summary"]
+    assert cause["fixes"][0].startswith(
+        f"postconf -c {pf.config_dir} -e 'smtp_address_preference = ipv4'"
+    )

@@ -200,3 +200,35 @@ def test_transport_map_sends_elsewhere() -> None:
     assert finding.subject == "192.0.2.99"
     assert "transport_maps = hash:/etc/postfix/transport" in finding.summary
     assert explain([elsewhere], [PASSED], view()) == ()  # no map: not this reason
+
+
+@pytest.mark.parametrize(
+    ("preference", "works", "expected"),
+    [
+        ("ipv6", {"ipv4"}, "IPv6 first"),
+        ("any", {"ipv4"}, "IPv6 first in about half of the attempts"),
+        ("ipv4", {"ipv4"}, None),
+        ("ipv4", {"ipv6"}, "IPv4 first"),
+        ("ipv6", {"ipv4", "ipv6"}, None),
+    ],
+)
+def test_address_preference(preference: str, works: set[str], expected: str | None) -> None:
+    failing = frozenset({"ipv4", "ipv6"} - works)
+    probe = ProbeView(f"{RELAY}:25", RELAY, True, frozenset(works), failing)
+    found = explain(
+        [CONNECT_FAIL], [probe], view(inet_protocols="all", smtp_address_preference=preference)
+    )
+    if expected is None:
+        assert found == ()
+    else:
+        (finding,) = found
+        assert finding.severity is Severity.WARNING
+        assert f"Postfix tries {expected} (smtp_address_preference = {preference})" in (
+            finding.summary
+        )
+
+
+def test_address_preference_needs_the_other_family_to_fail() -> None:
+    """A relay with no IPv6 address at all: IPv6 is absent, not broken."""
+    probe = ProbeView(f"{RELAY}:25", RELAY, True, frozenset({"ipv4"}))
+    assert explain([CONNECT_FAIL], [probe], view(smtp_address_preference="ipv6")) == ()
