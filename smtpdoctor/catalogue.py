@@ -58,6 +58,7 @@ class CauseCode(StrEnum):
     REMOTE_ERROR = "remote_error"
     RETRY_EXPIRED = "retry_expired"
     LOCAL_ADDRESS = "local_address"
+    MTA_STOPPED = "mta_stopped"
 
 
 SHOWS_AS_SOURCES = ("check", "postfix", "exim", "sendmail", "opensmtpd", "queue")
@@ -690,6 +691,21 @@ _ENTRIES: tuple[CauseInfo, ...] = (
             "Give the interface a global IPv6 address, or remove the IPv6 default route.",
         ),
     ),
+    CauseInfo(
+        CauseCode.MTA_STOPPED,
+        "The mail system is down",
+        "The MTA's master process is not running: nothing delivers the queue and nothing "
+        "accepts mail from local programs' submissions, so every message waits (and "
+        "clients that submit through it time out or are refused).",
+        "No master process for the instance (its pid file is missing or names a dead "
+        "process); `postqueue -p` says 'mail system is down'.",
+        ("postfix status", "systemctl status postfix", "smtpdoctor queue"),
+        (
+            "Postfix: `postfix start` (or `systemctl start postfix`), then "
+            "`postfix check` and the log for why it stopped.",
+            "Exim: `systemctl start exim4`.",
+        ),
+    ),
 )
 
 # Where each fault shows, as the MTAs write it. Exim texts are from a real Exim 4.96
@@ -996,6 +1012,10 @@ SHOWS_AS: Mapping[CauseCode, tuple[ShowsAs, ...]] = MappingProxyType(
             ),
         ),
         CauseCode.LOCAL_ADDRESS: (*_shows("check", "connect ✗ local address after 0.1ms"),),
+        # postqueue's own line (mail log and stderr) from a real Postfix 3.7, master stopped
+        CauseCode.MTA_STOPPED: (
+            *_shows("postfix", "fatal: Queue report unavailable - mail system is down"),
+        ),
     }
 )
 

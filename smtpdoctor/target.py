@@ -48,9 +48,22 @@ def parse_port(text: str) -> int:
     return port
 
 
-def _check_hostname(host: str, original: str) -> str:
+_CONTROLS = {"\r": "CR", "\n": "LF", "\0": "NUL"}
+
+
+def reject_controls(text: str, option: str) -> str:
+    """text, or UsageError when it holds CR, LF or NUL (they would end or split an SMTP line)."""
+    found = [name for char, name in _CONTROLS.items() if char in text]
+    if found:
+        raise UsageError(
+            f"{option} {text!r}: contains {'/'.join(found)}; SMTP commands are one line"
+        )
+    return text
+
+
+def _check_hostname(host: str, original: str, what: str = "cannot parse target") -> str:
     if not _HOSTNAME.match(host):
-        raise UsageError(f"cannot parse target {original!r}: {host!r} is not a host name")
+        raise UsageError(f"{what} {original!r}: {host!r} is not a host name")
     return host.rstrip(".").lower()
 
 
@@ -106,14 +119,19 @@ def parse_target(text: str) -> Target:
     return Target(host=str(address), port=port, is_address=True)
 
 
+_ROLE = {"--to": "bad recipient", "--from": "bad sender"}
+
+
 def parse_mailbox(text: str, option: str) -> str:
     """An envelope address local@domain for --from / --to; raises UsageError."""
+    what = f"{_ROLE.get(option, 'bad address')} ({option})"
+    reject_controls(text, what)
     local, sep, domain = text.strip().rpartition("@")
     if not sep or not local or not _LOCAL_PART.match(local):
-        raise UsageError(f"{option} {text!r}: not a mail address (want local@domain)")
+        raise UsageError(f"{what} {text!r}: not a mail address (want local@domain)")
     if domain.startswith("[") and domain.endswith("]"):
         return f"{local}@{domain}"  # an address literal, RFC 5321 4.1.3
-    return f"{local}@{_check_hostname(domain, text)}"
+    return f"{local}@{_check_hostname(domain, text, what)}"
 
 
 def postmaster_domain(host: str) -> str:

@@ -47,6 +47,9 @@ IMPLIED_PHASES: dict[CauseCode, frozenset[Phase]] = {
 PARSER_DISAGREES: dict[tuple[CauseCode, str], str] = {
     # Exim's "retry timeout exceeded" bounce is read as a rejection (issue 9).
     (CauseCode.RETRY_EXPIRED, "exim"): "rejected",
+    # postqueue's "mail system is down" is not a delivery line; the log parser does not
+    # read it yet (queue, config and doctor see a stopped master themselves).
+    (CauseCode.MTA_STOPPED, "postfix"): "no event",
 }
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import os
 import socket
 import sys
@@ -12,6 +11,8 @@ from typing import Any
 
 from rich.console import Console
 
+from smtpdoctor.cli.interrupt import INTERRUPTED_EXIT, Interrupted, Measured, run_interruptible
+from smtpdoctor.cli.terminal import terminal_console, use_color
 from smtpdoctor.diagnose.rules import diagnose
 from smtpdoctor.diagnose.slow import SlowLimits
 from smtpdoctor.exitcodes import ExitCode, UsageError
@@ -21,8 +22,8 @@ from smtpdoctor.probe.check import CheckOptions, run_check
 from smtpdoctor.probe.results import PhaseStatus
 from smtpdoctor.probe.session import Credentials
 from smtpdoctor.probe.timeouts import Timeouts
-from smtpdoctor.report import check_json, check_terminal
-from smtpdoctor.target import parse_mailbox, parse_port, parse_target
+from smtpdoctor.report import check_interrupted, check_json, check_terminal
+from smtpdoctor.target import parse_mailbox, parse_port, parse_target, reject_controls
 
 PASSWORD_ENV = "SMTPDOCTOR_PASSWORD"
 
@@ -167,9 +168,20 @@ def _read_password(args: argparse.Namespace) -> str:
     return password
 
 
+def _check_words(args: argparse.Namespace) -> None:
+    """--helo and --user go into SMTP commands as they are: no CR, LF, NUL or spaces."""
+    if args.helo is not None:
+        reject_controls(args.helo, "--helo")
+        if not args.helo.strip() or any(c.isspace() for c in args.helo):
+            raise UsageError(f"--helo {args.helo!r}: one host name or address literal, no spaces")
+    if args.user is not None:
+        reject_controls(args.user, "--user")
+
+
 def build_options(args: argparse.Namespace) -> CheckOptions:
     """CheckOptions from parsed arguments; raises UsageError for bad input."""
-    target = parse_target(args.target)
+    target = parse_target(reject_controls(args.target, "target"))
+    _check_words(args)
     ports = tuple(parse_port(str(p)) for p in args.port)
     timeouts = (Timeouts.rfc() if args.rfc else Timeouts.quick()).with_overrides(args.timeout)
     if args.budget is not None and not 0 < args.budget <= 86400:
@@ -237,17 +249,26 @@ def run(args: argparse.Namespace) -> int:
     """Run the check and print the report; returns the exit code."""
     options = build_options(args)
     slow = SlowLimits().with_overrides(args.slow)
-    err = Console(stderr=True)
-    progress = _Progress(err) if err.is_terminal and not args.json else None
+    color = use_color(args)
+    err = Console(stderr=True, no_color=not color)
+    progress = _Progress(err) if color and err.is_terminal and not args.json else None
+    measured = Measured(progress)
     if progress is not None:
         with progress.status:
-            result = asyncio.run(run_check(options, progress))
+            outcome = run_interruptible(run_check(options, measured))
     else:
-        result = asyncio.run(run_check(options))
+        outcome = run_interruptible(run_check(options, measured))
+    if isinstance(outcome, Interrupted):
+        render = check_interrupted.render_json if args.json else check_interrupted.render_text
+        sys.stdout.write(
+            render(args.target, outcome.signal_name, outcome.elapsed_ms, measured.as_dict())
+        )
+        return INTERRUPTED_EXIT
+    result = outcome
     diagnosis = diagnose(result, slow)
     if args.json:
         sys.stdout.write(check_json.render(result, diagnosis))
     else:
-        out = Console(no_color=args.no_color, highlight=False, soft_wrap=True)
+        out = terminal_console(color)
         check_terminal.render(result, diagnosis, out, verbose=args.verbose)
     return ExitCode.HEALTHY if diagnosis.verdict is Verdict.OK else ExitCode.PROBLEM_FOUND

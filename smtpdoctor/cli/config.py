@@ -8,7 +8,8 @@ from pathlib import Path
 from typing import Any
 
 from smtpdoctor.cli.queue import add_mta_arguments, mta_options
-from smtpdoctor.exitcodes import CouldNotRun, ExitCode
+from smtpdoctor.cli.terminal import fit
+from smtpdoctor.exitcodes import CouldNotRun, ExitCode, UsageError
 from smtpdoctor.finding import Severity
 from smtpdoctor.mta.audit import AuditOptions, run_audit
 from smtpdoctor.mta.findings import ConfigReport
@@ -31,7 +32,11 @@ def add_audit_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def audit_options(args: argparse.Namespace) -> AuditOptions:
-    """AuditOptions from parsed arguments."""
+    """AuditOptions from parsed arguments; UsageError for a --resolv-conf that is not a file."""
+    resolv: Path = args.resolv_conf
+    if resolv != Path("/etc/resolv.conf") and not resolv.is_file():
+        why = "is a directory" if resolv.is_dir() else "no such file"
+        raise UsageError(f"--resolv-conf {resolv}: {why}")
     return AuditOptions(mta_options(args), args.resolv_conf, not args.no_dns_query)
 
 
@@ -66,5 +71,7 @@ def run(args: argparse.Namespace) -> int:
             f"{u.source}: {u.reason}" for s in report.sections for u in s.unreadable
         )
         raise CouldNotRun(f"nothing could be checked ({reasons})")
-    sys.stdout.write(config_json.render(report) + "\n" if args.json else config_text.render(report))
+    sys.stdout.write(
+        config_json.render(report) + "\n" if args.json else fit(config_text.render(report))
+    )
     return exit_code(report)

@@ -8,6 +8,7 @@ import sys
 from typing import Any
 
 from smtpdoctor.catalogue import CATALOGUE, CauseCode, describe
+from smtpdoctor.cli.terminal import fit
 from smtpdoctor.exitcodes import ExitCode, UsageError
 from smtpdoctor.report import explain_json, explain_text
 
@@ -46,5 +47,6 @@ def run(args: argparse.Namespace) -> int:
     else:
         info = describe(_lookup(args.code))
         out = explain_json.render([info]) if args.json else explain_text.render_entry(info)
+    out = out if args.json else fit(out)
     sys.stdout.write(out if out.endswith("\n") else out + "\n")
     return ExitCode.HEALTHY

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import argparse
-import shutil
+import os
 import signal
 import sys
 import time
@@ -13,6 +13,7 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
+from smtpdoctor.cli.terminal import terminal_width
 from smtpdoctor.exitcodes import CouldNotRun, ExitCode, UsageError
 from smtpdoctor.logs.aggregate import Aggregator
 from smtpdoctor.logs.api import NothingReadableError, analyze, reference_time
@@ -61,9 +62,9 @@ def _render(args: argparse.Namespace, report: LogReport) -> str:
         return logs_json.render(report) + "\n"
     if args.csv:
         return logs_csv.render(report)
-    tty = sys.stdout.isatty()
-    width = max(100, shutil.get_terminal_size().columns) if tty else 120
-    return logs_terminal.render(report, top=args.top, color=tty, width=width)
+    width = terminal_width()  # None: not a terminal
+    color = width is not None and not os.environ.get("NO_COLOR")
+    return logs_terminal.render(report, top=args.top, color=color, width=width or 120)
 
 
 def _exit_code(report: LogReport) -> int:
@@ -172,7 +173,10 @@ def _follow(args: argparse.Namespace, since: datetime | None) -> int:
     finally:
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
     report = agg.report(source, tuple(warnings))
-    sys.stdout.write(_render(args, report))
+    if args.json:  # JSON Lines: the final report is one line like every rolling one
+        sys.stdout.write(logs_json.render(report, indent=None) + "\n")
+    else:
+        sys.stdout.write(_render(args, report))
     sys.stdout.flush()
     return _exit_code(report)
 

@@ -5,9 +5,10 @@ from __future__ import annotations
 import argparse
 import importlib
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from smtpdoctor import __version__
+from smtpdoctor.cli import errors
 from smtpdoctor.exitcodes import CouldNotRun, ExitCode, UsageError
 
 # Each module exposes `register(subparsers)`, which adds its parser and sets
@@ -27,8 +28,7 @@ class _Parser(argparse.ArgumentParser):
     """argparse that exits 2 with one line, never a wall of usage text."""
 
     def error(self, message: str) -> None:  # type: ignore[override]
-        sys.stderr.write(f"smtpdoctor: error: {message} (see `{self.prog} --help`)\n")
-        raise SystemExit(ExitCode.USAGE_ERROR)
+        raise UsageError(f"{message} (see `{self.prog} --help`)")
 
 
 def _wanted_modules(argv: Sequence[str]) -> tuple[str, ...]:
@@ -67,21 +67,29 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit code."""
     argv = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser(_wanted_modules(argv))
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except UsageError as exc:
+        return errors.report(ExitCode.USAGE_ERROR, str(exc), argv)
     handler = getattr(args, "handler", None)
     if handler is None:
         parser.print_help(sys.stderr)
         return ExitCode.USAGE_ERROR
+    return _run_handler(handler, args, argv)
+
+
+def _run_handler(
+    handler: Callable[[argparse.Namespace], int], args: argparse.Namespace, argv: Sequence[str]
+) -> int:
+    """The subcommand's exit code; its errors as one line (and one JSON document with --json)."""
+    as_json = bool(getattr(args, "json", False))
     try:
         return int(handler(args))
     except UsageError as exc:
-        sys.stderr.write(f"smtpdoctor: error: {exc}\n")
-        return ExitCode.USAGE_ERROR
+        return errors.report(ExitCode.USAGE_ERROR, str(exc), argv, as_json=as_json)
     except CouldNotRun as exc:
-        sys.stderr.write(f"smtpdoctor: cannot run: {exc}\n")
-        return ExitCode.COULD_NOT_RUN
+        return errors.report(ExitCode.COULD_NOT_RUN, str(exc), argv, as_json=as_json)
     except KeyboardInterrupt:
-        sys.stderr.write("smtpdoctor: interrupted\n")
-        return 130
+        return errors.report(130, "stopped before the end", argv, as_json=as_json)
     except BrokenPipeError:
         return ExitCode.HEALTHY

@@ -6,19 +6,23 @@ import argparse
 import re
 import sys
 from dataclasses import replace
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from smtpdoctor.catalogue import CauseCode
+from smtpdoctor.cli.terminal import fit
 from smtpdoctor.exitcodes import CouldNotRun, ExitCode, UsageError
 from smtpdoctor.mta import flush as mta_flush
+from smtpdoctor.mta.audit import master_running
 from smtpdoctor.mta.detect import MtaOptions, detect, not_found_reason, read_queue
-from smtpdoctor.mta.model import Mta
+from smtpdoctor.mta.model import Mta, QueueSnapshot, Unreadable
 from smtpdoctor.mta.postconf import parse_time, read_settings
 from smtpdoctor.mta.runner import ToolError
-from smtpdoctor.mta.shape import QueueFilter, shape_queue
+from smtpdoctor.mta.shape import Action, Insight, QueueFilter, QueueShape, shape_queue
 from smtpdoctor.report import queue_json, queue_text
 
+POSTQUEUE_DOWN = "mail system is down"  # postqueue(1): "Queue report unavailable - ..."
 _DURATION = re.compile(r"^(\d+)([smhdw]?)$")
 _UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 
@@ -127,15 +131,50 @@ def run(args: argparse.Namespace) -> int:
     if args.flush:
         _run_flush(options, mta, args.flush, args.yes)
     lifetime: float | None = None
+    down = False
     try:
         if mta is Mta.POSTFIX:
             settings = read_settings(options.postfix_target())
             lifetime = parse_time(settings.get("maximal_queue_lifetime", "5d"), "d")
             if options.queue_dir is None and settings.get("queue_directory"):
                 options = replace(options, queue_dir=Path(settings.get("queue_directory")))
-        snapshot = read_queue(options, mta)
+            down = options.queue_dir is not None and master_running(options.queue_dir) is False
     except ToolError as exc:
         raise CouldNotRun(f"cannot read the {mta.value} queue: {exc}") from None
+    try:
+        snapshot = read_queue(options, mta)
+    except ToolError as exc:
+        # Non-root users cannot read master.pid; postqueue then says it itself.
+        down = down or (mta is Mta.POSTFIX and POSTQUEUE_DOWN in str(exc))
+        if not down:
+            raise CouldNotRun(f"cannot read the {mta.value} queue: {exc}") from None
+        # postqueue refuses non-root users while the master is down: say so, still report
+        snapshot = QueueSnapshot(
+            mta, datetime.now(UTC), (), "postqueue", (Unreadable("postqueue", str(exc)),)
+        )
     shape = shape_queue(snapshot, flt, config_dir=options.postfix_config, queue_lifetime_s=lifetime)
-    sys.stdout.write(queue_json.render(shape) + "\n" if args.json else queue_text.render(shape))
-    return ExitCode.PROBLEM_FOUND if shape.stuck else ExitCode.HEALTHY
+    if down:
+        shape = with_mail_system_down(shape, options)
+    sys.stdout.write(
+        queue_json.render(shape) + "\n" if args.json else fit(queue_text.render(shape))
+    )
+    return ExitCode.PROBLEM_FOUND if shape.stuck or down else ExitCode.HEALTHY
+
+
+def with_mail_system_down(shape: QueueShape, options: MtaOptions) -> QueueShape:
+    """The shape with the first insight saying the mail system is down, and the command."""
+    config = f" -c {options.postfix_config}" if options.postfix_config else ""
+    insight = Insight(
+        "mail_system_down",
+        "the mail system is down: no Postfix master process runs, nothing delivers the queue",
+        CauseCode.MTA_STOPPED,
+        "master",
+    )
+    action = Action(f"postfix{config} start", "start the mail system")
+    # a queue that could not be read is not known to be empty
+    known = [i for i in shape.insights if not (shape.problems and i.kind == "empty")]
+    return replace(
+        shape,
+        insights=(insight, *known),
+        actions=(action, *shape.actions),
+    )

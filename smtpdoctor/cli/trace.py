@@ -8,6 +8,7 @@ import socket
 import sys
 from typing import Any
 
+from smtpdoctor.cli.terminal import fit
 from smtpdoctor.exitcodes import ExitCode, UsageError
 from smtpdoctor.net.trace import TraceResult, trace
 from smtpdoctor.probe.dns import resolve_host
@@ -67,6 +68,6 @@ def run(args: argparse.Namespace) -> int:
     if not 0.05 <= args.timeout <= 30:
         raise UsageError(f"--timeout {args.timeout}: choose 0.05 to 30 seconds")
     result = asyncio.run(_run(args))
-    out = trace_json.render(result) if args.json else trace_terminal.render(result)
+    out = trace_json.render(result) if args.json else fit(trace_terminal.render(result))
     sys.stdout.write(out)
     return ExitCode.HEALTHY if result.reached else ExitCode.PROBLEM_FOUND

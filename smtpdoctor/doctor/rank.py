@@ -81,11 +81,12 @@ class Ranker:
     def __init__(self) -> None:
         self._by_key: dict[tuple[str, str], _Candidate] = {}
 
-    def add(self, finding: Finding, score: float) -> None:
+    def add(self, finding: Finding, score: float, *, lead: bool = False) -> None:
         """One source's observation: a Finding whose evidence comes from that source.
 
         Evidence that argues against the finding (``supports`` False) lowers the score.
-        Only a live probe's summary is kept: it says what happens now.
+        Only a live probe's summary is kept (it says what happens now), unless the finding
+        leads: it explains the cause, so its summary and fixes come before the others'.
         """
         if not finding.evidence:
             raise ValueError(f"a {finding.code} finding without evidence cannot be ranked")
@@ -107,8 +108,9 @@ class Ranker:
         if cand.phase is None:
             cand.phase = finding.phase
         cand.evidence.extend(finding.evidence)
-        cand.fixes += [f for f in finding.fixes if f and f not in cand.fixes]
-        if finding.summary and source is Source.PROBE:
+        new_fixes = [f for f in finding.fixes if f and f not in cand.fixes]
+        cand.fixes = new_fixes + cand.fixes if lead else cand.fixes + new_fixes
+        if finding.summary and (source is Source.PROBE or lead):
             cand.summary = finding.summary
 
     @staticmethod
@@ -116,6 +118,11 @@ class Ranker:
         new = (_SPECIFICITY.get(code, 1), _SOURCE_RANK[source])
         old = (_SPECIFICITY.get(cand.code, 1), _SOURCE_RANK[cand.code_source])
         return new > old
+
+    def sources_of(self, code: CauseCode, subject: str) -> set[Source]:
+        """The sources already seen for the cause that code at subject merges into."""
+        cand = self._by_key.get((_FAMILIES.get(code, code.value), host_key(subject)))
+        return {e.source for e in cand.evidence} if cand else set()
 
     def ranked(self) -> list[RankedFinding]:
         """Findings by score, highest first; the catalogue's fixes after the specific ones."""
@@ -200,6 +207,7 @@ _RELAY_PARAMETERS = frozenset(
     {"smtp_fallback_relay", "smtp_tls_wrappermode", "relayhost", "smtp_tls_security_level"}
 )
 _CONFIG_WEIGHT = {Severity.ERROR: 15.0, Severity.WARNING: 8.0, Severity.INFO: 2.0}
+_STOPPED_WEIGHT = 100.0
 
 
 def add_config(ranker: Ranker, report: ConfigReport, relay: str | None) -> None:
@@ -213,7 +221,12 @@ def add_config(ranker: Ranker, report: ConfigReport, relay: str | None) -> None:
         ) or (config_finding.area == "firewall" and host_key(relay or "") in config_finding.current)
         if relay and about_relay:
             finding = replace(finding, subject=relay)
-        ranker.add(finding, _CONFIG_WEIGHT[finding.severity])
+        if finding.code is CauseCode.MTA_STOPPED:
+            # A stopped MTA comes first, in its own words: nothing in the queue moves until
+            # it runs again.
+            ranker.add(finding, _STOPPED_WEIGHT, lead=True)
+        else:
+            ranker.add(finding, _CONFIG_WEIGHT[finding.severity])
 
 
 def log_finding(group: LogGroup) -> Finding:
@@ -274,6 +287,22 @@ def add_tls_conflict(ranker: Ranker, conflict: TlsConflict, relay: str) -> None:
     ranker.add(probe, 40)
 
 
+def add_finding(ranker: Ranker, finding: Finding) -> None:
+    """A Finding that explains the MTA's own evidence (e.g. from doctor.mta_view).
+
+    It merges into the MTA's cause for the same fault and host: its summary and fixes lead,
+    and its restatements of queue or log evidence the cause already has are left out. Each
+    evidence line is its own observation (only the first one scores and brings the fixes),
+    so each line's source counts when the sources disagree on the code.
+    """
+    had = ranker.sources_of(finding.code, finding.subject)
+    evidence = [e for e in finding.evidence if e.source not in had or e.source is Source.CONFIG]
+    for index, item in enumerate(evidence):
+        first = index == 0
+        line = replace(finding, evidence=(item,), fixes=finding.fixes if first else ())
+        ranker.add(line, _CONFIG_WEIGHT[finding.severity] if first else 0.0, lead=True)
+
+
 def rank(
     config: ConfigReport | None,
     queue: QueueShape | None,
@@ -282,6 +311,7 @@ def rank(
     relay: str | None,
     flush_hint: str = "",
     tls_conflicts: tuple[TlsConflict, ...] = (),
+    findings: tuple[Finding, ...] = (),
 ) -> list[RankedFinding]:
     """All sources into one ranked list."""
     ranker = Ranker()
@@ -295,6 +325,8 @@ def rank(
         add_probe(ranker, probe)
     for conflict in tls_conflicts:  # last: its summary says more than the probe's alone
         add_tls_conflict(ranker, conflict, relay or "")
+    for finding in findings:  # last: each explains evidence added above
+        add_finding(ranker, finding)
     return ranker.ranked()
 
 

@@ -11,14 +11,16 @@ from pathlib import Path
 
 from smtpdoctor.diagnose.rules import diagnose
 from smtpdoctor.doctor.model import DoctorReport, LogSummary, ProbeOutcome
+from smtpdoctor.doctor.mta_view_input import mta_view_findings
 from smtpdoctor.doctor.rank import rank
 from smtpdoctor.doctor.tls_policy import TlsConflict, compare, observe
 from smtpdoctor.exitcodes import CouldNotRun, UsageError
+from smtpdoctor.finding import Finding
 from smtpdoctor.logs.api import NothingReadableError, analyze
 from smtpdoctor.mta.audit import AuditOptions, relay_target, run_audit
 from smtpdoctor.mta.detect import MtaOptions, detect, read_queue
 from smtpdoctor.mta.model import Mta
-from smtpdoctor.mta.postconf import parse_time, read_settings, with_queue_dir
+from smtpdoctor.mta.postconf import PostfixSettings, parse_time, read_settings, with_queue_dir
 from smtpdoctor.mta.postfix_audit import parse_relayhost
 from smtpdoctor.mta.postfix_tls import TlsPolicy, policy_for, postmap_lookup
 from smtpdoctor.mta.runner import ToolError
@@ -138,6 +140,7 @@ class _MtaView:
     queue: QueueShape | None = None
     maillog: str | None = None
     tls_policy: TlsPolicy | None = None
+    settings: PostfixSettings | None = None  # Postfix's main.cf, as postconf reads it
 
 
 def _read_mta(mta: Mta | None, mta_options: MtaOptions, notes: _Notes) -> _MtaView:
@@ -150,7 +153,7 @@ def _read_mta(mta: Mta | None, mta_options: MtaOptions, notes: _Notes) -> _MtaVi
     try:
         if mta is Mta.POSTFIX:
             pf_target = mta_options.postfix_target()
-            settings = read_settings(pf_target)
+            settings = view.settings = read_settings(pf_target)
             view.maillog = settings.get("maillog_file") or None
             lifetime = parse_time(settings.get("maximal_queue_lifetime", "5d"), "d")
             relayhost = parse_relayhost(settings.get("relayhost"))
@@ -192,14 +195,37 @@ def _run_probes(
     return probes
 
 
+def _config_args(mta_options: MtaOptions) -> str:
+    """' -c DIR' for Postfix commands of a non-default instance, or ''."""
+    config = mta_options.postfix_config
+    return f" -c {shlex.quote(str(config))}" if config else ""
+
+
 def _flush_hint(mta: Mta | None, mta_options: MtaOptions) -> str:
     if mta is Mta.POSTFIX:
-        config = mta_options.postfix_config
-        c = f" -c {shlex.quote(str(config))}" if config else ""
-        return f"after the fix, retry the queue now: `postqueue{c} -f`"
+        return f"after the fix, retry the queue now: `postqueue{_config_args(mta_options)} -f`"
     if mta is Mta.EXIM:
         return "after the fix, retry the queue now: `exim -qff`"
     return ""
+
+
+def _mta_view(
+    view: _MtaView, logs: LogSummary | None, probes: list[ProbeOutcome], notes: _Notes
+) -> tuple[Finding, ...]:
+    """Why Postfix fails where the live check works (doctor.mta_view), when both were seen."""
+    if view.settings is None or not probes:
+        return ()
+    findings, why = mta_view_findings(
+        view.options.postfix_target(),
+        view.settings,
+        _config_args(view.options),
+        view.queue,
+        logs,
+        probes,
+    )
+    if why:
+        notes.not_checked.append(why)
+    return findings
 
 
 def run_doctor(options: DoctorOptions) -> DoctorReport:
@@ -225,7 +251,8 @@ def run_doctor(options: DoctorOptions) -> DoctorReport:
     probes = _run_probes(options, relay, view, notes)
     conflicts = _tls_conflicts(view.tls_policy, probes, view.options)
     flush_hint = _flush_hint(mta, view.options)
-    causes = rank(config, view.queue, logs, tuple(probes), relay, flush_hint, conflicts)
+    explained = _mta_view(view, logs, probes, notes)  # the MTA's view against the live check
+    causes = rank(config, view.queue, logs, tuple(probes), relay, flush_hint, conflicts, explained)
     return DoctorReport(
         tuple(causes),
         config,

@@ -48,6 +48,11 @@ def _ipv6_route() -> bool | None:
         return None
 
 
+def master_running(queue_dir: Path) -> bool | None:
+    """Whether the Postfix master of this queue directory runs (None: cannot tell)."""
+    return _master_running(queue_dir)
+
+
 def _master_running(queue_dir: Path) -> bool | None:
     try:
         pid = int((queue_dir / "pid" / "master.pid").read_text().split()[0])
@@ -103,7 +108,7 @@ def audit_postfix_section(options: MtaOptions) -> tuple[AuditSection, PostfixSet
                 "postfix",
                 "master",
                 Severity.ERROR,
-                None,
+                CauseCode.MTA_STOPPED,
                 "Postfix is not running: nothing delivers the queue",
                 "stopped",
                 "running",

@@ -126,7 +126,9 @@ class Timeouts:
                     f"--timeout {name}: {value!r} is not a number of seconds"
                 ) from None
             if not 0 < seconds <= 86400:
-                raise UsageError(f"--timeout {name}: seconds must be between 0 and 86400")
+                raise UsageError(
+                    f"--timeout {name}={value}: seconds must be greater than 0 and at most 86400"
+                )
             if name == "command":
                 limits.update(dict.fromkeys(COMMAND_PHASES, seconds))
             else:

@@ -66,7 +66,13 @@ class Follower:
         self.proc.send_signal(signal.SIGTERM)
         rc = self.proc.wait(timeout=10)
         time.sleep(0.1)
-        return rc, json.loads("".join(self.rest))
+        # JSON Lines throughout: the final report is the last line, nothing else is written
+        assert not "".join(self.rest).strip(), self.rest
+        last: dict[str, Any] | None = None
+        while not self.docs.empty():
+            last = self.docs.get()
+        assert last is not None
+        return rc, last
 
 
 @pytest.fixture
