@@ -9,6 +9,7 @@ cost three finds and one set lookup.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 
 from smtpdoctor.logs.events import EventKind, LogEvent
@@ -16,9 +17,16 @@ from smtpdoctor.logs.exim import parse_exim
 from smtpdoctor.logs.opensmtpd import parse_opensmtpd
 from smtpdoctor.logs.postfix import parse_delivery, parse_other
 from smtpdoctor.logs.sendmail import parse_sendmail
-from smtpdoctor.logs.syslog import MONTHS, SyslogLine, locate_fields, split_syslog
+from smtpdoctor.logs.syslog import (
+    MONTHS,
+    SyslogLine,
+    locate_fields,
+    normalize_header,
+    split_syslog,
+)
 
 _MONTH_SET = frozenset(MONTHS)
+_EXIM_ID = re.compile(r"(?:\[\d+\] )?[0-9A-Za-z]{6}-[0-9A-Za-z]{6,11}-[0-9A-Za-z]{2,4} ")
 # Postfix daemons that write delivery status lines or client-side failures.
 _DELIVERY_DAEMONS = frozenset(
     {"smtp", "lmtp", "error", "retry", "discard", "virtual", "local", "pipe", "qmgr"}
@@ -30,7 +38,13 @@ _CLIENT_NEEDLES = (
     "lost connection with ",
     "SSL_connect error",
     "TLS handshake",
+    " said: ",
+    "refused to talk to me",
+    "SASL authentication failed",
+    "certificate verification failed",
+    "Server certificate not",
 )
+_SENDMAIL_NEEDLES = ("stat=", "timeout waiting for input")
 
 
 def parse_line(line: str) -> LogEvent | None:
@@ -39,17 +53,22 @@ def parse_line(line: str) -> LogEvent | None:
     Trailing line ends are ignored. Never raises on any input.
     """
     if line[10:11] == " " and line[4:5] == "-":
-        return parse_exim(line.rstrip("\r\n"))
+        event = parse_exim(line.rstrip("\r\n"))
+        if event is not None or _EXIM_ID.match(line, 20) or _EXIM_ID.match(line, 27):
+            return event
     fields = locate_fields(line)
     if fields is None:
-        return None
+        line = normalize_header(line)
+        fields = locate_fields(line)
+        if fields is None:
+            return None
     _, host_end, tag_end = fields
     bracket = line.find("[", host_end + 1, tag_end)
     program = line[host_end + 1 : bracket if bracket >= 0 else tag_end]
     slash = program.rfind("/")
     if slash >= 0:  # postfix/smtp, postfix-out/qmgr ...
         return _postfix(line, program[slash + 1 :])
-    if program in ("sendmail", "sm-mta"):
+    if program.startswith(("sendmail", "sm-")):  # sm-mta, sm-msp-queue, sendmail-mta
         if "stat=" in line or "timeout waiting for input" in line:
             return _with(parse_sendmail, line)
         return None

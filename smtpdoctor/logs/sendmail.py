@@ -52,6 +52,22 @@ def parse_sendmail(parts: SyslogLine, raw: str) -> LogEvent | None:
         phase = phase_from_words(where.replace("client ", "").replace("server ", ""))
         if where.endswith("DATA status"):
             phase = Phase.EOD
+        if where.startswith("server"):
+            # "during server cmd read": our sendmail waited for a client (inbound).
+            host = m.group("host").rstrip(".")
+            return LogEvent(
+                EventKind.SERVER_TIMEOUT,
+                "sendmail",
+                parts.stamp,
+                queue_id=qid if qid != "NOQUEUE" else "",
+                cause=timeout_cause_for_phase(phase),
+                phase=phase,
+                destination=host,
+                relay=host,
+                detail=body,
+                raw=raw,
+                pid=parts.pid,
+            )
         return LogEvent(
             EventKind.FAILURE,
             "sendmail",
@@ -102,6 +118,8 @@ def parse_sendmail(parts: SyslogLine, raw: str) -> LogEvent | None:
 
 def _classify(stat: str) -> tuple[CauseCode | None, Phase | None]:
     low = stat.lower()
+    if "cannot send message for" in low or "message timed out" in low:
+        return CauseCode.RETRY_EXPIRED, None
     if "name server timeout" in low or "host name lookup failure" in low:
         return CauseCode.DNS_TIMEOUT, Phase.RESOLVE
     if "host unknown" in low or ("name server: " in low and "host not found" in low):
