@@ -68,13 +68,17 @@ def classify_exim(text: str) -> tuple[CauseCode | None, Phase | None]:
         return CauseCode.TLS_HANDSHAKE_TIMEOUT, Phase.STARTTLS
     if "a tls session is required, but the server did not offer" in low:
         return CauseCode.STARTTLS_MISSING, Phase.EHLO
-    if is_tls and "certificate" in low and (
-        "verification failed" in low
-        or "revoked" in low
-        or "invalid" in low
-        or "out-of-date" in low
-        or "status" in low
-        or "expired" in low
+    if (
+        is_tls
+        and "certificate" in low
+        and (
+            "verification failed" in low
+            or "revoked" in low
+            or "invalid" in low
+            or "out-of-date" in low
+            or "status" in low
+            or "expired" in low
+        )
     ):
         return CauseCode.TLS_CERT_INVALID, Phase.STARTTLS
     if "malformed smtp reply" in low:
@@ -100,6 +104,8 @@ def classify_exim(text: str) -> tuple[CauseCode | None, Phase | None]:
         return CauseCode.CONNECTION_DROPPED, phase
     if is_tls:
         return CauseCode.TLS_FAILED, Phase.STARTTLS
+    if "mailbox is full" in low or "quota exceeded" in low:
+        return CauseCode.MAILBOX_FULL, None
     if "indicated no smtp service" in low:  # the dnslookup router meeting a null MX
         return CauseCode.MX_NULL, Phase.RESOLVE
     if "missing mx, or all mxs point to missing a records" in low or (

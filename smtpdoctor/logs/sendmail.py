@@ -20,6 +20,7 @@ from smtpdoctor.logs.classify import (
 from smtpdoctor.logs.events import EventKind, LogEvent, Status
 from smtpdoctor.logs.syslog import SyslogLine
 from smtpdoctor.phases import Phase
+from smtpdoctor.replies import classify_reply
 
 _FIELDS = re.compile(r"(\w+)=((?:[^,]|, (?!\w+=))*)")
 _TIMEOUT = re.compile(r"timeout waiting for input from (?P<host>\S+) during (?P<phase>.+)")
@@ -132,4 +133,9 @@ def _classify(stat: str) -> tuple[CauseCode | None, Phase | None]:
         return cause, Phase.CONNECT
     if "deferred: 4" in low or "deferred: 5" in low:
         return reply_cause(stat.split(": ", 1)[1], None), None
-    return None, None
+    # Sendmail's own words for a remote reply ("User unknown", "Service unavailable"):
+    # the reply classifier reads them; only a specific answer counts.
+    cause = classify_reply(450 if low.startswith("deferred") else 550, "", stat, None)
+    if cause in (CauseCode.REJECTED, CauseCode.REMOTE_ERROR, CauseCode.SERVER_BUSY):
+        return None, None
+    return cause, None

@@ -77,5 +77,7 @@ def test_agreement_on_labelled_failure_lines(capsys: pytest.CaptureFixture[str])
 
 
 def test_no_healthy_or_unrelated_line_is_named_as_a_fault() -> None:
-    false_alarms = [(r.file, r.number, _got(r)) for r in ROWS if r.cause == "-" and _got(r)[0] != "-"]
+    false_alarms = [
+        (r.file, r.number, _got(r)) for r in ROWS if r.cause == "-" and _got(r)[0] != "-"
+    ]
     assert false_alarms == []
