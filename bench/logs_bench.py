@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import os
 import random
+import re
 import shutil
 import subprocess
 import sys
@@ -112,6 +113,113 @@ def generate(path: Path, lines: int, seed: int = 4) -> int:
                     f"{ts} postfix/anvil[77]: statistics: max connection rate 5/60s for "
                     f"(smtp:{cip}) at Nov {day:2d} {h:02d}:{m:02d}:{s:02d}"
                 )
+            out.write("\n".join(block) + "\n")
+            written += len(block)
+    return written
+
+
+DATA = REPO / "tests" / "data"
+_HOSTPORT = re.compile(r"[A-Za-z0-9.-]+\[[0-9A-Fa-f.:]+\](?::\d+)?")
+
+
+def _real_reasons() -> list[str]:
+    """Deferral and bounce reasons as real servers and Postfix wrote them: the Postfix
+    failure lines of the third-party corpus (tests/data/logs, labels.tsv) and the
+    real-reply table (tests/data/replies.tsv) as Postfix quotes a reply."""
+    lines = (DATA / "logs" / "postfix-grok-patterns.log").read_text().splitlines()
+    reasons: list[str] = []
+    for row in (DATA / "labels.tsv").read_text().splitlines():
+        parts = row.split("\t")
+        if row.startswith("#") or parts[0] != "postfix-grok-patterns.log" or parts[2] == "-":
+            continue
+        line = lines[int(parts[1]) - 1]
+        msg = line.split("]: ", 1)[1]
+        if "status=" in msg:
+            msg = msg.split(" (", 1)[1].rsplit(")", 1)[0] if " (" in msg else ""
+        elif ": " in msg[:16]:
+            msg = msg.split(": ", 1)[1]
+        if msg and "timeout after" not in msg:
+            reasons.append(msg)
+    commands = {"ehlo": "EHLO", "mail": "MAIL FROM", "rcpt": "RCPT TO", "data": "DATA",
+                "eod": "end of DATA"}  # fmt: skip
+    for row in (DATA / "replies.tsv").read_text().splitlines():
+        if row.startswith("#"):
+            continue
+        code, enhanced, text, phase, expected, _ = row.split("\t")
+        if expected == "ok":
+            continue
+        reply = " ".join(p for p in (code, enhanced, text) if p)
+        if phase == "greeting":
+            reasons.append(f"host mx.example.com[192.0.2.1] refused to talk to me: {reply}")
+        else:
+            reasons.append(
+                f"host mx.example.com[192.0.2.1] said: {reply} (in reply to "
+                f"{commands[phase]} command)"
+            )
+    return reasons
+
+
+def generate_failures(path: Path, lines: int, seed: int = 9) -> int:
+    """A log of a server in trouble: most lines are deferrals of many kinds (real
+    reasons, replayed with fresh queue IDs, hosts and times); returns the line count."""
+    rnd = random.Random(seed)
+    reasons = _real_reasons()
+    temporary = [r for r in reasons if not re.search(r"(?:said|me): 5", r)]
+    permanent = [r for r in reasons if r not in temporary]
+    domains = [f"d{i}.example" for i in range(600)]
+    written = 0
+    qn = 0x200000
+    sec = 0
+    with path.open("w") as out:
+        while written < lines:
+            sec += rnd.randint(0, 2)
+            qn += 1
+            qid = f"{qn:X}"
+            dom = rnd.choice(domains)
+            rcpt = f"user{rnd.randint(1, 9999)}@{dom}"
+            cip = f"203.0.113.{rnd.randint(1, 254)}"
+            pid = rnd.randint(1000, 60000)
+
+            def stamp(t: int) -> str:
+                day = 1 + (t // 86400) % 28
+                return f"Nov {day:2d} {(t // 3600) % 24:02d}:{(t // 60) % 60:02d}:{t % 60:02d} mx"
+
+            block = [
+                f"{stamp(sec)} postfix/smtpd[{pid}]: {qid}: client=c.example.net[{cip}]",
+                f"{stamp(sec)} postfix/cleanup[{pid + 1}]: {qid}: message-id=<{qid}@example.net>",
+                f"{stamp(sec)} postfix/qmgr[99]: {qid}: from=<s@example.net>, size=4242, "
+                "nrcpt=1 (queue active)",
+            ]
+            attempts = rnd.randint(4, 10) if rnd.random() < 0.8 else 0
+            t = sec
+            for a in range(attempts):
+                t += 300 * (2**a)
+                mx = f"mx{rnd.randint(1, 3)}.{dom}"
+                host = f"{mx}[198.51.100.{rnd.randint(1, 254)}]"
+                reason = _HOSTPORT.sub(host + ":25", rnd.choice(temporary), count=1)
+                if not reason.startswith("connect to"):
+                    reason = reason.replace(":25", "", 1)
+                relay = "none" if reason.startswith(("connect", "Host", "delivery")) else host
+                block.append(
+                    f"{stamp(t)} postfix/smtp[{pid + 2 + a}]: {qid}: to=<{rcpt}>, "
+                    f"relay={relay}{'' if relay == 'none' else ':25'}, delay={t - sec}, "
+                    f"delays={t - sec - 1}/0.01/0.5/0, dsn=4.0.0, status=deferred ({reason})"
+                )
+            mx = f"mx1.{dom}[198.51.100.{rnd.randint(1, 254)}]"
+            if rnd.random() < 0.15:
+                reason = _HOSTPORT.sub(mx, rnd.choice(permanent), count=1)
+                block.append(
+                    f"{stamp(t + 60)} postfix/smtp[{pid + 20}]: {qid}: to=<{rcpt}>, relay={mx}:25, "
+                    f"delay={t + 60 - sec}, delays=1/0/0.5/0.1, dsn=5.0.0, "
+                    f"status=bounced ({reason})"
+                )
+            else:
+                block.append(
+                    f"{stamp(t + 60)} postfix/smtp[{pid + 20}]: {qid}: to=<{rcpt}>, relay={mx}:25, "
+                    f"delay={t + 60 - sec}, delays=1/0/0.5/0.1, dsn=2.0.0, status=sent (250 2.0.0 "
+                    f"Ok: queued as {qn * 7:X})"
+                )
+            block.append(f"{stamp(t + 60)} postfix/qmgr[99]: {qid}: removed")
             out.write("\n".join(block) + "\n")
             written += len(block)
     return written

@@ -8,6 +8,7 @@ src/global/dsn_util.c / bounce logging (`status=` lines) and src/smtpd/smtpd.c
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 from smtpdoctor.catalogue import CauseCode
 from smtpdoctor.logs.classify import (
@@ -84,9 +85,53 @@ def _connect_cause(rest: str) -> tuple[CauseCode | None, Phase | None]:
     return cause, Phase.CONNECT if cause is not None else None
 
 
+# What varies between reasons that mean the same: host[address]:port, [address] and
+# <address>. Patterns that start with a literal: the regex engine skips to it fast.
+_BRACKETS = re.compile(r"\[[^\]\s]*\]")
+_ANGLES = re.compile(r"<[^<>\s]*>")
+
+
+def _split_host(reason: str) -> tuple[str, str]:
+    """(the reason with its first host[address]:port and other variable parts replaced
+    by NUL, that first relay as `host[address]:port`)."""
+    b = reason.find("[")
+    if b < 0:
+        key, relay = reason, ""
+    else:
+        e = reason.find("]", b)
+        if e < 0:
+            return reason, ""
+        start = reason.rfind(" ", 0, b) + 1
+        end = e + 1
+        while end < len(reason) and (reason[end] == ":" or reason[end].isdigit()):
+            end += 1
+        relay = reason[start:end].rstrip(":")
+        if relay[:1] in "([" and start == b:
+            relay = ""  # "[192.0.2.1] Our system ..." is not a relay
+        tail = reason[end:]
+        key = reason[:start] + "\x00" + (_BRACKETS.sub("\x00", tail) if "[" in tail else tail)
+    if "<" in key:
+        key = _ANGLES.sub("\x00", key)
+    return key, relay
+
+
 def classify_reason(reason: str) -> tuple[CauseCode | None, Phase | None, str]:
     """The cause, phase and relay for the text in parentheses after `status=` (also
-    the message of a smtp line without one, and the reason `mailq` shows)."""
+    the message of a smtp line without one, and the reason `mailq` shows).
+
+    A log of a server in trouble repeats a few reasons with different hosts and
+    recipients: the classification is cached on the reason with those taken out."""
+    key, host = _split_host(reason)
+    cause, phase, relay = _classify_cached(key)
+    return cause, phase, relay or host
+
+
+@lru_cache(maxsize=16384)
+def _classify_cached(reason: str) -> tuple[CauseCode | None, Phase | None, str]:
+    return _classify(reason)
+
+
+def _classify(reason: str) -> tuple[CauseCode | None, Phase | None, str]:
     if reason.startswith("delivery temporarily suspended: "):
         reason = reason[32:]
     if reason.startswith("connect to "):
