@@ -11,13 +11,15 @@ log time (capped at MAX_HOURS), and the "worst messages" list keeps only the top
 from __future__ import annotations
 
 import heapq
+import re
 from collections import Counter, OrderedDict
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
 from smtpdoctor.catalogue import CauseCode
+from smtpdoctor.logs.coverage import CoverageCounter
 from smtpdoctor.logs.events import TIMEOUT_CAUSES, EventKind, LogEvent, Status
 from smtpdoctor.logs.exim import RETRY_NOT_REACHED
 from smtpdoctor.logs.families import FamilyTracker, ipv6_broken
@@ -29,15 +31,16 @@ from smtpdoctor.logs.model import (
     MessageTrace,
 )
 from smtpdoctor.logs.parser import parse_line
-from smtpdoctor.logs.scan import count_log_lines, interesting_lines
-from smtpdoctor.logs.syslog import MONTHS, looks_like_log_line
+from smtpdoctor.logs.scan import interesting_lines
+from smtpdoctor.logs.syslog import MONTHS
 from smtpdoctor.logs.timestamps import StampParser
 from smtpdoctor.phases import Phase
 
 MONTH_SET = frozenset(MONTHS)
 _ABSENT: Any = object()  # "not in the table" (None means "delivered at the first try")
 MAX_HOURS = 100_000  # histogram buckets (11 years of hours): a cap against garbage stamps
-MAX_LINE = 1 << 20  # a "line" longer than this is cut: memory stays bounded
+MAX_LINE = 1 << 20  # a line longer than this is cut (and counted): memory stays bounded
+_NUL_RUN = re.compile("\x00+")
 GroupKey = tuple[CauseCode, Phase | None, str, str, str]
 OTHER = "(other)"
 MAX_DOMAIN_CAUSES = 4096  # last known cause per destination domain (retry lines)
@@ -106,6 +109,9 @@ class Aggregator:
         self._mtas: set[str] = set()
         self._families = FamilyTracker()
         self._domain_failure: dict[str, Failure] = {}
+        self._coverage = CoverageCounter()
+        self._held_count = self._held_timeouts = 0
+        self._skipping = False  # inside the rest of an overlong line
 
     def set_stamp_reference(self, reference: datetime) -> None:
         """Infer the year of classic syslog stamps from here on against reference
@@ -124,9 +130,14 @@ class Aggregator:
         size = 0
         carry = ""
         try:
-            for chunk in chunks:
-                pending.append(chunk)
-                size += len(chunk)
+            for raw in chunks:
+                text = raw
+                if "\x00" in text:
+                    # NUL runs (a copytruncate'd or crashed log): skipped and counted.
+                    self._coverage.binary += len(_NUL_RUN.findall(text))
+                    text = text.replace("\x00", "")
+                pending.append(text)
+                size += len(text)
                 if size >= block_size:
                     carry = self._flush(carry, pending)
                     pending = []
@@ -138,22 +149,30 @@ class Aggregator:
 
     def _flush(self, carry: str, pending: list[str]) -> str:
         block = carry + "".join(pending)
+        if self._skipping:  # the rest of an overlong line: dropped up to its end
+            nl = block.find("\n")
+            if nl < 0:
+                return ""
+            block = block[nl + 1 :]
+            self._skipping = False
         cut = block.rfind("\n") + 1
         if cut == 0:
             if len(block) < MAX_LINE:
                 return block
-            cut = len(block)  # an endless line: take it as it is, bounded
-        head = block[:cut]
-        self._feed_block(head if head.endswith("\n") else head + "\n")
+            # An endless line: its first MAX_LINE characters count as one line.
+            self._coverage.truncated += 1
+            self._skipping = True
+            self._feed_block(block[:MAX_LINE] + "\n")
+            return ""
+        self._feed_block(block[:cut])
         return block[cut:]
 
     def _feed_block(self, block: str) -> None:
         parse = parse_line
         feed_event = self.feed_event
         totals = self.totals
-        lines = block.count("\n")
-        totals["lines"] += lines
-        totals["unparsed"] += lines - count_log_lines(block)
+        self._coverage.count_block(block)
+        totals["lines"] += block.count("\n")
         for line in interesting_lines(block):
             # Most events are Postfix "removed" and "status=sent" lines: take them
             # without building an event when nothing about them needs one.
@@ -228,41 +247,22 @@ class Aggregator:
         self._mtas.add("postfix")
         return True
 
-    def feed_lines(self, lines: Iterable[str]) -> None:
-        """Count and fold in many lines (the fast path: one call per file)."""
-        parse = parse_line
-        feed_event = self.feed_event
-        looks = looks_like_log_line
-        totals = self.totals
-        n = unparsed = 0
-        try:
-            for line in lines:
-                n += 1
-                try:
-                    event = parse(line)
-                except Exception:  # a parser bug must not lose the whole run
-                    event = None
-                if event is None:
-                    if not looks(line):
-                        unparsed += 1
-                    continue
-                feed_event(event)
-        finally:
-            totals["lines"] += n
-            totals["unparsed"] += unparsed
-
     def feed_line(self, line: str) -> None:
         """Count one raw line and fold in its event, if it has one."""
         self.totals["lines"] += 1
+        if "\x00" in line:
+            self._coverage.binary += len(_NUL_RUN.findall(line))
+            line = line.replace("\x00", "")
+        if len(line) > MAX_LINE:
+            self._coverage.truncated += 1
+            line = line[:MAX_LINE]
+        self._coverage.count_block(line if line.endswith("\n") else line + "\n")
         try:
             event = parse_line(line)
-        except Exception:  # a parser bug must not lose the whole run: count it
+        except Exception:  # a parser bug must not lose the whole run
             event = None
-        if event is None:
-            if not looks_like_log_line(line):
-                self.totals["unparsed"] += 1
-            return
-        self.feed_event(event)
+        if event is not None:
+            self.feed_event(event)
 
     def feed_event(self, ev: LogEvent) -> None:
         """Fold one event into the counters."""
@@ -504,9 +504,12 @@ class Aggregator:
     # -- output ------------------------------------------------------------------------
 
     def report(self, sources: tuple[str, ...] = (), warnings: tuple[str, ...] = ()) -> LogReport:
-        """A snapshot of everything seen so far (messages still queued count as pending)."""
-        for key in list(self._held_by_pid):
-            self._release(key, None)
+        """A snapshot of everything seen so far (messages still queued count as pending).
+
+        Does not change the state: failed attempts still waiting for their status line
+        are counted in this snapshot, and still matched when that line comes (so
+        --follow counts each failure once, however late the status line arrives)."""
+        held_groups = self._held_groups()
         stats = self._msg_stats.copy()
         worst = list(self._worst)
         pending_traces: list[MessageTrace] = []
@@ -543,7 +546,7 @@ class Aggregator:
         groups = sorted(
             (
                 LogGroup(k[0], k[1], k[2], k[3], g.count, g.first, g.last, g.sample, k[4], g.mta)
-                for k, g in self._groups.items()
+                for k, g in held_groups.items()
             ),
             key=lambda g: (-g.count, g.cause, g.destination, g.relay),
         )
@@ -551,13 +554,16 @@ class Aggregator:
         s = self._delay_sums
         avg = [round(x / n, 3) if n else 0.0 for x in s]
         delays = DelayBreakdown(n, avg[0], avg[1], avg[2], avg[3], self._delay_max)
+        coverage = self._coverage.snapshot()
+        extra = {"failed_attempts": self._held_count, "timeouts": self._held_timeouts}
         totals = {
-            k: self.totals.get(k, 0)
+            k: self.totals.get(k, 0) + extra.get(k, 0)
             for k in (
                 "lines", "parsed", "unparsed", "deliveries", "delayed", "deferred",
                 "bounced", "timeouts", "failed_attempts", "server_timeouts", "before_since",
             )
         }  # fmt: skip
+        totals["unparsed"] = coverage.unparsed
         return LogReport(
             groups=tuple(groups),
             totals=totals,
@@ -580,7 +586,34 @@ class Aggregator:
             last_seen=self._last,
             mtas=tuple(sorted(self._mtas)),
             insights=ipv6_broken(self._families.snapshot()),
+            coverage=coverage,
         )
+
+    def _held_groups(self) -> dict[GroupKey, _Group]:
+        """The groups with the failed attempts still held counted in (copies of the
+        touched groups; the state is left as it is)."""
+        groups = self._groups
+        self._held_count = self._held_timeouts = 0
+        for held in self._held_by_pid.values():
+            for ev in held:
+                if ev.cause is None:
+                    continue
+                if groups is self._groups:
+                    groups = dict(self._groups)
+                key: GroupKey = (ev.cause, ev.phase, ev.destination, ev.relay, "outbound")
+                if key not in groups and len(groups) >= self.max_groups:
+                    key = (ev.cause, ev.phase, OTHER, OTHER, "outbound")
+                old = groups.get(key)
+                g = _Group(sample=ev.raw, mta=ev.mta) if old is None else replace(old)
+                when = self._stamps.parse(ev.stamp)
+                g.count += 1
+                if when is not None:
+                    g.first = when if g.first is None else min(g.first, when)
+                    g.last = when if g.last is None else max(g.last, when)
+                groups[key] = g
+                self._held_count += 1
+                self._held_timeouts += ev.cause in TIMEOUT_CAUSES
+        return groups
 
 
 def _hold_key(ev: LogEvent) -> str:

@@ -227,9 +227,9 @@ def parse_delivery(parts: SyslogLine, raw: str) -> LogEvent | None:
             raw=raw,
             pid=parts.pid,
         )
-    status = _STATUSES.get(m.group("status"), Status.NONE)
-    reason = m.group("reason") or ""
-    relay_field = m.group("relay")
+    qid, to, relay_field, delay, a, b, c, d, dsn, status_word, reason = m.groups()
+    status = _STATUSES.get(status_word, Status.NONE)
+    reason = reason or ""
     cause: CauseCode | None = None
     phase: Phase | None = None
     relay = relay_field if relay_field not in ("none", "") else ""
@@ -240,28 +240,24 @@ def parse_delivery(parts: SyslogLine, raw: str) -> LogEvent | None:
         if cause is None and reason:
             # A reason with no reply code ("user unknown" from local or pipe): the
             # reply classifier reads its words with the dsn= code as the enhanced code.
-            cause = _unquoted_cause(reason, m.group("dsn") or "", status)
+            cause = _unquoted_cause(reason, dsn or "", status)
         if cause is None and status is Status.BOUNCED:
             cause = CauseCode.REJECTED
-    delays = None
-    if m.group("a") is not None:
-        delays = Delays(
-            float(m.group("a")), float(m.group("b")), float(m.group("c")), float(m.group("d"))
-        )
+    delays = None if a is None else Delays(float(a), float(b), float(c), float(d))
     return LogEvent(
-        kind=EventKind.DELIVERY,
-        mta="postfix",
-        stamp=parts.stamp,
-        queue_id=m.group("qid"),
-        status=status,
-        cause=cause,
-        phase=phase,
-        destination=domain_of(m.group("to")),
-        relay=relay,
-        delay=float(m.group("delay")),
-        delays=delays,
-        dsn=m.group("dsn") or "",
-        detail=reason,
+        EventKind.DELIVERY,
+        "postfix",
+        parts.stamp,
+        qid,
+        status,
+        cause,
+        phase,
+        domain_of(to),
+        relay,
+        float(delay),
+        delays,
+        dsn or "",
+        reason,
         raw=raw,
         pid=parts.pid,
     )

@@ -55,11 +55,12 @@ def _decompress(raw: IO[bytes], kind: str | None) -> IO[bytes]:
 
 
 def looks_binary(sample: bytes) -> bool:
-    """True when a sample of bytes is not text (NULs, or many control bytes)."""
+    """True when a sample of bytes is not text (many control bytes). Runs of NUL bytes
+    are not counted: a log truncated by copytruncate or a crash starts with them, and
+    the reader skips them."""
+    sample = sample.replace(b"\x00", b"")
     if not sample:
         return False
-    if b"\x00" in sample:
-        return True
     control = sum(1 for b in sample if b < 9 or 13 < b < 32)
     return control / len(sample) > _BINARY_SHARE
 
