@@ -11,14 +11,14 @@ log time (capped at MAX_HOURS), and the "worst messages" list keeps only the top
 from __future__ import annotations
 
 import heapq
-import re
 from collections import Counter, OrderedDict
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
 from smtpdoctor.catalogue import CauseCode
+from smtpdoctor.logs.blocks import line_blocks
 from smtpdoctor.logs.coverage import CoverageCounter
 from smtpdoctor.logs.events import TIMEOUT_CAUSES, EventKind, LogEvent, Status
 from smtpdoctor.logs.exim import RETRY_NOT_REACHED
@@ -39,8 +39,6 @@ from smtpdoctor.phases import Phase
 MONTH_SET = frozenset(MONTHS)
 _ABSENT: Any = object()  # "not in the table" (None means "delivered at the first try")
 MAX_HOURS = 100_000  # histogram buckets (11 years of hours): a cap against garbage stamps
-MAX_LINE = 1 << 20  # a line longer than this is cut (and counted): memory stays bounded
-_NUL_RUN = re.compile("\x00+")
 GroupKey = tuple[CauseCode, Phase | None, str, str, str]
 OTHER = "(other)"
 MAX_DOMAIN_CAUSES = 4096  # last known cause per destination domain (retry lines)
@@ -111,7 +109,6 @@ class Aggregator:
         self._domain_failure: dict[str, Failure] = {}
         self._coverage = CoverageCounter()
         self._held_count = self._held_timeouts = 0
-        self._skipping = False  # inside the rest of an overlong line
 
     def set_stamp_reference(self, reference: datetime) -> None:
         """Infer the year of classic syslog stamps from here on against reference
@@ -123,63 +120,23 @@ class Aggregator:
     def feed_chunks(self, chunks: Iterable[str], block_size: int = 1 << 20) -> None:
         """Fold in text that arrives in chunks (any sizes, lines may straddle them).
 
-        Text is handled in blocks of about block_size; what arrived before an error
-        in the chunk source is still counted before the error propagates.
+        Text is handled in blocks of about block_size; when the chunk source fails,
+        what arrived before the error is still counted, then the error propagates.
         """
-        pending: list[str] = []
-        size = 0
-        carry = ""
-        try:
-            for raw in chunks:
-                text = raw
-                if "\x00" in text:
-                    # NUL runs (a copytruncate'd or crashed log): skipped and counted.
-                    self._coverage.binary += len(_NUL_RUN.findall(text))
-                    text = text.replace("\x00", "")
-                pending.append(text)
-                size += len(text)
-                if size >= block_size:
-                    carry = self._flush(carry, pending)
-                    pending = []
-                    size = 0
-        finally:
-            carry = self._flush(carry, pending)
-            if carry:
-                self._feed_block(carry + "\n")
+        failed: list[BaseException] = []
+        for block in line_blocks(_until_error(chunks, failed), self._coverage, block_size):
+            self.feed_block(block)
+        if failed:
+            raise failed[0]
 
-    def _flush(self, carry: str, pending: list[str]) -> str:
-        block = carry + "".join(pending)
-        if self._skipping:  # the rest of an overlong line: dropped up to its end
-            nl = block.find("\n")
-            if nl < 0:
-                return ""
-            block = block[nl + 1 :]
-            self._skipping = False
-        cut = block.rfind("\n") + 1
-        if cut == 0:
-            if len(block) < MAX_LINE:
-                return block
-            # An endless line: its first MAX_LINE characters count as one line.
-            self._coverage.truncated += 1
-            self._skipping = True
-            self._feed_block(block[:MAX_LINE] + "\n")
-            return ""
-        self._feed_block(block[:cut])
-        return block[cut:]
-
-    def _feed_block(self, block: str) -> None:
+    def feed_block(self, block: str) -> None:
+        """Fold in a block of complete lines (NULs already taken out): the one path
+        every line takes, whole files, byte ranges, --follow and journald alike."""
+        self._coverage.count_block(block)
+        self.totals["lines"] += block.count("\n")
         parse = parse_line
         feed_event = self.feed_event
-        totals = self.totals
-        self._coverage.count_block(block)
-        totals["lines"] += block.count("\n")
         for line in interesting_lines(block):
-            # Most events are Postfix "removed" and "status=sent" lines: take them
-            # without building an event when nothing about them needs one.
-            if line.endswith(": removed") and self._fast_removed(line):
-                continue
-            if "status=sent " in line and self._fast_sent(line):
-                continue
             try:
                 event = parse(line)
             except Exception:  # a parser bug must not lose the whole run
@@ -187,82 +144,14 @@ class Aggregator:
             if event is not None:
                 feed_event(event)
 
-    def _fast_removed(self, line: str) -> bool:
-        if "/qmgr[" not in line or line[:3] not in MONTH_SET:
-            return False
-        if self.since is not None:
-            when = self._stamps.parse(line[: line.find(" ", 7)])
-            if when is None:
-                return False
-            if when < self.since:
-                self.totals["before_since"] += 1
-                return True
-        qid = line[line.rfind(" ", 0, len(line) - 9) + 1 : -9]
-        msg = self._messages.get(qid, _ABSENT)
-        if msg is not None:
-            return False  # unknown, or one with a story: the full path
-        del self._messages[qid]
-        self._msg_stats["delivered_first_try"] += 1
-        self.totals["parsed"] += 1
-        return True
-
-    def _fast_sent(self, line: str) -> bool:
-        if self._held_by_pid or line[:3] not in MONTH_SET:
-            return False  # the full path joins held failed-address lines
-        qid_end = line.find(": to=<")
-        d = line.find(", delay=", qid_end)
-        if qid_end < 0 or d < 0 or line.find("postfix", 16, qid_end) < 0:
-            return False
-        end = line.find(",", d + 8)
-        try:
-            delay = float(line[d + 8 : end])
-        except ValueError:
-            return False
-        qid = line[line.rfind(" ", 0, qid_end) + 1 : qid_end]
-        if delay >= self.delayed_after or self._messages.get(qid, _ABSENT) is not _ABSENT:
-            return False
-        when = self._stamps.parse(line[: line.find(" ", 7)])
-        if self.since is not None:
-            if when is None:
-                return False
-            if when < self.since:
-                self.totals["before_since"] += 1
-                return True
-        if when is not None:
-            if self._first is None or when < self._first:
-                self._first = when
-            if self._last is None or when > self._last:
-                self._last = when
-        # "to=<...>, [orig_to=<...>, ]relay=HOST[IP]:PORT, delay=": the relay ends where
-        # ", delay=" begins, and searching back from there skips the addresses.
-        r = line.rfind(" relay=", qid_end, d)
-        if r >= 0:
-            self._families.delivered(line[r + 7 : d], when)
-        self._messages[qid] = None
-        self._msg_stats["tracked"] += 1
-        self._evict()
-        totals = self.totals
-        totals["deliveries"] += 1
-        totals["parsed"] += 1
-        self._mtas.add("postfix")
-        return True
-
     def feed_line(self, line: str) -> None:
-        """Count one raw line and fold in its event, if it has one."""
-        self.totals["lines"] += 1
-        if "\x00" in line:
-            self._coverage.binary += len(_NUL_RUN.findall(line))
-            line = line.replace("\x00", "")
-        if len(line) > MAX_LINE:
-            self._coverage.truncated += 1
-            line = line[:MAX_LINE]
-        self._coverage.count_block(line if line.endswith("\n") else line + "\n")
-        try:
-            event = parse_line(line)
-        except Exception:  # a parser bug must not lose the whole run
-            event = None
-        if event is not None:
-            self.feed_event(event)
+        """Count one raw line (a journald record may hold newlines: still one line) and
+        fold in its event, if it has one."""
+        line = line.rstrip("\r\n")
+        if "\n" in line or "\r" in line:
+            line = line.replace("\r", " ").replace("\n", " ")
+        for block in line_blocks((line, "\n"), self._coverage):
+            self.feed_block(block)
 
     def feed_event(self, ev: LogEvent) -> None:
         """Fold one event into the counters."""
@@ -614,6 +503,14 @@ class Aggregator:
                 self._held_count += 1
                 self._held_timeouts += ev.cause in TIMEOUT_CAUSES
         return groups
+
+
+def _until_error(chunks: Iterable[str], failed: list[BaseException]) -> Iterator[str]:
+    """The chunks up to the first error, which is kept in failed."""
+    try:
+        yield from chunks
+    except Exception as exc:  # re-raised by the caller once the text before it is in
+        failed.append(exc)
 
 
 def _hold_key(ev: LogEvent) -> str:
