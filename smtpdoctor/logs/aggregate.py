@@ -19,7 +19,7 @@ from typing import Any
 
 from smtpdoctor.catalogue import CauseCode
 from smtpdoctor.logs.blocks import line_blocks
-from smtpdoctor.logs.coverage import CoverageCounter
+from smtpdoctor.logs.coverage import SAMPLES, CoverageCounter
 from smtpdoctor.logs.events import TIMEOUT_CAUSES, EventKind, LogEvent, Status
 from smtpdoctor.logs.exim import RETRY_NOT_REACHED
 from smtpdoctor.logs.families import FamilyTracker, ipv6_broken
@@ -143,6 +143,19 @@ class Aggregator:
                 event = None
             if event is not None:
                 feed_event(event)
+
+    def absorb_range(self, counts: tuple[int, ...], samples: list[str]) -> None:
+        """Add a byte range's line counts (parsed in a worker, smtpdoctor.logs.parallel);
+        its events come through feed_event."""
+        cov = self._coverage
+        lines, parsed, recognised, binary, truncated = counts[:5]
+        cov.lines += lines
+        cov.parsed += parsed
+        cov.recognised += recognised
+        cov.binary += binary
+        cov.truncated += truncated
+        cov.samples.extend(samples[: max(0, SAMPLES - len(cov.samples))])
+        self.totals["lines"] += lines
 
     def feed_line(self, line: str) -> None:
         """Count one raw line (a journald record may hold newlines: still one line) and
