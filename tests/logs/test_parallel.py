@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import sys
 from pathlib import Path
 
@@ -35,7 +36,7 @@ def test_ranges_cover_the_file_at_line_starts(big_log: Path) -> None:
     cuts = parallel.ranges(big_log, size=100_000)
     assert len(cuts) > 20
     assert cuts[0][0] == 0 and cuts[-1][1] == len(data)
-    for (_, end), (start, _) in zip(cuts, cuts[1:], strict=False):
+    for (_, end), (start, _) in itertools.pairwise(cuts):
         assert end == start and data[start - 1 : start] == b"\n"
 
 
