@@ -347,9 +347,11 @@ _ENTRIES: tuple[CauseInfo, ...] = (
     CauseInfo(
         CauseCode.SERVER_BUSY,
         "The server is busy or limiting connections",
-        "The server answered 421 (or 554) instead of a greeting, or closed with 421: too "
-        "many connections, a rate limit, or this client is throttled.",
-        "A 421/554 reply at connect, or an unsolicited 421.",
+        "The server answered 421 (or another 4xx) instead of a greeting, or closed with "
+        "421, for load: too many connections, busy, overloaded, 'try again later' with no "
+        "policy wording. Replies that name a rate, a blocklist or the sender's own setup "
+        "are rate_limited, blocklisted or client_policy instead.",
+        "A 421/4xx at connect (or an unsolicited 421) whose text speaks of load only.",
         ("smtpdoctor check HOST:PORT",),
         (
             "Send fewer connections at once: "
@@ -486,7 +488,8 @@ _ENTRIES: tuple[CauseInfo, ...] = (
         "The server temporarily refused the recipient (4xx) the way greylisting does. "
         "The first delivery from a new sender is delayed by the greylisting period "
         "(often 5 to 30 minutes) and then succeeds on retry.",
-        "A 450/451 reply to RCPT, often with 'greylist' or 'try again later' in the text.",
+        "A 4xx whose text says greylist (postgrey, milter-greylist, rspamd, OpenBSD "
+        "spamd), or the classic bare 450/451 'try again later' to RCPT or the end of data.",
         ("smtpdoctor check HOST:25 --send ...  # again after a few minutes",),
         (
             "Nothing is broken: the MTA's retry delivers it. Keep "
@@ -588,9 +591,11 @@ _ENTRIES: tuple[CauseInfo, ...] = (
         "A 4xx reply whose text speaks of rate, volume or reputation.",
         ("smtpdoctor logs /var/log/mail.log", "smtpdoctor queue"),
         (
-            "Send less at once to that destination (Postfix: a transport with "
-            "`default_destination_rate_delay = 1s` and `default_destination_concurrency_limit "
-            "= 2` for it).",
+            "Send less at once to that destination. Postfix: a transport of its own, "
+            "`postconf -M slow/unix='slow unix - - n - - smtp'`, `postconf -e "
+            "'slow_destination_rate_delay = 1s' 'slow_destination_concurrency_limit = 2' "
+            "'transport_maps = hash:/etc/postfix/transport'`, a line `example.com slow:` in "
+            "/etc/postfix/transport, then `postmap /etc/postfix/transport && postfix reload`.",
             "Follow the provider's sender guidelines (authenticated mail: SPF, DKIM, DMARC; "
             "a steady volume; a reverse DNS that matches the HELO name).",
         ),
