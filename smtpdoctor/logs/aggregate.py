@@ -109,11 +109,13 @@ class Aggregator:
         self._domain_failure: dict[str, Failure] = {}
         self._coverage = CoverageCounter()
         self._held_count = self._held_timeouts = 0
+        self._whens: dict[str, tuple[datetime | None, datetime | None]] = {}
 
     def set_stamp_reference(self, reference: datetime) -> None:
         """Infer the year of classic syslog stamps from here on against reference
         (the modification time of the file about to be read)."""
         self._stamps.set_reference(reference)
+        self._whens.clear()
 
     # -- input -------------------------------------------------------------------------
 
@@ -166,9 +168,20 @@ class Aggregator:
         for block in line_blocks((line, "\n"), self._coverage):
             self.feed_block(block)
 
+    def _when(self, stamp: str) -> tuple[datetime | None, datetime | None]:
+        """The time of a stamp and the hour it falls in (cached: stamps repeat)."""
+        cached = self._whens.get(stamp)
+        if cached is None:
+            when = self._stamps.parse(stamp)
+            hour = None if when is None else when.replace(minute=0, second=0, microsecond=0)
+            if len(self._whens) >= 65536:
+                self._whens.clear()
+            cached = self._whens[stamp] = (when, hour)
+        return cached
+
     def feed_event(self, ev: LogEvent) -> None:
         """Fold one event into the counters."""
-        when = self._stamps.parse(ev.stamp)
+        when = self._when(ev.stamp)[0]
         if self.since is not None and when is not None and when < self.since:
             self.totals["before_since"] += 1
             return
@@ -299,7 +312,7 @@ class Aggregator:
         if direction == "outbound":
             if ev.phase is Phase.CONNECT and ev.relay:
                 self._families.failed(ev.relay, ev.cause, when, ev.destination, ev.mta)
-            if ev.destination:
+            if ev.destination and ev.mta == "exim":  # for Exim's "retry time not reached"
                 if len(self._domain_failure) >= MAX_DOMAIN_CAUSES:
                     self._domain_failure.clear()
                 self._domain_failure[ev.destination] = (ev.cause, ev.phase, ev.relay)
@@ -317,8 +330,8 @@ class Aggregator:
                 group.first = when
             if group.last is None or when > group.last:
                 group.last = when
-            hour = when.replace(minute=0, second=0, microsecond=0)
-            if hour in self._hours or len(self._hours) < MAX_HOURS:
+            hour = self._when(ev.stamp)[1]
+            if hour is not None and (hour in self._hours or len(self._hours) < MAX_HOURS):
                 self._hours[hour] += 1
 
     # -- the per-message join ----------------------------------------------------------
