@@ -206,8 +206,8 @@ def render(report: LogReport, *, top: int = 20, width: int = 120, color: bool = 
     console.print(
         Text(verdict_line(report), style="bold red" if bad else "bold green"), soft_wrap=True
     )
-    console.print(coverage_line(report), soft_wrap=True)
     if report.coverage.unreadable:
+        console.print(coverage_line(report), soft_wrap=True)
         for line in report.coverage.first_unparsed:
             console.print(f"  unrecognised: {line}", soft_wrap=True, markup=False)
     for w in report.warnings:
@@ -277,6 +277,9 @@ def render(report: LogReport, *, top: int = 20, width: int = 120, color: bool = 
             console.print(Text("Phases", style="bold"))
             for p in sorted(phases, key=lambda p: p.order):
                 console.print(f"  {p}: {PHASE_DESCRIPTIONS[p]}")
+    if not report.coverage.unreadable:
+        console.print()
+        console.print(coverage_line(report), soft_wrap=True)
     return buf.getvalue()
 
 
