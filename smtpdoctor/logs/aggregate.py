@@ -6,6 +6,11 @@ Memory stays flat however long the log: groups are capped (extra keys fold into 
 full and it is the least recently seen), the histogram has one counter per hour of
 log time (capped at MAX_HOURS), and the "worst messages" list keeps only the top
 ``keep_worst``.
+
+One way in: text becomes blocks of complete lines (logs/blocks.py), a block is
+counted for coverage and its interesting lines parsed (feed_block), and each event
+is folded (feed_event). Files, byte ranges parsed in workers (logs/parallel.py),
+--follow and journald all take it. report() never changes the state.
 """
 
 from __future__ import annotations
@@ -32,11 +37,9 @@ from smtpdoctor.logs.model import (
 )
 from smtpdoctor.logs.parser import parse_line
 from smtpdoctor.logs.scan import interesting_lines
-from smtpdoctor.logs.syslog import MONTHS
 from smtpdoctor.logs.timestamps import StampParser
 from smtpdoctor.phases import Phase
 
-MONTH_SET = frozenset(MONTHS)
 _ABSENT: Any = object()  # "not in the table" (None means "delivered at the first try")
 MAX_HOURS = 100_000  # histogram buckets (11 years of hours): a cap against garbage stamps
 GroupKey = tuple[CauseCode, Phase | None, str, str, str]

@@ -17,13 +17,11 @@ from smtpdoctor.logs.opensmtpd import parse_opensmtpd
 from smtpdoctor.logs.postfix import parse_delivery, parse_other
 from smtpdoctor.logs.sendmail import parse_sendmail
 from smtpdoctor.logs.syslog import (
-    MONTHS,
     SyslogLine,
     locate_fields,
     normalize_header,
 )
 
-_MONTH_SET = frozenset(MONTHS)
 _EXIM_ID = re.compile(r"(?:\[\d+\] )?[0-9A-Za-z]{6}-[0-9A-Za-z]{6,11}-[0-9A-Za-z]{2,4} ")
 # Postfix daemons that write delivery status lines or client-side failures.
 _DELIVERY_DAEMONS = frozenset(
@@ -42,7 +40,6 @@ _CLIENT_NEEDLES = (
     "certificate verification failed",
     "Server certificate not",
 )
-_SENDMAIL_NEEDLES = ("stat=", "timeout waiting for input")
 
 
 def parse_line(line: str) -> LogEvent | None:

@@ -69,7 +69,7 @@ def test_prefilter_never_drops_an_event(line: str) -> None:
 @settings(max_examples=200, deadline=None)
 @given(st.lists(LINES, max_size=30), st.lists(st.integers(1, 400), min_size=1, max_size=10))
 def test_blocks_and_lines_agree(lines: list[str], cuts: list[int]) -> None:
-    # Reading in arbitrary chunks (the fast path) reports what line by line reports.
+    # Reading in arbitrary chunks reports what line by line reports.
     lines = [ln.replace("\n", " ").replace("\r", " ") for ln in lines]
     text = "".join(ln + "\n" for ln in lines)
     chunks, pos = [], 0
