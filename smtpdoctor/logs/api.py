@@ -41,7 +41,10 @@ def _feed(agg: Aggregator, source: Path | str, parallel: bool = True) -> None:
     if parallel and str(source) != "-" and worth_it(Path(source)):
         with open_log(Path(source)):  # the same checks (readable, text) as below
             pass
-        feed_file(agg, Path(source))
+        try:
+            feed_file(agg, Path(source))
+        except (EOFError, OSError, ValueError) as exc:  # the file changed under us
+            raise UnreadableLogError(f"{source}: could not be read ({exc})") from None
         return
     opener = open_stdin() if str(source) == "-" else open_log(Path(source))
     with opener as stream:
