@@ -342,14 +342,18 @@ class Aggregator:
     def _note_message(self, ev: LogEvent, when: datetime | None) -> None:
         qid = ev.queue_id
         msg = self._messages.get(qid, _ABSENT)
-        if msg is _ABSENT and ev.status is Status.SENT and ev.cause is None:
-            if ev.delay is None or ev.delay < self.delayed_after:
-                # Delivered at the first try, nothing else known (most mail): a table
-                # slot and no object.
-                self._messages[qid] = None
-                self._msg_stats["tracked"] += 1
-                self._evict()
-                return
+        if (
+            msg is _ABSENT
+            and ev.status is Status.SENT
+            and ev.cause is None
+            and (ev.delay is None or ev.delay < self.delayed_after)
+        ):
+            # Delivered at the first try, nothing else known (most mail): a table slot
+            # and no object.
+            self._messages[qid] = None
+            self._msg_stats["tracked"] += 1
+            self._evict()
+            return
         if msg is _ABSENT:
             msg = _Message(first=when, last=when, destination=ev.destination)
             self._messages[qid] = msg

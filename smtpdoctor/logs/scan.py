@@ -47,7 +47,8 @@ _GROUPS: tuple[tuple[tuple[str, ...], tuple[str, ...]], ...] = (
     (("exim",), _EXIM),
 )
 NEEDLES: tuple[str, ...] = _POSTFIX + _SENDMAIL + _OPENSMTPD + _EXIM
-_EXIM_MAIN = re.compile(r"(?:^|\n)\d{4}-\d\d-\d\d \d\d:")
+# A literal first character: the engine skips from newline to newline (fast).
+_EXIM_MAIN = re.compile(r"\n\d{4}-\d\d-\d\d \d\d:")
 _STARTS = tuple("\n" + m for m in MONTHS) + tuple(f"\n{d}" for d in range(10))
 
 
@@ -60,7 +61,9 @@ def interesting_lines(block: str) -> Iterator[str]:
     for detectors, group in _GROUPS:
         if not detectors or any(d in block for d in detectors):
             needles.extend(group)
-        elif group is _EXIM and _EXIM_MAIN.search(block) is not None:
+        elif group is _EXIM and (
+            _EXIM_MAIN.match("\n" + block[:20]) is not None or _EXIM_MAIN.search(block) is not None
+        ):
             needles.extend(group)  # an Exim main log: "2026-11-27 10:00:00 ..."
     for needle in needles:
         pos = find(needle)
