@@ -37,6 +37,7 @@ from smtpdoctor.phases import Phase
 RANGE_SIZE = 8 << 20
 MIN_SIZE = 32 << 20  # smaller files: one process (starting workers costs more)
 WINDOW = 4  # ranges parsed ahead of the fold
+MAX_GROUPS = 5_000  # the Aggregator's default group cap (feed_file checks it)
 _KINDS = tuple(EventKind)
 _STATUSES = tuple(Status)
 _CAUSES = tuple(CauseCode)
@@ -104,7 +105,13 @@ def _pack(ev: LogEvent, seen: set[tuple[Any, ...]]) -> Packed:
     if ev.kind is EventKind.FAILURE or ev.kind is EventKind.SERVER_TIMEOUT:
         raw = ev.raw
     elif ev.cause is not None:
-        key = (ev.cause, ev.phase, ev.destination, ev.relay)
+        # The fold needs a line's text only where it may start a group (its sample):
+        # the first line of each key. Once a range has seen MAX_GROUPS keys, the
+        # parent's table is full whatever came before, so only the first line of each
+        # "(other)" key can still start one.
+        key: tuple[Any, ...] = (ev.cause, ev.phase, ev.destination, ev.relay)
+        if len(seen) >= MAX_GROUPS:
+            key = (ev.cause, ev.phase, "(other)")
         if key not in seen or not ev.relay:
             seen.add(key)
             raw = ev.raw
@@ -168,6 +175,8 @@ def parse_range(task: tuple[str, int, int]) -> RangeResult:
 def feed_file(agg: Aggregator, path: Path, workers: int = 2) -> None:
     """Fold path into agg using worker processes for the parsing; the same result as
     agg.feed_chunks over the whole file."""
+    if agg.max_groups > MAX_GROUPS:
+        raise ValueError(f"feed_file needs max_groups <= {MAX_GROUPS}")
     tasks = [(str(path), a, b) for a, b in ranges(path)]
     ctx = multiprocessing.get_context("fork")
     with ctx.Pool(workers) as pool:

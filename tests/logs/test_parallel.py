@@ -9,7 +9,9 @@ from pathlib import Path
 import pytest
 
 from smtpdoctor.logs import parallel
+from smtpdoctor.logs.aggregate import Aggregator
 from smtpdoctor.logs.api import analyze
+from smtpdoctor.logs.reader import text_chunks
 
 REPO = Path(__file__).resolve().parents[2]
 DATA = REPO / "tests" / "data" / "logs"
@@ -56,3 +58,18 @@ def test_parallel_report_equals_one_pass(big_log: Path, monkeypatch: pytest.Monk
     assert many.insights == one.insights
     assert one.coverage.binary == 2 and one.coverage.unparsed == 20
     assert len(one.groups) > 100
+
+
+def test_parallel_equals_one_pass_when_the_group_table_fills(
+    big_log: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(parallel, "RANGE_SIZE", 200_000)
+    monkeypatch.setattr(parallel, "MAX_GROUPS", 40)
+    one, many = Aggregator(max_groups=40), Aggregator(max_groups=40)
+    with big_log.open("rb") as f:
+        one.feed_chunks(text_chunks(f))
+    parallel.feed_file(many, big_log)
+    a, b = one.report(), many.report()
+    assert [g.destination for g in a.groups].count("(other)") > 5
+    assert b.groups == a.groups
+    assert (b.totals, b.messages, b.coverage) == (a.totals, a.messages, a.coverage)
