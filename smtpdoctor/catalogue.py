@@ -348,9 +348,11 @@ _ENTRIES: tuple[CauseInfo, ...] = (
     CauseInfo(
         CauseCode.SERVER_BUSY,
         "The server is busy or limiting connections",
-        "The server answered 421 (or 554) instead of a greeting, or closed with 421: too "
-        "many connections, a rate limit, or this client is throttled.",
-        "A 421/554 reply at connect, or an unsolicited 421.",
+        "The server answered 421 (or another 4xx) instead of a greeting, or closed with "
+        "421, for load: too many connections, busy, overloaded, 'try again later' with no "
+        "policy wording. Replies that name a rate, a blocklist or the sender's own setup "
+        "are rate_limited, blocklisted or client_policy instead.",
+        "A 421/4xx at connect (or an unsolicited 421) whose text speaks of load only.",
         ("smtpdoctor check HOST:PORT",),
         (
             "Send fewer connections at once: "
@@ -487,7 +489,8 @@ _ENTRIES: tuple[CauseInfo, ...] = (
         "The server temporarily refused the recipient (4xx) the way greylisting does. "
         "The first delivery from a new sender is delayed by the greylisting period "
         "(often 5 to 30 minutes) and then succeeds on retry.",
-        "A 450/451 reply to RCPT, often with 'greylist' or 'try again later' in the text.",
+        "A 4xx whose text says greylist (postgrey, milter-greylist, rspamd, OpenBSD "
+        "spamd), or the classic bare 450/451 'try again later' to RCPT or the end of data.",
         ("smtpdoctor check HOST:25 --send ...  # again after a few minutes",),
         (
             "Nothing is broken: the MTA's retry delivers it. Keep "
@@ -589,9 +592,11 @@ _ENTRIES: tuple[CauseInfo, ...] = (
         "A 4xx reply whose text speaks of rate, volume or reputation.",
         ("smtpdoctor logs /var/log/mail.log", "smtpdoctor queue"),
         (
-            "Send less at once to that destination (Postfix: a transport with "
-            "`default_destination_rate_delay = 1s` and `default_destination_concurrency_limit "
-            "= 2` for it).",
+            "Send less at once to that destination. Postfix: a transport of its own, "
+            "`postconf -M slow/unix='slow unix - - n - - smtp'`, `postconf -e "
+            "'slow_destination_rate_delay = 1s' 'slow_destination_concurrency_limit = 2' "
+            "'transport_maps = hash:/etc/postfix/transport'`, a line `example.com slow:` in "
+            "/etc/postfix/transport, then `postmap /etc/postfix/transport && postfix reload`.",
             "Follow the provider's sender guidelines (authenticated mail: SPF, DKIM, DMARC; "
             "a steady volume; a reverse DNS that matches the HELO name).",
         ),
@@ -974,14 +979,13 @@ SHOWS_AS: Mapping[CauseCode, tuple[ShowsAs, ...]] = MappingProxyType(
             *_shows("check", "rcpt ✗ perm fail 550 after 25ms"),
             *_shows(
                 "postfix",
-                f"host {_MX} said: 550 5.1.1 <user@example.com>: Recipient address rejected: "
-                "User unknown in local recipient table (in reply to RCPT TO command)",
+                f"host {_MX} said: 554 5.7.1 <user@example.com>: Relay access denied (in "
+                "reply to RCPT TO command)",
             ),
             *_shows(
                 "exim",
                 f"** user@example.com R=dnslookup T=remote_smtp {_EXIM_H}: SMTP error from "
-                "remote mail server after RCPT TO:<user@example.com>: 550 5.1.1 "
-                "<user@example.com>: Recipient address rejected: User unknown",
+                "remote mail server after RCPT TO:<user@example.com>: 550 relay not permitted",
             ),
         ),
         CauseCode.CONNECTION_DROPPED: (
@@ -1000,18 +1004,189 @@ SHOWS_AS: Mapping[CauseCode, tuple[ShowsAs, ...]] = MappingProxyType(
         CauseCode.TLS_CERT_EXPIRING: (
             *_shows("check", "certificate CN=mx.example.com, valid until 2026-12-10 (9 days)"),
         ),
-        CauseCode.RATE_LIMITED: (*_shows("check", "rcpt ✗ temp fail 450 after 25ms"),),
-        CauseCode.BLOCKLISTED: (*_shows("check", "greeting ✗ perm fail 554 after 25ms"),),
-        CauseCode.CLIENT_POLICY: (*_shows("check", "greeting ✗ temp fail 421 after 25ms"),),
-        CauseCode.MAILBOX_FULL: (*_shows("check", "rcpt ✗ temp fail 452 after 25ms"),),
-        CauseCode.RECIPIENT_UNKNOWN: (*_shows("check", "rcpt ✗ perm fail 550 after 25ms"),),
-        CauseCode.REMOTE_ERROR: (*_shows("check", "rcpt ✗ temp fail 451 after 25ms"),),
+        CauseCode.RATE_LIMITED: (
+            *_shows("check", "rcpt ✗ temp fail 450 after 25ms"),
+            # Gmail (support.google.com/a/answer/3726730) and Yahoo (senders.yahooinc.com
+            # /smtp-error-codes) deferrals, as Postfix, Exim, Sendmail and OpenSMTPD log them.
+            *_shows(
+                "postfix",
+                "host gmail-smtp-in.l.google.com[192.0.2.26] said: 421-4.7.28 [192.0.2.1] Our "
+                "system has detected an unusual rate of 421-4.7.28 unsolicited mail originating "
+                "from your IP address. To protect our 421-4.7.28 users from spam, mail sent from "
+                "your IP address has been temporarily 421-4.7.28 rate limited. - gsmtp (in reply "
+                "to end of DATA command)",
+            ),
+            *_shows(
+                "exim",
+                "== user@yahoo.com R=dnslookup T=remote_smtp defer (-45) H=mta7.am0.yahoodns.net "
+                "[192.0.2.106]: SMTP error from remote mail server after pipelined MAIL "
+                "FROM:<sender@example.org> SIZE=1758: 421 4.7.0 [TSS04] Messages from 192.0.2.1 "
+                "temporarily deferred due to unexpected volume or user complaints - 4.16.55.1; "
+                "see https://postmaster.yahooinc.com/error-codes",
+            ),
+            *_shows(
+                "sendmail",
+                "stat=Deferred: 421 4.7.0 [TSS04] Messages from 192.0.2.1 temporarily deferred "
+                "due to unexpected volume or user complaints - 4.16.55.1; see "
+                "https://postmaster.yahooinc.com/error-codes",
+            ),
+            *_shows(
+                "opensmtpd",
+                'mta delivery result="TempFail" stat="450 4.2.1 The user you are trying to '
+                "contact is receiving mail at a rate that prevents additional messages from "
+                'being delivered. - gsmtp"',
+            ),
+            *_shows(
+                "queue",
+                f"(host {_MX} said: 450-4.2.1 The user you are trying to contact is receiving "
+                "mail at a rate that prevents additional messages from being delivered. - gsmtp "
+                "(in reply to RCPT TO command))",
+            ),
+        ),
+        CauseCode.BLOCKLISTED: (
+            *_shows("check", "greeting ✗ perm fail 554 after 25ms"),
+            # Microsoft's S3150 (learn.microsoft.com, Exchange Online NDRs) and Postfix's
+            # reject_rbl_client reply (smtpd_check.c).
+            *_shows(
+                "postfix",
+                "host outlook-com.olc.protection.outlook.com[192.0.2.33] said: 550 5.7.1 "
+                "Unfortunately, messages from [192.0.2.1] weren't sent. Please contact your "
+                "Internet service provider since part of their network is on our block list "
+                "(S3150). (in reply to MAIL FROM command)",
+            ),
+            *_shows(
+                "exim",
+                f"** user@example.com R=dnslookup T=remote_smtp {_EXIM_H}: SMTP error from "
+                "remote mail server after RCPT TO:<user@example.com>: 554 5.7.1 Service "
+                "unavailable; Client host [192.0.2.1] blocked using zen.spamhaus.org; "
+                "https://www.spamhaus.org/query/ip/192.0.2.1",
+            ),
+            *_shows(
+                "opensmtpd",
+                'mta delivery result="PermFail" stat="553 5.7.1 [BL21] Connections will not be '
+                "accepted from 192.0.2.1, because the ip is in Spamhaus's list; see "
+                'https://postmaster.yahooinc.com/error-codes"',
+            ),
+            *_shows(
+                "queue",
+                f"(host {_MX} said: 554 5.7.1 Service unavailable; Client host [192.0.2.1] "
+                "blocked using zen.spamhaus.org (in reply to RCPT TO command))",
+            ),
+        ),
+        CauseCode.CLIENT_POLICY: (
+            *_shows("check", "greeting ✗ temp fail 421 after 25ms"),
+            *_shows(
+                "postfix",
+                f"host {_MX} said: 450 4.7.1 Client host rejected: cannot find your hostname, "
+                "[192.0.2.1] (in reply to RCPT TO command)",
+                f"host {_MX} refused to talk to me: 421 Refused. Your reverse DNS entry does not "
+                "resolve.",
+            ),
+            *_shows(
+                "exim",
+                "** user@gmail.com R=dnslookup T=remote_smtp H=gmail-smtp-in.l.google.com "
+                "[192.0.2.26]: SMTP error from remote mail server after end of data: "
+                "550-5.7.26 This mail has been blocked because the sender is unauthenticated. "
+                "550-5.7.26 Gmail requires all senders to authenticate with either SPF or DKIM. "
+                "- gsmtp",
+            ),
+            *_shows(
+                "opensmtpd",
+                'mta delivery result="PermFail" stat="550 5.7.25 [192.0.2.1] The IP address '
+                "sending this message does not have a PTR record setup, or the corresponding "
+                'forward DNS entry does not point to the sending IP. - gsmtp"',
+            ),
+            *_shows(
+                "queue",
+                f"(host {_MX} said: 450 4.7.1 Client host rejected: cannot find your hostname, "
+                "[192.0.2.1] (in reply to RCPT TO command))",
+            ),
+        ),
+        CauseCode.MAILBOX_FULL: (
+            *_shows("check", "rcpt ✗ temp fail 452 after 25ms"),
+            *_shows(
+                "postfix",
+                f"host {_MX} said: 452-4.2.2 The email account that you tried to reach is over "
+                "quota. - gsmtp (in reply to RCPT TO command)",
+            ),
+            *_shows(
+                "exim",
+                "== user@example.com R=localuser T=local_delivery defer (-22): mailbox is full "
+                "(MTA-imposed quota exceeded while writing to /var/mail/user)",
+            ),
+            *_shows("sendmail", "stat=Deferred: 452 4.2.2 Mailbox full"),
+            *_shows(
+                "opensmtpd",
+                'mta delivery result="PermFail" stat="552 5.2.2 <user@icloud.com>: user is over '
+                'quota"',
+            ),
+            *_shows(
+                "queue",
+                f"(host {_MX} said: 452 4.2.2 The email account that you tried to reach is over "
+                "quota. - gsmtp (in reply to RCPT TO command))",
+            ),
+        ),
+        CauseCode.RECIPIENT_UNKNOWN: (
+            *_shows("check", "rcpt ✗ perm fail 550 after 25ms"),
+            *_shows(
+                "postfix",
+                f"host {_MX} said: 550 5.1.1 <user@example.com>: Recipient address rejected: "
+                "User unknown in local recipient table (in reply to RCPT TO command)",
+            ),
+            *_shows(
+                "exim",
+                f"** user@example.com R=dnslookup T=remote_smtp {_EXIM_H}: SMTP error from "
+                "remote mail server after RCPT TO:<user@example.com>: 550 5.1.1 "
+                "<user@example.com>: Recipient address rejected: User unknown",
+            ),
+            *_shows("sendmail", "stat=User unknown"),
+            *_shows(
+                "opensmtpd",
+                'mta delivery result="PermFail" stat="550 5.1.1 The email account that you '
+                'tried to reach does not exist. - gsmtp"',
+            ),
+        ),
+        CauseCode.REMOTE_ERROR: (
+            *_shows("check", "rcpt ✗ temp fail 451 after 25ms"),
+            *_shows(
+                "postfix",
+                f"host {_MX} said: 451 4.3.5 Server configuration problem (in reply to RCPT TO "
+                "command)",
+            ),
+            *_shows(
+                "exim",
+                f"{_EXIM_DEFER} (-44) {_EXIM_H}: SMTP error from remote mail server after RCPT "
+                "TO:<user@example.com>: 451 Temporary local problem - please try later",
+            ),
+            *_shows("sendmail", "stat=Deferred: 452 4.3.1 Insufficient system storage"),
+            *_shows(
+                "opensmtpd",
+                'mta delivery result="TempFail" stat="451 4.3.0 Error: queue file write error"',
+            ),
+            *_shows(
+                "queue",
+                f"(host {_MX} said: 451 4.3.5 Server configuration problem (in reply to RCPT TO "
+                "command))",
+            ),
+        ),
         CauseCode.RETRY_EXPIRED: (
             *_shows(
                 "exim", "** user@example.com R=dnslookup T=remote_smtp: retry timeout exceeded"
             ),
+            *_shows("sendmail", "stat=Deferred: Cannot send message for 5 days"),
         ),
-        CauseCode.LOCAL_ADDRESS: (*_shows("check", "connect ✗ local address after 0.1ms"),),
+        CauseCode.LOCAL_ADDRESS: (
+            *_shows("check", "connect ✗ local address after 0.1ms"),
+            *_shows(
+                "postfix",
+                "connect to mx.example.com[2001:db8::10]:25: Cannot assign requested address",
+            ),
+            *_shows("exim", f"{_EXIM_DEFER} (99): Cannot assign requested address"),
+            *_shows(
+                "queue",
+                "(connect to mx.example.com[2001:db8::10]:25: Cannot assign requested address)",
+            ),
+        ),
         # postqueue's own line (mail log and stderr) from a real Postfix 3.7, master stopped
         CauseCode.MTA_STOPPED: (
             *_shows("postfix", "fatal: Queue report unavailable - mail system is down"),

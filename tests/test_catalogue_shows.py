@@ -37,6 +37,7 @@ IMPLIED_PHASES: dict[CauseCode, frozenset[Phase]] = {
     CauseCode.AUTH_FAILED: frozenset({Phase.AUTH}),
     CauseCode.DATA_TIMEOUT: frozenset({Phase.DATA, Phase.BODY, Phase.EOD}),
     CauseCode.GREYLISTED: frozenset({Phase.RCPT}),
+    CauseCode.LOCAL_ADDRESS: frozenset({Phase.CONNECT}),
 }
 
 # Examples that are right (the MTA writes exactly this) but the parser gets wrong:
@@ -45,8 +46,6 @@ IMPLIED_PHASES: dict[CauseCode, frozenset[Phase]] = {
 # when this test was written, null MX in Postfix and Exim, OpenSMTPD's "Domain does not
 # exist" and Postfix's SASL failure, were parser bugs and are fixed).
 PARSER_DISAGREES: dict[tuple[CauseCode, str], str] = {
-    # Exim's "retry timeout exceeded" bounce is read as a rejection (issue 9).
-    (CauseCode.RETRY_EXPIRED, "exim"): "rejected",
     # postqueue's "mail system is down" is not a delivery line; the log parser does not
     # read it yet (queue, config and doctor see a stopped master themselves).
     (CauseCode.MTA_STOPPED, "postfix"): "no event",

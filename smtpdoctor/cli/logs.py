@@ -68,6 +68,8 @@ def _render(args: argparse.Namespace, report: LogReport) -> str:
 
 
 def _exit_code(report: LogReport) -> int:
+    if report.coverage.unreadable:
+        return ExitCode.COULD_NOT_RUN  # "could not read this log": never a false OK
     return ExitCode.PROBLEM_FOUND if report.groups else ExitCode.HEALTHY
 
 

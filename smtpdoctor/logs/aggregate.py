@@ -6,18 +6,25 @@ Memory stays flat however long the log: groups are capped (extra keys fold into 
 full and it is the least recently seen), the histogram has one counter per hour of
 log time (capped at MAX_HOURS), and the "worst messages" list keeps only the top
 ``keep_worst``.
+
+One way in: text becomes blocks of complete lines (logs/blocks.py), a block is
+counted for coverage and its interesting lines parsed (feed_block), and each event
+is folded (feed_event). Files, byte ranges parsed in workers (logs/parallel.py),
+--follow and journald all take it. report() never changes the state.
 """
 
 from __future__ import annotations
 
 import heapq
 from collections import Counter, OrderedDict
-from collections.abc import Iterable
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
 from smtpdoctor.catalogue import CauseCode
+from smtpdoctor.logs.blocks import line_blocks
+from smtpdoctor.logs.coverage import SAMPLES, CoverageCounter
 from smtpdoctor.logs.events import TIMEOUT_CAUSES, EventKind, LogEvent, Status
 from smtpdoctor.logs.exim import RETRY_NOT_REACHED
 from smtpdoctor.logs.families import FamilyTracker, ipv6_broken
@@ -29,15 +36,12 @@ from smtpdoctor.logs.model import (
     MessageTrace,
 )
 from smtpdoctor.logs.parser import parse_line
-from smtpdoctor.logs.scan import count_log_lines, interesting_lines
-from smtpdoctor.logs.syslog import MONTHS, looks_like_log_line
+from smtpdoctor.logs.scan import interesting_lines
 from smtpdoctor.logs.timestamps import StampParser
 from smtpdoctor.phases import Phase
 
-MONTH_SET = frozenset(MONTHS)
 _ABSENT: Any = object()  # "not in the table" (None means "delivered at the first try")
 MAX_HOURS = 100_000  # histogram buckets (11 years of hours): a cap against garbage stamps
-MAX_LINE = 1 << 20  # a "line" longer than this is cut: memory stays bounded
 GroupKey = tuple[CauseCode, Phase | None, str, str, str]
 OTHER = "(other)"
 MAX_DOMAIN_CAUSES = 4096  # last known cause per destination domain (retry lines)
@@ -106,61 +110,38 @@ class Aggregator:
         self._mtas: set[str] = set()
         self._families = FamilyTracker()
         self._domain_failure: dict[str, Failure] = {}
+        self._coverage = CoverageCounter()
+        self._held_count = self._held_timeouts = 0
+        self._whens: dict[str, tuple[datetime | None, datetime | None]] = {}
 
     def set_stamp_reference(self, reference: datetime) -> None:
         """Infer the year of classic syslog stamps from here on against reference
         (the modification time of the file about to be read)."""
         self._stamps.set_reference(reference)
+        self._whens.clear()
 
     # -- input -------------------------------------------------------------------------
 
     def feed_chunks(self, chunks: Iterable[str], block_size: int = 1 << 20) -> None:
         """Fold in text that arrives in chunks (any sizes, lines may straddle them).
 
-        Text is handled in blocks of about block_size; what arrived before an error
-        in the chunk source is still counted before the error propagates.
+        Text is handled in blocks of about block_size; when the chunk source fails,
+        what arrived before the error is still counted, then the error propagates.
         """
-        pending: list[str] = []
-        size = 0
-        carry = ""
-        try:
-            for chunk in chunks:
-                pending.append(chunk)
-                size += len(chunk)
-                if size >= block_size:
-                    carry = self._flush(carry, pending)
-                    pending = []
-                    size = 0
-        finally:
-            carry = self._flush(carry, pending)
-            if carry:
-                self._feed_block(carry + "\n")
+        failed: list[BaseException] = []
+        for block in line_blocks(_until_error(chunks, failed), self._coverage, block_size):
+            self.feed_block(block)
+        if failed:
+            raise failed[0]
 
-    def _flush(self, carry: str, pending: list[str]) -> str:
-        block = carry + "".join(pending)
-        cut = block.rfind("\n") + 1
-        if cut == 0:
-            if len(block) < MAX_LINE:
-                return block
-            cut = len(block)  # an endless line: take it as it is, bounded
-        head = block[:cut]
-        self._feed_block(head if head.endswith("\n") else head + "\n")
-        return block[cut:]
-
-    def _feed_block(self, block: str) -> None:
+    def feed_block(self, block: str) -> None:
+        """Fold in a block of complete lines (NULs already taken out): the one path
+        every line takes, whole files, byte ranges, --follow and journald alike."""
+        self._coverage.count_block(block)
+        self.totals["lines"] += block.count("\n")
         parse = parse_line
         feed_event = self.feed_event
-        totals = self.totals
-        lines = block.count("\n")
-        totals["lines"] += lines
-        totals["unparsed"] += lines - count_log_lines(block)
         for line in interesting_lines(block):
-            # Most events are Postfix "removed" and "status=sent" lines: take them
-            # without building an event when nothing about them needs one.
-            if line.endswith(": removed") and self._fast_removed(line):
-                continue
-            if "status=sent " in line and self._fast_sent(line):
-                continue
             try:
                 event = parse(line)
             except Exception:  # a parser bug must not lose the whole run
@@ -168,105 +149,42 @@ class Aggregator:
             if event is not None:
                 feed_event(event)
 
-    def _fast_removed(self, line: str) -> bool:
-        if "/qmgr[" not in line or line[:3] not in MONTH_SET:
-            return False
-        if self.since is not None:
-            when = self._stamps.parse(line[: line.find(" ", 7)])
-            if when is None:
-                return False
-            if when < self.since:
-                self.totals["before_since"] += 1
-                return True
-        qid = line[line.rfind(" ", 0, len(line) - 9) + 1 : -9]
-        msg = self._messages.get(qid, _ABSENT)
-        if msg is not None:
-            return False  # unknown, or one with a story: the full path
-        del self._messages[qid]
-        self._msg_stats["delivered_first_try"] += 1
-        self.totals["parsed"] += 1
-        return True
-
-    def _fast_sent(self, line: str) -> bool:
-        if self._held_by_pid or line[:3] not in MONTH_SET:
-            return False  # the full path joins held failed-address lines
-        qid_end = line.find(": to=<")
-        d = line.find(", delay=", qid_end)
-        if qid_end < 0 or d < 0 or line.find("postfix", 16, qid_end) < 0:
-            return False
-        end = line.find(",", d + 8)
-        try:
-            delay = float(line[d + 8 : end])
-        except ValueError:
-            return False
-        qid = line[line.rfind(" ", 0, qid_end) + 1 : qid_end]
-        if delay >= self.delayed_after or self._messages.get(qid, _ABSENT) is not _ABSENT:
-            return False
-        when = self._stamps.parse(line[: line.find(" ", 7)])
-        if self.since is not None:
-            if when is None:
-                return False
-            if when < self.since:
-                self.totals["before_since"] += 1
-                return True
-        if when is not None:
-            if self._first is None or when < self._first:
-                self._first = when
-            if self._last is None or when > self._last:
-                self._last = when
-        # "to=<...>, [orig_to=<...>, ]relay=HOST[IP]:PORT, delay=": the relay ends where
-        # ", delay=" begins, and searching back from there skips the addresses.
-        r = line.rfind(" relay=", qid_end, d)
-        if r >= 0:
-            self._families.delivered(line[r + 7 : d], when)
-        self._messages[qid] = None
-        self._msg_stats["tracked"] += 1
-        self._evict()
-        totals = self.totals
-        totals["deliveries"] += 1
-        totals["parsed"] += 1
-        self._mtas.add("postfix")
-        return True
-
-    def feed_lines(self, lines: Iterable[str]) -> None:
-        """Count and fold in many lines (the fast path: one call per file)."""
-        parse = parse_line
-        feed_event = self.feed_event
-        looks = looks_like_log_line
-        totals = self.totals
-        n = unparsed = 0
-        try:
-            for line in lines:
-                n += 1
-                try:
-                    event = parse(line)
-                except Exception:  # a parser bug must not lose the whole run
-                    event = None
-                if event is None:
-                    if not looks(line):
-                        unparsed += 1
-                    continue
-                feed_event(event)
-        finally:
-            totals["lines"] += n
-            totals["unparsed"] += unparsed
+    def absorb_range(self, counts: tuple[int, ...], samples: list[str]) -> None:
+        """Add a byte range's line counts (parsed in a worker, smtpdoctor.logs.parallel);
+        its events come through feed_event."""
+        cov = self._coverage
+        lines, parsed, recognised, binary, truncated = counts[:5]
+        cov.lines += lines
+        cov.parsed += parsed
+        cov.recognised += recognised
+        cov.binary += binary
+        cov.truncated += truncated
+        cov.samples.extend(samples[: max(0, SAMPLES - len(cov.samples))])
+        self.totals["lines"] += lines
 
     def feed_line(self, line: str) -> None:
-        """Count one raw line and fold in its event, if it has one."""
-        self.totals["lines"] += 1
-        try:
-            event = parse_line(line)
-        except Exception:  # a parser bug must not lose the whole run: count it
-            event = None
-        if event is None:
-            if not looks_like_log_line(line):
-                self.totals["unparsed"] += 1
-            return
-        self.feed_event(event)
+        """Count one raw line (a journald record may hold newlines: still one line) and
+        fold in its event, if it has one."""
+        line = line.rstrip("\r\n")
+        if "\n" in line or "\r" in line:
+            line = line.replace("\r", " ").replace("\n", " ")
+        for block in line_blocks((line, "\n"), self._coverage):
+            self.feed_block(block)
+
+    def _when(self, stamp: str) -> tuple[datetime | None, datetime | None]:
+        """The time of a stamp and the hour it falls in (cached: stamps repeat)."""
+        cached = self._whens.get(stamp)
+        if cached is None:
+            when = self._stamps.parse(stamp)
+            hour = None if when is None else when.replace(minute=0, second=0, microsecond=0)
+            if len(self._whens) >= 65536:
+                self._whens.clear()
+            cached = self._whens[stamp] = (when, hour)
+        return cached
 
     def feed_event(self, ev: LogEvent) -> None:
         """Fold one event into the counters."""
-        when = self._stamps.parse(ev.stamp)
+        when = self._when(ev.stamp)[0]
         if self.since is not None and when is not None and when < self.since:
             self.totals["before_since"] += 1
             return
@@ -397,7 +315,7 @@ class Aggregator:
         if direction == "outbound":
             if ev.phase is Phase.CONNECT and ev.relay:
                 self._families.failed(ev.relay, ev.cause, when, ev.destination, ev.mta)
-            if ev.destination:
+            if ev.destination and ev.mta == "exim":  # for Exim's "retry time not reached"
                 if len(self._domain_failure) >= MAX_DOMAIN_CAUSES:
                     self._domain_failure.clear()
                 self._domain_failure[ev.destination] = (ev.cause, ev.phase, ev.relay)
@@ -415,8 +333,8 @@ class Aggregator:
                 group.first = when
             if group.last is None or when > group.last:
                 group.last = when
-            hour = when.replace(minute=0, second=0, microsecond=0)
-            if hour in self._hours or len(self._hours) < MAX_HOURS:
+            hour = self._when(ev.stamp)[1]
+            if hour is not None and (hour in self._hours or len(self._hours) < MAX_HOURS):
                 self._hours[hour] += 1
 
     # -- the per-message join ----------------------------------------------------------
@@ -424,6 +342,18 @@ class Aggregator:
     def _note_message(self, ev: LogEvent, when: datetime | None) -> None:
         qid = ev.queue_id
         msg = self._messages.get(qid, _ABSENT)
+        if (
+            msg is _ABSENT
+            and ev.status is Status.SENT
+            and ev.cause is None
+            and (ev.delay is None or ev.delay < self.delayed_after)
+        ):
+            # Delivered at the first try, nothing else known (most mail): a table slot
+            # and no object.
+            self._messages[qid] = None
+            self._msg_stats["tracked"] += 1
+            self._evict()
+            return
         if msg is _ABSENT:
             msg = _Message(first=when, last=when, destination=ev.destination)
             self._messages[qid] = msg
@@ -504,9 +434,12 @@ class Aggregator:
     # -- output ------------------------------------------------------------------------
 
     def report(self, sources: tuple[str, ...] = (), warnings: tuple[str, ...] = ()) -> LogReport:
-        """A snapshot of everything seen so far (messages still queued count as pending)."""
-        for key in list(self._held_by_pid):
-            self._release(key, None)
+        """A snapshot of everything seen so far (messages still queued count as pending).
+
+        Does not change the state: failed attempts still waiting for their status line
+        are counted in this snapshot, and still matched when that line comes (so
+        --follow counts each failure once, however late the status line arrives)."""
+        held_groups = self._held_groups()
         stats = self._msg_stats.copy()
         worst = list(self._worst)
         pending_traces: list[MessageTrace] = []
@@ -543,7 +476,7 @@ class Aggregator:
         groups = sorted(
             (
                 LogGroup(k[0], k[1], k[2], k[3], g.count, g.first, g.last, g.sample, k[4], g.mta)
-                for k, g in self._groups.items()
+                for k, g in held_groups.items()
             ),
             key=lambda g: (-g.count, g.cause, g.destination, g.relay),
         )
@@ -551,13 +484,16 @@ class Aggregator:
         s = self._delay_sums
         avg = [round(x / n, 3) if n else 0.0 for x in s]
         delays = DelayBreakdown(n, avg[0], avg[1], avg[2], avg[3], self._delay_max)
+        coverage = self._coverage.snapshot()
+        extra = {"failed_attempts": self._held_count, "timeouts": self._held_timeouts}
         totals = {
-            k: self.totals.get(k, 0)
+            k: self.totals.get(k, 0) + extra.get(k, 0)
             for k in (
                 "lines", "parsed", "unparsed", "deliveries", "delayed", "deferred",
                 "bounced", "timeouts", "failed_attempts", "server_timeouts", "before_since",
             )
         }  # fmt: skip
+        totals["unparsed"] = coverage.unparsed
         return LogReport(
             groups=tuple(groups),
             totals=totals,
@@ -580,7 +516,42 @@ class Aggregator:
             last_seen=self._last,
             mtas=tuple(sorted(self._mtas)),
             insights=ipv6_broken(self._families.snapshot()),
+            coverage=coverage,
         )
+
+    def _held_groups(self) -> dict[GroupKey, _Group]:
+        """The groups with the failed attempts still held counted in (copies of the
+        touched groups; the state is left as it is)."""
+        groups = self._groups
+        self._held_count = self._held_timeouts = 0
+        for held in self._held_by_pid.values():
+            for ev in held:
+                if ev.cause is None:
+                    continue
+                if groups is self._groups:
+                    groups = dict(self._groups)
+                key: GroupKey = (ev.cause, ev.phase, ev.destination, ev.relay, "outbound")
+                if key not in groups and len(groups) >= self.max_groups:
+                    key = (ev.cause, ev.phase, OTHER, OTHER, "outbound")
+                old = groups.get(key)
+                g = _Group(sample=ev.raw, mta=ev.mta) if old is None else replace(old)
+                when = self._stamps.parse(ev.stamp)
+                g.count += 1
+                if when is not None:
+                    g.first = when if g.first is None else min(g.first, when)
+                    g.last = when if g.last is None else max(g.last, when)
+                groups[key] = g
+                self._held_count += 1
+                self._held_timeouts += ev.cause in TIMEOUT_CAUSES
+        return groups
+
+
+def _until_error(chunks: Iterable[str], failed: list[BaseException]) -> Iterator[str]:
+    """The chunks up to the first error, which is kept in failed."""
+    try:
+        yield from chunks
+    except Exception as exc:  # re-raised by the caller once the text before it is in
+        failed.append(exc)
 
 
 def _hold_key(ev: LogEvent) -> str:

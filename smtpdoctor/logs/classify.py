@@ -6,10 +6,18 @@ import re
 
 from smtpdoctor.catalogue import CauseCode
 from smtpdoctor.phases import Phase
+from smtpdoctor.replies import classify_reply_text
 
 # OS error texts (strerror) and the errno numbers Exim prints in `defer (N)`.
+# strerror() texts of glibc, musl and the BSDs ("Operation timed out", "Can't assign
+# requested address", "Host is down").
 _OS_ERRORS: tuple[tuple[str, CauseCode], ...] = (
     ("connection timed out", CauseCode.CONNECT_TIMEOUT),
+    ("operation timed out", CauseCode.CONNECT_TIMEOUT),
+    ("cannot assign requested address", CauseCode.LOCAL_ADDRESS),
+    ("can't assign requested address", CauseCode.LOCAL_ADDRESS),
+    ("address not available", CauseCode.LOCAL_ADDRESS),
+    ("host is down", CauseCode.HOST_UNREACHABLE),
     ("connection refused", CauseCode.CONNECT_REFUSED),
     ("no route to host", CauseCode.HOST_UNREACHABLE),
     ("host is unreachable", CauseCode.HOST_UNREACHABLE),
@@ -23,6 +31,7 @@ ERRNO_CAUSES: dict[int, CauseCode] = {
     113: CauseCode.HOST_UNREACHABLE,  # EHOSTUNREACH
     101: CauseCode.NETWORK_UNREACHABLE,  # ENETUNREACH
     104: CauseCode.CONNECTION_DROPPED,  # ECONNRESET
+    99: CauseCode.LOCAL_ADDRESS,  # EADDRNOTAVAIL
 }
 
 
@@ -89,29 +98,17 @@ def timeout_cause_for_phase(phase: Phase | None) -> CauseCode:
     return CauseCode.COMMAND_TIMEOUT
 
 
-_GREYLIST_WORDS = ("greylist", "graylist", "try again later", "please retry", "try later")
-_REPLY = re.compile(r"\b([245])(\d\d)[ -]")
-
-
 def reply_cause(text: str, phase: Phase | None) -> CauseCode | None:
-    """The cause for a remote SMTP reply quoted in a log line ('said: 450 ...')."""
+    """The cause for a remote SMTP reply quoted in a log line ('450 4.7.1 ...'), by the
+    one reply classifier (smtpdoctor.replies); None when no reply code is found."""
     m = _REPLY.search(text)
     if m is None:
         return None
-    first = m.group(1)
-    code = int(first + m.group(2))
-    low = text.lower()
-    if first == "5":
-        if phase is Phase.GREETING or (code == 554 and phase is None):
-            return CauseCode.SERVER_BUSY if "busy" in low else CauseCode.REJECTED
-        return CauseCode.REJECTED
-    if first == "4":
-        if code == 421 or phase is Phase.GREETING:
-            return CauseCode.SERVER_BUSY
-        if any(w in low for w in _GREYLIST_WORDS) or phase is Phase.RCPT:
-            return CauseCode.GREYLISTED
-        return CauseCode.SERVER_BUSY if "too many" in low else CauseCode.GREYLISTED
-    return None
+    cause = classify_reply_text(text[m.start() :], phase)
+    return None if cause is CauseCode.OK else cause
+
+
+_REPLY = re.compile(r"\b[2-5]\d\d[ -]")
 
 
 def domain_of(address: str) -> str:

@@ -30,9 +30,11 @@ _HEAD = re.compile(
 _DEFER = re.compile(r"defer \((?P<errno>-?\d+)\)(?P<more>.*)")
 _HOSTIP = re.compile(r"H=(?P<host>\S+) \[(?P<ip>[^\]]+)\](?::(?P<port>\d+))?")
 _AFTER = re.compile(
-    r"(?:timeout|closed connection|error from remote mail server)"
+    r"(?:timeout|closed connection|error from remote mail server|lmtp error|prdr error"
+    r"|smtp error)"
     r" (?:after|in response to) (?P<what>.*?)(?::|$)"
 )
+_AFTER_RESPONSE = re.compile(r"in response to (?P<what>.*?)(?::|$)")
 _FLAGS = ("==", "**", "=>", "->", "*>")
 
 ERRNO_RETRY_NOT_REACHED = -53
@@ -53,17 +55,46 @@ def _relay(text: str) -> str:
 def classify_exim(text: str) -> tuple[CauseCode | None, Phase | None]:
     """Cause and phase for the error part of an Exim `==` or `**` line."""
     low = text.lower()
+    if (
+        "retry timeout exceeded" in low
+        or "after a long failure period" in low
+        or "have been failing for a long time" in low
+    ):
+        return CauseCode.RETRY_EXPIRED, None
     m = _DEFER.search(text)
     errno = int(m.group("errno")) if m else None
     is_tls = "tls session" in low or "tls error" in low or "gnutls" in low or "ssl_" in low
     if is_tls and ("timed out" in low or "timeout" in low):
         return CauseCode.TLS_HANDSHAKE_TIMEOUT, Phase.STARTTLS
+    if "a tls session is required, but the server did not offer" in low:
+        return CauseCode.STARTTLS_MISSING, Phase.EHLO
+    if (
+        is_tls
+        and "certificate" in low
+        and (
+            "verification failed" in low
+            or "revoked" in low
+            or "invalid" in low
+            or "out-of-date" in low
+            or "status" in low
+            or "expired" in low
+        )
+    ):
+        return CauseCode.TLS_CERT_INVALID, Phase.STARTTLS
+    if "malformed smtp reply" in low:
+        a = _AFTER_RESPONSE.search(low)
+        return CauseCode.PROTOCOL_VIOLATION, _exim_phase(a.group("what")) if a else None
     if "smtp timeout after" in low or ("timed out" in low and " after " in low):
         a = _AFTER.search(low)
         what = a.group("what") if a else ""
         phase = _exim_phase(what)
         return timeout_cause_for_phase(phase), phase
-    if "error from remote mail server after" in low or " said: " in low:
+    if (
+        "error from remote mail server after" in low
+        or "lmtp error after" in low
+        or "prdr error after" in low
+        or " said: " in low
+    ):
         a = _AFTER.search(low)
         phase = _exim_phase(a.group("what")) if a else None
         return reply_cause(text[a.end() :] if a else text, phase), phase
@@ -73,11 +104,19 @@ def classify_exim(text: str) -> tuple[CauseCode | None, Phase | None]:
         return CauseCode.CONNECTION_DROPPED, phase
     if is_tls:
         return CauseCode.TLS_FAILED, Phase.STARTTLS
+    if "mailbox is full" in low or "quota exceeded" in low:
+        return CauseCode.MAILBOX_FULL, None
     if "indicated no smtp service" in low:  # the dnslookup router meeting a null MX
         return CauseCode.MX_NULL, Phase.RESOLVE
+    if "missing mx, or all mxs point to missing a records" in low or (
+        "all relevant mx records point to non-existent hosts" in low
+    ):
+        return CauseCode.DNS_NO_ADDRESS, Phase.RESOLVE
     if "unrouteable address" in low or "unrouteable domain" in low:
         return CauseCode.DNS_NXDOMAIN, Phase.RESOLVE
-    if "host lookup did not complete" in low or ("dns lookup" in low and "timed" in low):
+    if ("host lookup" in low and "did not complete" in low) or (
+        "dns lookup" in low and "timed" in low
+    ):
         return CauseCode.DNS_TIMEOUT, Phase.RESOLVE
     cause = os_error_cause(text)
     if cause is not None:
@@ -109,6 +148,20 @@ def parse_exim(line: str) -> LogEvent | None:
     if rest == "Completed" or rest.startswith("Completed "):
         return LogEvent(EventKind.REMOVED, "exim", stamp, queue_id=mid, raw=line)
     if flag not in _FLAGS:
+        if "authenticator failed H=" in rest or "authenticator cancelled" in rest:
+            unavailable = " 503 " in rest and "not advertised" in rest
+            return LogEvent(
+                EventKind.FAILURE,
+                "exim",
+                stamp,
+                queue_id=mid,
+                cause=CauseCode.AUTH_UNAVAILABLE if unavailable else CauseCode.AUTH_FAILED,
+                phase=Phase.AUTH,
+                relay=_relay(rest),
+                detail=rest,
+                raw=line,
+                pid=pid,
+            )
         if "H=" in rest and ("timed out" in rest or "refused" in rest or "unreachable" in rest):
             # Exim logs each failed host on its own line before the `==` line.
             cause, phase = classify_exim(rest)

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from smtpdoctor.catalogue import CauseCode
+from smtpdoctor.logs.coverage import Coverage
 from smtpdoctor.logs.events import TIMEOUT_CAUSES
 from smtpdoctor.phases import Phase
 
@@ -130,6 +131,7 @@ class LogReport:
     last_seen: datetime | None = None
     mtas: tuple[str, ...] = field(default_factory=tuple)
     insights: tuple[Insight, ...] = ()
+    coverage: Coverage = field(default_factory=Coverage)
 
     @property
     def problem_count(self) -> int:

@@ -9,16 +9,20 @@ cost three finds and one set lookup.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import re
 
 from smtpdoctor.logs.events import EventKind, LogEvent
 from smtpdoctor.logs.exim import parse_exim
 from smtpdoctor.logs.opensmtpd import parse_opensmtpd
 from smtpdoctor.logs.postfix import parse_delivery, parse_other
 from smtpdoctor.logs.sendmail import parse_sendmail
-from smtpdoctor.logs.syslog import MONTHS, SyslogLine, locate_fields, split_syslog
+from smtpdoctor.logs.syslog import (
+    SyslogLine,
+    locate_fields,
+    normalize_header,
+)
 
-_MONTH_SET = frozenset(MONTHS)
+_EXIM_ID = re.compile(r"(?:\[\d+\] )?[0-9A-Za-z]{6}-[0-9A-Za-z]{6,11}-[0-9A-Za-z]{2,4} ")
 # Postfix daemons that write delivery status lines or client-side failures.
 _DELIVERY_DAEMONS = frozenset(
     {"smtp", "lmtp", "error", "retry", "discard", "virtual", "local", "pipe", "qmgr"}
@@ -30,64 +34,78 @@ _CLIENT_NEEDLES = (
     "lost connection with ",
     "SSL_connect error",
     "TLS handshake",
+    " said: ",
+    "refused to talk to me",
+    "SASL authentication failed",
+    "certificate verification failed",
+    "Server certificate not",
 )
 
 
 def parse_line(line: str) -> LogEvent | None:
     """The event a line describes, or None (not interesting, or not understood).
 
-    Trailing line ends are ignored. Never raises on any input.
+    Trailing line ends are ignored. Never raises on any input. The line's header is
+    split once; the MTA's parser gets the parts.
     """
+    line = line.rstrip("\r\n")
     if line[10:11] == " " and line[4:5] == "-":
-        return parse_exim(line.rstrip("\r\n"))
+        event = parse_exim(line)
+        if event is not None or _EXIM_ID.match(line, 20) or _EXIM_ID.match(line, 27):
+            return event
     fields = locate_fields(line)
     if fields is None:
-        return None
-    _, host_end, tag_end = fields
-    bracket = line.find("[", host_end + 1, tag_end)
-    program = line[host_end + 1 : bracket if bracket >= 0 else tag_end]
+        line = normalize_header(line)
+        fields = locate_fields(line)
+        if fields is None:
+            return None
+    end, host_end, colon = fields
+    bracket = line.find("[", host_end + 1, colon)
+    if bracket >= 0:
+        program, pid = line[host_end + 1 : bracket], line[bracket + 1 : colon - 1]
+    else:
+        program, pid = line[host_end + 1 : colon], ""
     slash = program.rfind("/")
     if slash >= 0:  # postfix/smtp, postfix-out/qmgr ...
-        return _postfix(line, program[slash + 1 :])
-    if program in ("sendmail", "sm-mta"):
+        return _postfix(line, program[slash + 1 :], end, colon, pid)
+    if program.startswith(("sendmail", "sm-")):  # sm-mta, sm-msp-queue, sendmail-mta
         if "stat=" in line or "timeout waiting for input" in line:
-            return _with(parse_sendmail, line)
+            return parse_sendmail(_parts(line, end, host_end, colon, program, pid), line)
         return None
     if program == "smtpd":  # OpenSMTPD
-        return _with(parse_opensmtpd, line) if " mta " in line else None
-    if program.startswith("exim"):
-        parts = split_syslog(line.rstrip("\r\n"))
-        if parts is None or parts.message[:1] == "":
+        if " mta " not in line:
             return None
-        stamp = parts.stamp[:19].replace("T", " ") if parts.stamp[:4].isdigit() else ""
-        return parse_exim(f"{stamp or '1970-01-01 00:00:00'} {parts.message}")
+        return parse_opensmtpd(_parts(line, end, host_end, colon, program, pid), line)
+    if program.startswith("exim"):
+        message = line[colon + 2 :]
+        if not message:
+            return None
+        stamp = line[:end]
+        stamp = stamp[:19].replace("T", " ") if stamp[:4].isdigit() else ""
+        return parse_exim(f"{stamp or '1970-01-01 00:00:00'} {message}")
     return None
 
 
-def _postfix(line: str, daemon: str) -> LogEvent | None:
+def _parts(line: str, end: int, host_end: int, colon: int, program: str, pid: str) -> SyslogLine:
+    return SyslogLine(line[:end], line[end + 1 : host_end], program, pid, line[colon + 2 :])
+
+
+def _postfix(line: str, daemon: str, end: int, colon: int, pid: str) -> LogEvent | None:
     if daemon in _SERVER_DAEMONS:
-        return _with(parse_other, line) if "timeout after " in line else None
+        if "timeout after " not in line:
+            return None
+        return parse_other(SyslogLine(line[:end], "", daemon, pid, line[colon + 2 :]), line)
     if daemon not in _DELIVERY_DAEMONS:
         return None
     if "status=" in line:
-        return _with(parse_delivery, line)
+        return parse_delivery(SyslogLine(line[:end], "", daemon, pid, line[colon + 2 :]), line)
     if daemon == "qmgr":
-        text = line.rstrip("\r\n")
-        if text.endswith(": removed"):
-            parts = split_syslog(text)
-            if parts is None:
-                return None
+        if line.endswith(": removed"):
             return LogEvent(
-                EventKind.REMOVED, "postfix", parts.stamp, queue_id=parts.message[:-9], raw=text
+                EventKind.REMOVED, "postfix", line[:end], queue_id=line[colon + 2 : -9], raw=line
             )
         return None
     for needle in _CLIENT_NEEDLES:
         if needle in line:
-            return _with(parse_other, line)
+            return parse_other(SyslogLine(line[:end], "", daemon, pid, line[colon + 2 :]), line)
     return None
-
-
-def _with(parser: Callable[[SyslogLine, str], LogEvent | None], line: str) -> LogEvent | None:
-    text = line.rstrip("\r\n")
-    parts = split_syslog(text)
-    return None if parts is None else parser(parts, text)

@@ -24,6 +24,7 @@ _ROTATED = re.compile(r"^(?P<base>.+?)(?:\.(?P<num>\d+)|-(?P<date>\d{8}))(?:\.(?
 # Reading stops treating a file as text when this share of a sample is control bytes.
 _BINARY_SHARE = 0.10
 _SAMPLE = 4096
+_NUL_RUN = re.compile(b"\x00{8,}")
 
 
 class UnreadableLogError(Exception):
@@ -55,7 +56,10 @@ def _decompress(raw: IO[bytes], kind: str | None) -> IO[bytes]:
 
 
 def looks_binary(sample: bytes) -> bool:
-    """True when a sample of bytes is not text (NULs, or many control bytes)."""
+    """True when a sample of bytes is not text (stray NULs, many control bytes). Runs
+    of NUL bytes are not counted: a log truncated by copytruncate or a crash starts
+    with them, and the reader skips them."""
+    sample = _NUL_RUN.sub(b"", sample)
     if not sample:
         return False
     if b"\x00" in sample:

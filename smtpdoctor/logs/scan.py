@@ -9,6 +9,7 @@ into an event contains at least one needle (a property test checks this).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 
 from smtpdoctor.logs.syslog import MONTHS
@@ -41,11 +42,13 @@ _EXIM = (
 # (its programs can be renamed with syslog_name).
 _GROUPS: tuple[tuple[tuple[str, ...], tuple[str, ...]], ...] = (
     ((), _POSTFIX),
-    (("sendmail[", "sm-mta["), _SENDMAIL),
+    (("sendmail", " sm-"), _SENDMAIL),  # sendmail, sm-mta, sm-msp-queue, sendmail-mta
     ((" smtpd[",), _OPENSMTPD),  # OpenSMTPD; Postfix's is "postfix/smtpd["
     (("exim",), _EXIM),
 )
 NEEDLES: tuple[str, ...] = _POSTFIX + _SENDMAIL + _OPENSMTPD + _EXIM
+# A literal first character: the engine skips from newline to newline (fast).
+_EXIM_MAIN = re.compile(r"\n\d{4}-\d\d-\d\d \d\d:")
 _STARTS = tuple("\n" + m for m in MONTHS) + tuple(f"\n{d}" for d in range(10))
 
 
@@ -58,7 +61,9 @@ def interesting_lines(block: str) -> Iterator[str]:
     for detectors, group in _GROUPS:
         if not detectors or any(d in block for d in detectors):
             needles.extend(group)
-        elif group is _EXIM and block[10:11] == " " and block[4:5] == "-":
+        elif group is _EXIM and (
+            _EXIM_MAIN.match("\n" + block[:20]) is not None or _EXIM_MAIN.search(block) is not None
+        ):
             needles.extend(group)  # an Exim main log: "2026-11-27 10:00:00 ..."
     for needle in needles:
         pos = find(needle)

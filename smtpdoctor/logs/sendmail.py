@@ -20,6 +20,7 @@ from smtpdoctor.logs.classify import (
 from smtpdoctor.logs.events import EventKind, LogEvent, Status
 from smtpdoctor.logs.syslog import SyslogLine
 from smtpdoctor.phases import Phase
+from smtpdoctor.replies import classify_reply
 
 _FIELDS = re.compile(r"(\w+)=((?:[^,]|, (?!\w+=))*)")
 _TIMEOUT = re.compile(r"timeout waiting for input from (?P<host>\S+) during (?P<phase>.+)")
@@ -52,6 +53,22 @@ def parse_sendmail(parts: SyslogLine, raw: str) -> LogEvent | None:
         phase = phase_from_words(where.replace("client ", "").replace("server ", ""))
         if where.endswith("DATA status"):
             phase = Phase.EOD
+        if where.startswith("server"):
+            # "during server cmd read": our sendmail waited for a client (inbound).
+            host = m.group("host").rstrip(".")
+            return LogEvent(
+                EventKind.SERVER_TIMEOUT,
+                "sendmail",
+                parts.stamp,
+                queue_id=qid if qid != "NOQUEUE" else "",
+                cause=timeout_cause_for_phase(phase),
+                phase=phase,
+                destination=host,
+                relay=host,
+                detail=body,
+                raw=raw,
+                pid=parts.pid,
+            )
         return LogEvent(
             EventKind.FAILURE,
             "sendmail",
@@ -102,6 +119,8 @@ def parse_sendmail(parts: SyslogLine, raw: str) -> LogEvent | None:
 
 def _classify(stat: str) -> tuple[CauseCode | None, Phase | None]:
     low = stat.lower()
+    if "cannot send message for" in low or "message timed out" in low:
+        return CauseCode.RETRY_EXPIRED, None
     if "name server timeout" in low or "host name lookup failure" in low:
         return CauseCode.DNS_TIMEOUT, Phase.RESOLVE
     if "host unknown" in low or ("name server: " in low and "host not found" in low):
@@ -114,4 +133,9 @@ def _classify(stat: str) -> tuple[CauseCode | None, Phase | None]:
         return cause, Phase.CONNECT
     if "deferred: 4" in low or "deferred: 5" in low:
         return reply_cause(stat.split(": ", 1)[1], None), None
-    return None, None
+    # Sendmail's own words for a remote reply ("User unknown", "Service unavailable"):
+    # the reply classifier reads them; only a specific answer counts.
+    cause = classify_reply(450 if low.startswith("deferred") else 550, "", stat, None)
+    if cause in (CauseCode.REJECTED, CauseCode.REMOTE_ERROR, CauseCode.SERVER_BUSY):
+        return None, None
+    return cause, None

@@ -37,6 +37,11 @@ def locate_fields(line: str) -> tuple[int, int, int] | None:
     colon = line.find(": ", host_end + 1)
     if colon < 0:
         return None
+    # `host mail.info postfix/smtp[1]:` (a facility.level field, syslog-ng and some
+    # rsyslog templates): the program is the last word before the colon.
+    space = line.rfind(" ", host_end + 1, colon)
+    if space >= 0:
+        host_end = space
     return end, host_end, colon
 
 
@@ -57,6 +62,45 @@ def split_syslog(line: str) -> SyslogLine | None:
     else:
         program, pid = tag, ""
     return SyslogLine(line[:end], line[end + 1 : host_end], program, pid, line[colon + 2 :])
+
+
+def normalize_header(line: str) -> str:
+    """Rewrite the rarer header shapes as `STAMP HOST PROGRAM[PID]: MESSAGE`.
+
+    Handles a leading `<PRI>` (RFC 3164 as sent on the wire), RFC 5424
+    (`<PRI>1 STAMP HOST APP PROCID MSGID SD MSG`) and ISO stamps written with a space
+    (`2026-11-27 23:10:01 host prog[1]: msg`). Other lines come back unchanged.
+    """
+    if line[:1] == "<":
+        close = line.find(">", 1, 6)
+        if close > 0 and line[1:close].isdigit():
+            rest = line[close + 1 :]
+            if rest[:2] == "1 ":
+                return _rfc5424(rest[2:]) or line
+            return rest
+        return line
+    if line[4:5] == "-" and line[10:11] == " " and line[:4].isdigit():
+        return line[:10] + "T" + line[11:]
+    return line
+
+
+def _rfc5424(rest: str) -> str | None:
+    parts = rest.split(" ", 5)
+    if len(parts) < 6:
+        return None
+    stamp, host, app, procid, _msgid, tail = parts
+    if tail.startswith("-"):
+        msg = tail[2:]
+    elif tail.startswith("["):
+        end = tail.find("] ")
+        while end >= 0 and tail[end + 2 : end + 3] == "[":
+            end = tail.find("] ", end + 2)
+        msg = tail[end + 2 :] if end >= 0 else ""
+    else:
+        return None
+    msg = msg.removeprefix("\ufeff")  # RFC 5424 BOM before a UTF-8 message
+    tag = app if procid == "-" else f"{app}[{procid}]"
+    return f"{stamp} {host} {tag}: {msg}"
 
 
 def looks_like_log_line(line: str) -> bool:

@@ -44,4 +44,22 @@ def render(report: LogReport) -> str:
                 g.sample,
             )
         )
+    c = report.coverage
+    # The last row: how much of the input was read (cause "(coverage)").
+    w.writerow(
+        (
+            "(coverage)",
+            "could not read this log" if c.unreadable else "read",
+            "",
+            "",
+            "",
+            "",
+            c.lines,
+            "",
+            "",
+            "",
+            f"lines={c.lines} parsed={c.parsed} recognised={c.recognised} "
+            f"unparsed={c.unparsed} binary_skipped={c.binary} truncated={c.truncated}",
+        )
+    )
     return buf.getvalue()

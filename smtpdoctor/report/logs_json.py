@@ -8,8 +8,11 @@ from datetime import UTC, datetime
 from typing import Any
 
 from smtpdoctor.catalogue import CauseCode, describe
+from smtpdoctor.logs.coverage import Coverage
 from smtpdoctor.logs.model import SCHEMA, Insight, LogGroup, LogReport, MessageTrace
 from smtpdoctor.logs.summary import Rollup, by_cause_phase, by_destination
+
+UNREADABLE = "could not read this log"
 
 
 def _ts(value: datetime | None) -> str | None:
@@ -102,6 +105,27 @@ def _trace(t: MessageTrace) -> dict[str, Any]:
     }
 
 
+def verdict(report: LogReport) -> str:
+    """'could not read this log' when the input is not a log smtpdoctor reads (most
+    lines in no known format, or no MTA line at all), else 'problems' or 'ok'."""
+    if report.coverage.unreadable:
+        return UNREADABLE
+    return "problems" if report.groups else "ok"
+
+
+def coverage_dict(c: Coverage) -> dict[str, Any]:
+    """How much of the input was read, and the first lines that were not."""
+    return {
+        "lines": c.lines,
+        "parsed": c.parsed,
+        "recognised": c.recognised,
+        "unparsed": c.unparsed,
+        "binary_skipped": c.binary,
+        "truncated": c.truncated,
+        "first_unparsed": list(c.first_unparsed),
+    }
+
+
 def report_dict(report: LogReport) -> dict[str, Any]:
     """The whole report as JSON-ready data."""
     m = report.messages
@@ -109,12 +133,13 @@ def report_dict(report: LogReport) -> dict[str, Any]:
     return {
         "schema": SCHEMA,
         "generated_at": datetime.now(UTC).isoformat(),
-        "verdict": "problems" if report.groups else "ok",
+        "verdict": verdict(report),
         "sources": list(report.sources),
         "mtas": list(report.mtas),
         "since": _ts(report.since),
         "period": {"first_seen": _ts(report.first_seen), "last_seen": _ts(report.last_seen)},
         "totals": dict(report.totals),
+        "coverage": coverage_dict(report.coverage),
         "timeouts": report.timeout_count,
         "problems": report.problem_count,
         "insights": [insight_dict(i) for i in report.insights],

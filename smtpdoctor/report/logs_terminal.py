@@ -41,9 +41,33 @@ def relay_text(relay: str) -> str:
     return relay
 
 
+def coverage_line(report: LogReport) -> str:
+    """How much of the input was read."""
+    c = report.coverage
+    text = (
+        f"read: {c.parsed:,} of {c.lines:,} lines parsed, {c.recognised:,} from an MTA, "
+        f"{c.unparsed:,} in no known format"
+    )
+    if c.binary:
+        text += f", {c.binary:,} runs of NUL bytes skipped"
+    if c.truncated:
+        text += f", {c.truncated:,} overlong lines cut"
+    return text
+
+
 def verdict_line(report: LogReport) -> str:
     """One line: how much went wrong and the top causes."""
     t = report.totals
+    c = report.coverage
+    if c.unreadable:
+        why = (
+            "no line is in a format smtpdoctor reads"
+            if c.parsed == 0
+            else "no line was written by Postfix, Exim, Sendmail or OpenSMTPD"
+            if c.recognised == 0
+            else f"{c.unparsed:,} of {c.lines:,} lines are in no format smtpdoctor reads"
+        )
+        return f"COULD NOT READ THIS LOG: {why}."
     if not report.groups:
         return (
             f"OK: no timeouts or delivery failures in {t['lines']:,} lines "
@@ -178,10 +202,14 @@ def render(report: LogReport, *, top: int = 20, width: int = 120, color: bool = 
         f"{', '.join(report.mtas) or 'no MTA'} events, {period}",
         soft_wrap=True,
     )
+    bad = bool(report.groups) or report.coverage.unreadable
     console.print(
-        Text(verdict_line(report), style="bold red" if report.groups else "bold green"),
-        soft_wrap=True,
+        Text(verdict_line(report), style="bold red" if bad else "bold green"), soft_wrap=True
     )
+    if report.coverage.unreadable:
+        console.print(coverage_line(report), soft_wrap=True)
+        for line in report.coverage.first_unparsed:
+            console.print(f"  unrecognised: {line}", soft_wrap=True, markup=False)
     for w in report.warnings:
         console.print(f"warning: {w}", style="yellow", soft_wrap=True)
     _insights(report, console)
@@ -199,6 +227,25 @@ def render(report: LogReport, *, top: int = 20, width: int = 120, color: bool = 
         if report.histogram:
             console.print()
             console.print(_histogram(report))
+    _delays(report, console)
+    _messages(report, console, top)
+    if report.groups:
+        console.print()
+        _fixes(report, console)
+        phases = {g.phase for g in report.groups if g.phase}
+        if phases:
+            console.print()
+            console.print(Text("Phases", style="bold"))
+            for p in sorted(phases, key=lambda p: p.order):
+                console.print(f"  {p}: {PHASE_DESCRIPTIONS[p]}")
+    if not report.coverage.unreadable:
+        console.print()
+        console.print(coverage_line(report), soft_wrap=True)
+    return buf.getvalue()
+
+
+def _delays(report: LogReport, console: Console) -> None:
+    """Where the time went for delayed mail (Postfix delays=a/b/c/d)."""
     d = report.delays
     if d.messages:
         console.print()
@@ -207,13 +254,17 @@ def render(report: LogReport, *, top: int = 20, width: int = 120, color: bool = 
             Text(f"Where the time went for delayed mail ({d.messages:,} attempts)", style="bold")
         )
         for label, value in (
-            ("before the queue (a)", d.before_queue),
+            ("waiting before delivery: arrival, deferred queue (a)", d.before_queue),
             ("in the queue manager (b)", d.in_queue),
             ("connection setup: DNS, connect, greeting, TLS (c)", d.connection),
             ("transmission (d)", d.transmission),
         ):
             console.print(f"  {label:<52} avg {_dur(value):>7}  {value / total:6.1%}")
         console.print(f"  longest delay {_dur(d.max_delay)}")
+
+
+def _messages(report: LogReport, console: Console, top: int) -> None:
+    """Messages joined by queue ID, and the most delayed of them."""
     m = report.messages
     if m.tracked:
         console.print()
@@ -240,16 +291,6 @@ def render(report: LogReport, *, top: int = 20, width: int = 120, color: bool = 
                     tr.destination or "-",
                 )
             console.print(table)
-    if report.groups:
-        console.print()
-        _fixes(report, console)
-        phases = {g.phase for g in report.groups if g.phase}
-        if phases:
-            console.print()
-            console.print(Text("Phases", style="bold"))
-            for p in sorted(phases, key=lambda p: p.order):
-                console.print(f"  {p}: {PHASE_DESCRIPTIONS[p]}")
-    return buf.getvalue()
 
 
 def render_rolling(report: LogReport, top: int = 5) -> str:

@@ -65,7 +65,7 @@ EXPECTED_FAULTS: dict[str, tuple[str, str]] = {
     "dropconn.test": ("connection_dropped", "rcpt"),
     "nxdomain.test": ("dns_nxdomain", "resolve"),
     "busy.test": ("server_busy", "greeting"),
-    "reject.test": ("rejected", "rcpt"),
+    "reject.test": ("recipient_unknown", "rcpt"),  # "550 5.1.1 ... User unknown"
 }
 
 

@@ -87,8 +87,12 @@ def test_json_schema_fields() -> None:
 def test_csv_rows() -> None:
     text = _cli(str(SAMPLES / "opensmtpd.log"), "--csv").stdout
     rows = list(csv.DictReader(io.StringIO(text)))
-    assert {r["cause"] for r in rows} == {"connect_timeout", "greylisted"}
+    assert {r["cause"] for r in rows[:-1]} == {"connect_timeout", "greylisted"}
     assert rows[0]["check"].startswith("smtpdoctor check ")
+    lines = len((SAMPLES / "opensmtpd.log").read_text().splitlines())
+    assert rows[-1]["cause"] == "(coverage)"
+    assert rows[-1]["count"] == str(lines)
+    assert rows[-1]["sample"].startswith(f"lines={lines} parsed={lines} recognised={lines} ")
 
 
 def test_journal_without_journalctl_is_exit_3(tmp_path: Path) -> None:

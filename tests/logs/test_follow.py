@@ -120,3 +120,39 @@ def test_follow_survives_copytruncate(follower: tuple[Path, Follower]) -> None:
     assert doc["totals"]["lines"] == 3
     rc, final = f.stop()
     assert rc == 1 and final["timeouts"] == 3
+
+
+SLOW_MX = (
+    # Postfix tries each MX host for up to smtp_connect_timeout (30 s) and writes the
+    # status line after the last one: far apart compared with --interval.
+    "Nov 27 23:10:00 mx postfix/smtp[77]: connect to mx1.slow.example[192.0.2.21]:25: "
+    "Connection timed out\n",
+    "Nov 27 23:10:30 mx postfix/smtp[77]: connect to mx2.slow.example[192.0.2.22]:25: "
+    "Connection timed out\n",
+    "Nov 27 23:11:00 mx postfix/smtp[77]: 5A1B2C: to=<u@slow.example>, relay=none, delay=60, "
+    "delays=0/0/60/0, dsn=4.4.1, status=deferred (connect to mx2.slow.example[192.0.2.22]:25: "
+    "Connection timed out)\n",
+)
+
+
+def test_a_failure_is_counted_once_when_its_lines_come_slower_than_the_interval(
+    follower: tuple[Path, Follower],
+) -> None:
+    log, f = follower
+    for n, line in enumerate(SLOW_MX, 1):
+        with log.open("a") as out:
+            out.write(line)
+        doc = f.wait_for(n)
+        time.sleep(1.0)  # five --interval periods: rolling reports in between
+        assert doc["problems"] <= 2
+    doc = f.wait_for(3)
+    rc, final = f.stop()
+    assert rc == 1
+    for d in (doc, final):
+        groups = {(g["relay"], g["cause"]): g["count"] for g in d["groups"]}
+        assert groups == {
+            ("mx1.slow.example[192.0.2.21]:25", "connect_timeout"): 1,
+            ("mx2.slow.example[192.0.2.22]:25", "connect_timeout"): 1,
+        }
+        assert d["problems"] == 2
+        assert d["totals"]["deferred"] == 1

@@ -53,7 +53,8 @@ def test_aggregator_never_raises(lines: list[str]) -> None:
         agg.feed_line(line)
     report = agg.report()
     assert report.totals["lines"] == len(lines)
-    assert len(report.groups) <= 5 + 40  # the cap plus one "(other)" bucket per key kind
+    # The cap holds: at most 5 groups with their own key, the rest in "(other)".
+    assert sum(1 for g in report.groups if g.destination != "(other)") <= 5
 
 
 @settings(max_examples=1500, deadline=None)
@@ -68,7 +69,7 @@ def test_prefilter_never_drops_an_event(line: str) -> None:
 @settings(max_examples=200, deadline=None)
 @given(st.lists(LINES, max_size=30), st.lists(st.integers(1, 400), min_size=1, max_size=10))
 def test_blocks_and_lines_agree(lines: list[str], cuts: list[int]) -> None:
-    # Reading in arbitrary chunks (the fast path) reports what line by line reports.
+    # Reading in arbitrary chunks reports what line by line reports.
     lines = [ln.replace("\n", " ").replace("\r", " ") for ln in lines]
     text = "".join(ln + "\n" for ln in lines)
     chunks, pos = [], 0

@@ -62,7 +62,7 @@ def test_postfix_rfc3339_and_server_side() -> None:
         ("data_timeout", "body", "client.example.net", "inbound"),
         ("command_timeout", "rcpt", "client.example.net", "inbound"),
         ("greeting_timeout", "greeting", "203.0.113.51", "inbound"),
-        ("rejected", "rcpt", "bounce.example.com", "outbound"),
+        ("recipient_unknown", "rcpt", "bounce.example.com", "outbound"),
     }
 
 

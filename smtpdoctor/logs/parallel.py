@@ -1,0 +1,197 @@
+"""Both CPU cores on a large log: byte ranges parsed in worker processes, folded in
+order in this one, so the report is exactly the one a single pass gives.
+
+A plain (uncompressed) file is cut into ranges of RANGE_SIZE bytes at line ends.
+Each worker reads its range through the same path as a whole file (line_blocks,
+coverage counting, interesting_lines, parse_line) and sends back its coverage counts
+and its events in a compact form (no line text except where a group may need it as
+its sample). The parent folds the ranges' events in file order into the Aggregator:
+every stateful step (the per-message join, held per-attempt lines, the retry causes)
+sees the events in the same order as a single pass. At most WINDOW ranges are in
+flight, so memory stays flat however large the file.
+"""
+
+from __future__ import annotations
+
+import codecs
+import itertools
+import multiprocessing
+import os
+from collections import deque
+from collections.abc import Iterator
+from multiprocessing.pool import AsyncResult
+from pathlib import Path
+from typing import Any
+
+from smtpdoctor.catalogue import CauseCode
+from smtpdoctor.logs.aggregate import Aggregator
+from smtpdoctor.logs.blocks import line_blocks
+from smtpdoctor.logs.coverage import CoverageCounter
+from smtpdoctor.logs.events import Delays, EventKind, LogEvent, Status
+from smtpdoctor.logs.exim import RETRY_NOT_REACHED
+from smtpdoctor.logs.parser import parse_line
+from smtpdoctor.logs.reader import compression_of
+from smtpdoctor.logs.scan import interesting_lines
+from smtpdoctor.phases import Phase
+
+RANGE_SIZE = 8 << 20
+MIN_SIZE = 32 << 20  # smaller files: one process (starting workers costs more)
+WINDOW = 4  # ranges parsed ahead of the fold
+MAX_GROUPS = 5_000  # the Aggregator's default group cap (feed_file checks it)
+_KINDS = tuple(EventKind)
+_STATUSES = tuple(Status)
+_CAUSES = tuple(CauseCode)
+_PHASES = tuple(Phase)
+_KIND_I = {k: i for i, k in enumerate(_KINDS)}
+_STATUS_I = {s: i for i, s in enumerate(_STATUSES)}
+_CAUSE_I = {c: i for i, c in enumerate(_CAUSES)}
+_PHASE_I = {p: i for i, p in enumerate(_PHASES)}
+Packed = tuple[Any, ...]
+RangeResult = tuple[tuple[int, int, int, int, int, int], list[str], list[Packed]]
+
+
+def worth_it(path: Path) -> bool:
+    """Parse path in parallel: a plain file of MIN_SIZE bytes or more, two or more CPUs."""
+    if (os.cpu_count() or 1) < 2:
+        return False
+    try:
+        if path.stat().st_size < MIN_SIZE:
+            return False
+        with path.open("rb") as f:
+            return compression_of(f.read(8)) is None
+    except OSError:
+        return False
+
+
+def ranges(path: Path, size: int | None = None) -> list[tuple[int, int]]:
+    """Byte ranges of about size (RANGE_SIZE) bytes that start at line starts and
+    cover the file."""
+    size = size or RANGE_SIZE
+    total = path.stat().st_size
+    cuts = [0]
+    with path.open("rb") as f:
+        pos = size
+        while pos < total:
+            f.seek(pos)
+            f.readline()
+            end = f.tell()
+            if end >= total:
+                break
+            if end > cuts[-1]:
+                cuts.append(end)
+            pos = end + size
+    cuts.append(total)
+    return [(a, b) for a, b in itertools.pairwise(cuts) if b > a]
+
+
+def _chunks(path: str, start: int, end: int, size: int = 1 << 18) -> Iterator[str]:
+    decoder = codecs.getincrementaldecoder("utf-8")("replace")
+    with open(path, "rb") as f:
+        f.seek(start)
+        left = end - start
+        while left > 0:
+            data = f.read(min(size, left))
+            if not data:
+                break
+            left -= len(data)
+            yield decoder.decode(data)
+    tail = decoder.decode(b"", final=True)
+    if tail:
+        yield tail
+
+
+def _pack(ev: LogEvent, seen: set[tuple[Any, ...]]) -> Packed:
+    raw = ""
+    if ev.kind is EventKind.FAILURE or ev.kind is EventKind.SERVER_TIMEOUT:
+        raw = ev.raw
+    elif ev.cause is not None:
+        # The fold needs a line's text only where it may start a group (its sample):
+        # the first line of each key. Once a range has seen MAX_GROUPS keys, the
+        # parent's table is full whatever came before, so only the first line of each
+        # "(other)" key can still start one.
+        key: tuple[Any, ...] = (ev.cause, ev.phase, ev.destination, ev.relay)
+        if len(seen) >= MAX_GROUPS:
+            key = (ev.cause, ev.phase, "(other)")
+        if key not in seen or not ev.relay:
+            seen.add(key)
+            raw = ev.raw
+    return (
+        _KIND_I[ev.kind],
+        ev.mta,
+        ev.stamp,
+        ev.queue_id,
+        _STATUS_I[ev.status],
+        -1 if ev.cause is None else _CAUSE_I[ev.cause],
+        -1 if ev.phase is None else _PHASE_I[ev.phase],
+        ev.destination,
+        ev.relay,
+        ev.delay,
+        None if ev.delays is None else tuple(ev.delays),
+        ev.detail if ev.detail == RETRY_NOT_REACHED else "",
+        raw,
+        ev.pid,
+    )
+
+
+def _unpack(p: Packed) -> LogEvent:
+    return LogEvent(
+        _KINDS[p[0]],
+        p[1],
+        p[2],
+        p[3],
+        _STATUSES[p[4]],
+        None if p[5] < 0 else _CAUSES[p[5]],
+        None if p[6] < 0 else _PHASES[p[6]],
+        p[7],
+        p[8],
+        p[9],
+        None if p[10] is None else Delays(*p[10]),
+        "",
+        p[11],
+        p[12],
+        p[13],
+    )
+
+
+def parse_range(task: tuple[str, int, int]) -> RangeResult:
+    """Parse one byte range (in a worker): its coverage counts and packed events."""
+    path, start, end = task
+    cov = CoverageCounter()
+    events: list[Packed] = []
+    seen: set[tuple[Any, ...]] = set()
+    for block in line_blocks(_chunks(path, start, end), cov):
+        cov.count_block(block)
+        for line in interesting_lines(block):
+            try:
+                ev = parse_line(line)
+            except Exception:  # a parser bug must not lose the whole run
+                ev = None
+            if ev is not None:
+                events.append(_pack(ev, seen))
+    counts = (cov.lines, cov.parsed, cov.recognised, cov.binary, cov.truncated, 0)
+    return counts, cov.samples, events
+
+
+def feed_file(agg: Aggregator, path: Path, workers: int = 2) -> None:
+    """Fold path into agg using worker processes for the parsing; the same result as
+    agg.feed_chunks over the whole file."""
+    if agg.max_groups > MAX_GROUPS:
+        raise ValueError(f"feed_file needs max_groups <= {MAX_GROUPS}")
+    tasks = [(str(path), a, b) for a, b in ranges(path)]
+    ctx = multiprocessing.get_context("fork")
+    with ctx.Pool(workers) as pool:
+        pending: deque[AsyncResult[RangeResult]] = deque()
+        it = iter(tasks)
+        for task in it:
+            pending.append(pool.apply_async(parse_range, (task,)))
+            if len(pending) >= WINDOW:
+                break
+        while pending:
+            counts, samples, events = pending.popleft().get()
+            nxt = next(it, None)
+            if nxt is not None:
+                pending.append(pool.apply_async(parse_range, (nxt,)))
+            agg.absorb_range(counts, samples)
+            feed = agg.feed_event
+            for packed in events:
+                feed(_unpack(packed))

@@ -1,0 +1,75 @@
+"""Byte ranges parsed in worker processes give exactly the report of one pass."""
+
+from __future__ import annotations
+
+import itertools
+import sys
+from pathlib import Path
+
+import pytest
+
+from smtpdoctor.logs import parallel
+from smtpdoctor.logs.aggregate import Aggregator
+from smtpdoctor.logs.api import analyze
+from smtpdoctor.logs.reader import text_chunks
+
+REPO = Path(__file__).resolve().parents[2]
+DATA = REPO / "tests" / "data" / "logs"
+
+
+@pytest.fixture
+def big_log(tmp_path: Path) -> Path:
+    sys.path.insert(0, str(REPO / "bench"))
+    try:
+        import logs_bench  # the failure-heavy generator: real reasons, fresh IDs
+    finally:
+        sys.path.pop(0)
+    log = tmp_path / "mail.log"
+    logs_bench.generate_failures(log, 30_000)
+    with log.open("ab") as f:  # other MTAs, NUL runs and junk in between
+        for name in ("exim-testsuite.log", "postfix-grok-patterns.log"):
+            f.write(b"\x00" * 500 + (DATA / name).read_bytes())
+        f.write(b"not a log line\n" * 20)
+    return log
+
+
+def test_ranges_cover_the_file_at_line_starts(big_log: Path) -> None:
+    data = big_log.read_bytes()
+    cuts = parallel.ranges(big_log, size=100_000)
+    assert len(cuts) > 20
+    assert cuts[0][0] == 0 and cuts[-1][1] == len(data)
+    for (_, end), (start, _) in itertools.pairwise(cuts):
+        assert end == start and data[start - 1 : start] == b"\n"
+
+
+def test_parallel_report_equals_one_pass(big_log: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(parallel, "MIN_SIZE", 0)
+    monkeypatch.setattr(parallel, "RANGE_SIZE", 200_000)
+    assert parallel.worth_it(big_log)
+    assert len(parallel.ranges(big_log)) > 20
+    one = analyze([big_log], parallel=False)
+    many = analyze([big_log])
+    assert many.groups == one.groups
+    assert many.totals == one.totals
+    assert many.messages == one.messages
+    assert many.delays == one.delays
+    assert many.histogram == one.histogram
+    assert many.coverage == one.coverage
+    assert many.insights == one.insights
+    assert one.coverage.binary == 2 and one.coverage.unparsed == 20
+    assert len(one.groups) > 100
+
+
+def test_parallel_equals_one_pass_when_the_group_table_fills(
+    big_log: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(parallel, "RANGE_SIZE", 200_000)
+    monkeypatch.setattr(parallel, "MAX_GROUPS", 40)
+    one, many = Aggregator(max_groups=40), Aggregator(max_groups=40)
+    with big_log.open("rb") as f:
+        one.feed_chunks(text_chunks(f))
+    parallel.feed_file(many, big_log)
+    a, b = one.report(), many.report()
+    assert [g.destination for g in a.groups].count("(other)") > 5
+    assert b.groups == a.groups
+    assert (b.totals, b.messages, b.coverage) == (a.totals, a.messages, a.coverage)
