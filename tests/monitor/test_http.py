@@ -1,0 +1,135 @@
+"""A real monitor process: /metrics passes promtool, /probe is blackbox-compatible, SIGHUP."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import time
+from collections.abc import Callable
+
+import pytest
+
+from tests.check.helpers import BadFactory
+from tests.monitor.conftest import MonitorProcess
+from tests.support.servers import GoodSMTP
+
+PROMTOOL = shutil.which("promtool")
+needs_promtool = pytest.mark.skipif(PROMTOOL is None, reason="promtool (Debian prometheus) absent")
+
+
+def promtool_check_metrics(text: str) -> subprocess.CompletedProcess[str]:
+    """promtool's linter over exposition text."""
+    assert PROMTOOL is not None
+    return subprocess.run(
+        [PROMTOOL, "check", "metrics"], input=text, capture_output=True, text=True, check=False
+    )
+
+
+def config_for(*targets: tuple[str, str], interval: str = "1s", extra: str = "") -> str:
+    lines = [f'interval = "{interval}"', extra]
+    for name, target in targets:
+        lines += ["[[targets]]", f'target = "{target}"', f'name = "{name}"']
+    lines += [
+        "[modules.default]",
+        'starttls = "never"',
+        "timeouts = { greeting = 0.5 }",
+        "[modules.quick]",
+        'starttls = "never"',
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def wait_for(mp: MonitorProcess, text: str, timeout: float = 10) -> str:
+    deadline = time.monotonic() + timeout
+    body = ""
+    while time.monotonic() < deadline:
+        _, body = mp.get("/metrics")
+        if text in body:
+            return body
+        time.sleep(0.2)
+    raise AssertionError(f"{text!r} not in /metrics:\n{body}")
+
+
+@needs_promtool
+def test_metrics_name_the_cause_and_pass_promtool(
+    monitor: Callable[[str], MonitorProcess], bad: BadFactory, good: GoodSMTP, closed_port: int
+) -> None:
+    silent = bad("no-greeting")
+    mp = monitor(
+        config_for(
+            ("good", good.target), ("silent", silent.target), ("closed", f"127.0.0.1:{closed_port}")
+        )
+    )
+    body = wait_for(mp, 'smtpdoctor_target_up{target="silent"}')
+    body = wait_for(mp, 'smtpdoctor_target_up{target="good"}')
+    body = wait_for(mp, 'smtpdoctor_target_up{target="closed"}')
+    assert 'smtpdoctor_target_up{target="good"} 1.0' in body
+    assert 'smtpdoctor_target_up{target="silent"} 0.0' in body
+    assert (
+        'smtpdoctor_target_cause_info{cause="greeting_timeout",phase="greeting",'
+        'severity="error",target="silent"} 1.0'
+    ) in body
+    assert (
+        'smtpdoctor_target_cause_info{cause="connect_refused",phase="connect",'
+        'severity="error",target="closed"} 1.0'
+    ) in body
+    assert (
+        'smtpdoctor_target_phase_duration_seconds_bucket{le="600.0",phase="ehlo",target="good"}'
+        in body
+    )
+    assert 'smtpdoctor_probes_total{target="good",verdict="ok"}' in body
+    assert "process_resident_memory_bytes" in body
+    checked = promtool_check_metrics(body)
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+
+
+@needs_promtool
+def test_probe_endpoint_is_blackbox_compatible(
+    monitor: Callable[[str], MonitorProcess], bad: BadFactory, good: GoodSMTP
+) -> None:
+    silent = bad("no-greeting")
+    mp = monitor(config_for())
+    status, body = mp.get(f"/probe?target={good.target}&module=quick")
+    assert status == 200
+    assert "probe_success 1.0" in body
+    assert 'probe_smtp_phase_duration_seconds{phase="rcpt"}' in body
+    assert "probe_smtp_status_code 221.0" in body  # QUIT's reply was the last
+    assert "probe_ip_protocol 4.0" in body
+    assert "smtpdoctor_target" not in body  # a fresh registry: none of /metrics' series
+    checked = promtool_check_metrics(body)
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+
+    # the scrape timeout header bounds the probe: a silent server costs 2 s - 0.5 s
+    started = time.monotonic()
+    status, body = mp.get(
+        f"/probe?target={silent.target}&module=quick",
+        headers={"X-Prometheus-Scrape-Timeout-Seconds": "2"},
+    )
+    elapsed = time.monotonic() - started
+    assert status == 200
+    assert elapsed < 2.0
+    assert "probe_success 0.0" in body
+    assert (
+        'probe_smtp_cause_info{cause="greeting_timeout",phase="greeting",severity="error"} 1.0'
+        in body
+    )
+    assert 'probe_smtp_phase_duration_seconds{phase="rcpt"}' not in body  # nothing from before
+
+    assert mp.get("/probe?target=no_such_host!&module=quick")[0] == 400
+    assert mp.get(f"/probe?target={good.target}&module=nope")[0] == 400
+    assert mp.get("/probe")[0] == 400
+
+
+def test_sighup_reloads_targets_and_keeps_a_good_config_on_errors(
+    monitor: Callable[[str], MonitorProcess], good: GoodSMTP, closed_port: int
+) -> None:
+    mp = monitor(config_for(("first", good.target)))
+    wait_for(mp, 'smtpdoctor_target_up{target="first"} 1.0')
+    mp.config.write_text(config_for(("second", f"127.0.0.1:{closed_port}")))
+    mp.reload()
+    body = wait_for(mp, 'smtpdoctor_target_up{target="second"} 0.0')
+    assert 'target="first"' not in body  # a removed target's series are gone
+    mp.config.write_text("interval = \n")
+    mp.reload()
+    body = wait_for(mp, "smtpdoctor_monitor_config_last_reload_successful 0.0")
+    assert 'smtpdoctor_target_up{target="second"}' in body  # still probing the old config
