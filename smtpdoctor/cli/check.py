@@ -12,6 +12,7 @@ from typing import Any
 
 from rich.console import Console
 
+from smtpdoctor.cli import nagios_mode
 from smtpdoctor.diagnose.rules import VERDICT_OK, diagnose
 from smtpdoctor.exitcodes import ExitCode, UsageError
 from smtpdoctor.phases import Phase
@@ -131,6 +132,7 @@ def register(subparsers: Any) -> None:
     p.add_argument("--json", action="store_true", help="write one JSON document to stdout")
     p.add_argument("--no-color", action="store_true", help="plain text output")
     p.add_argument("-v", "--verbose", action="store_true", help="show the transcripts")
+    nagios_mode.add_arguments(p)
     p.set_defaults(handler=run)
 
 
@@ -225,6 +227,8 @@ class _Progress:
 
 def run(args: argparse.Namespace) -> int:
     """Run the check and print the report; returns the exit code."""
+    if args.nagios:
+        return nagios_mode.run(args)
     options = build_options(args)
     err = Console(stderr=True)
     progress = _Progress(err) if err.is_terminal and not args.json else None
