@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import os
 import sqlite3
 import time
@@ -133,7 +134,7 @@ class TargetSummary:
 def percentile(values: list[float], q: float) -> float:
     """The q-quantile (0..1) by nearest rank; values need not be sorted."""
     ordered = sorted(values)
-    index = max(0, min(len(ordered) - 1, round(q * len(ordered) + 0.5) - 1))
+    index = max(0, min(len(ordered) - 1, math.ceil(q * len(ordered)) - 1))
     return ordered[index]
 
 

@@ -21,7 +21,7 @@ h1{font-size:1.3em}table{border-collapse:collapse;width:100%}
 td,th{border-bottom:1px solid #d0d7de;padding:.4em .6em;text-align:left;vertical-align:top}
 .state{font-weight:600;color:#fff;padding:.1em .5em;border-radius:.3em}
 .fix{font-family:ui-monospace,monospace;font-size:.9em;background:#f6f8fa;padding:.1em .3em}
-.legend span{margin-right:.8em}small{color:#656d76}svg{background:#fbfbfb}
+.legend span{margin-right:.8em}.pct{white-space:nowrap}small{color:#656d76}svg{background:#fbfbfb}
 """
 
 
@@ -74,7 +74,7 @@ def _row(summary: TargetSummary, samples: list[ProbeSample]) -> str:
     )
     fix = f'<span class="fix">{html.escape(main.fix)}</span>' if main and main.fix else ""
     pct = "<br>".join(
-        f"{html.escape(p)}: {p50 * 1000:.0f} / {p95 * 1000:.0f} ms"
+        f"{html.escape(p)}: {p50 * 1000:.1f} / {p95 * 1000:.1f} ms"
         for p, (p50, p95) in sorted(summary.percentiles.items(), key=lambda kv: Phase(kv[0]).order)
     )
     return (
@@ -82,7 +82,7 @@ def _row(summary: TargetSummary, samples: list[ProbeSample]) -> str:
         f"<td><b>{html.escape(summary.target)}</b><br><small>{html.escape(s.endpoint)}</small></td>"
         f'<td><span class="state" style="background:{color}">{html.escape(s.verdict)}</span><br>'
         f"<small>uptime {summary.uptime * 100:.1f}% of {summary.samples}</small></td>"
-        f"<td>{cause}</td><td>{fix}</td><td><small>{pct}</small></td>"
+        f'<td>{cause}</td><td>{fix}</td><td class="pct"><small>{pct}</small></td>'
         f"<td>{_plot(samples)}</td></tr>"
     )
 
