@@ -11,6 +11,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from smtpdoctor.cli.queue import add_mta_arguments, mta_options
 from smtpdoctor.exitcodes import CouldNotRun, ExitCode, UsageError
 from smtpdoctor.monitor.config import MonitorConfig, load_config, parse_listen
 
@@ -47,6 +48,7 @@ def register(subparsers: Any) -> None:
         metavar="HOST:PORT",
         help="HTTP listener (default 127.0.0.1:9925; loopback unless told otherwise)",
     )
+    add_mta_arguments(p)
     p.set_defaults(handler=run, action=None)
     actions = p.add_subparsers(dest="action", metavar="ACTION")
     rules = actions.add_parser("rules", help="print the Prometheus alert rules")
@@ -63,7 +65,7 @@ def _config(args: argparse.Namespace) -> MonitorConfig:
     else:
         from smtpdoctor.monitor.defaults import default_targets
 
-        targets, found = default_targets()
+        targets, found = default_targets(mta_options(args))
         sys.stderr.write(f"smtpdoctor monitor: no --config: {found}\n")
         config = MonitorConfig(targets=targets, source="(defaults)")
     if getattr(args, "listen", None):
@@ -78,7 +80,7 @@ def run(args: argparse.Namespace) -> int:
 
     config = _config(args)
     reload = (lambda: _config(args)) if args.config is not None else None
-    monitor = Monitor(config, reload, args.history)
+    monitor = Monitor(config, reload, args.history, mta_options(args))
 
     def ready(address: tuple[str, int]) -> None:
         host = f"[{address[0]}]" if ":" in address[0] else address[0]

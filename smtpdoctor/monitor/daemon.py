@@ -17,10 +17,13 @@ from smtpdoctor.monitor.config import MonitorConfig, parse_listen
 from smtpdoctor.monitor.history import History, default_path, summarize
 from smtpdoctor.monitor.hooks import StateTracker, deliver, log_problems
 from smtpdoctor.monitor.metrics import TargetMetrics, monitor_registry
+from smtpdoctor.monitor.queue_metrics import QueueMetrics
+from smtpdoctor.monitor.queue_metrics import read as read_queue_metrics
 from smtpdoctor.monitor.runner import Runner
 from smtpdoctor.monitor.sample import ProbeSample
 from smtpdoctor.monitor.server import MonitorHTTPServer
 from smtpdoctor.monitor.status_page import render
+from smtpdoctor.mta.detect import MtaOptions
 
 STATUS_WINDOW_S = 86400.0
 PLOT_POINTS = 500
@@ -85,13 +88,16 @@ class Monitor:
         config: MonitorConfig,
         reload: Callable[[], MonitorConfig] | None = None,
         history_path: Path | None = None,
+        mta: MtaOptions | None = None,
     ):
         self.config = config
+        self.mta = mta or MtaOptions()
+        self.queue = QueueMetrics()
         self._reload = reload
         self.metrics = TargetMetrics()
         self.history_path = history_path or config.history or default_path()
         self.tracker = StateTracker(config.hooks.min_interval_s)
-        self.registry = monitor_registry(self.metrics)
+        self.registry = monitor_registry(self.metrics, self.queue)
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stop = asyncio.Event()
         self.http: MonitorHTTPServer | None = None
@@ -127,6 +133,13 @@ class Monitor:
             await asyncio.sleep(min(5.0, max(self.config.hooks.min_interval_s, 0.5)))
             for name in self.tracker.held():
                 self._notify(self.tracker.due(name, time.time()))
+
+    async def _read_queue(self) -> None:
+        """Read the local MTA's queue every interval (never more often than every 5 s)."""
+        while True:
+            if self.config.queue:
+                self.queue.update(await asyncio.to_thread(read_queue_metrics, self.mta))
+            await asyncio.sleep(max(self.config.interval_s, 5.0))
 
     # -- HTTP side (runs in the server's threads) ----------------------------
 
@@ -206,12 +219,14 @@ class Monitor:
         for sig in (signal.SIGTERM, signal.SIGINT):
             self._loop.add_signal_handler(sig, self._stop.set)
         flusher = self._loop.create_task(self._flush_held())
+        queue_reader = self._loop.create_task(self._read_queue())
         if ready is not None:
             ready(address)
         try:
             await self._stop.wait()
         finally:
             flusher.cancel()
+            queue_reader.cancel()
             await runner.close()
             await asyncio.gather(*self._hook_tasks, return_exceptions=True)
             for sig in (signal.SIGHUP, signal.SIGTERM, signal.SIGINT):
