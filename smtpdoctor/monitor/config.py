@@ -94,7 +94,9 @@ class MonitorConfig:
     history: Path | None = None  # None: the default state directory
     retention_days: float = 14.0
     hooks: HookConfig = field(default_factory=HookConfig)
-    mail_log: Path | None = None  # follow this log for smtpdoctor_log_events_total
+    # the mail log to follow for smtpdoctor_log_events_total: a file, "journal" or "off";
+    # None: /var/log/mail.log or /var/log/maillog, as doctor reads
+    mail_log: Path | None = None
     queue: bool = True  # export the local MTA's queue
     source: str = ""  # the file it came from
 

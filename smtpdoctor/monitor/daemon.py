@@ -11,11 +11,14 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from prometheus_client.registry import Collector
+
 from smtpdoctor.exitcodes import UsageError
 from smtpdoctor.monitor import probing
 from smtpdoctor.monitor.config import MonitorConfig, parse_listen
 from smtpdoctor.monitor.history import History, default_path, summarize
 from smtpdoctor.monitor.hooks import StateTracker, deliver, log_problems
+from smtpdoctor.monitor.log_metrics import LogMetrics, default_source, start_following
 from smtpdoctor.monitor.metrics import TargetMetrics, monitor_registry
 from smtpdoctor.monitor.queue_metrics import QueueMetrics
 from smtpdoctor.monitor.queue_metrics import read as read_queue_metrics
@@ -97,7 +100,11 @@ class Monitor:
         self.metrics = TargetMetrics()
         self.history_path = history_path or config.history or default_path()
         self.tracker = StateTracker(config.hooks.min_interval_s)
-        self.registry = monitor_registry(self.metrics, self.queue)
+        source = str(config.mail_log) if config.mail_log is not None else default_source()
+        self.log = LogMetrics(source) if source and source != "off" else None
+        self._log_stop = threading.Event()
+        extra: list[Collector] = [self.queue] + ([self.log] if self.log else [])
+        self.registry = monitor_registry(self.metrics, *extra)
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stop = asyncio.Event()
         self.http: MonitorHTTPServer | None = None
@@ -220,6 +227,8 @@ class Monitor:
             self._loop.add_signal_handler(sig, self._stop.set)
         flusher = self._loop.create_task(self._flush_held())
         queue_reader = self._loop.create_task(self._read_queue())
+        if self.log is not None:
+            start_following(self.log, self._log_stop)
         if ready is not None:
             ready(address)
         try:
@@ -227,6 +236,7 @@ class Monitor:
         finally:
             flusher.cancel()
             queue_reader.cancel()
+            self._log_stop.set()
             await runner.close()
             await asyncio.gather(*self._hook_tasks, return_exceptions=True)
             for sig in (signal.SIGHUP, signal.SIGTERM, signal.SIGINT):

@@ -6,6 +6,7 @@ import shutil
 import subprocess
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 
@@ -133,3 +134,41 @@ def test_sighup_reloads_targets_and_keeps_a_good_config_on_errors(
     mp.reload()
     body = wait_for(mp, "smtpdoctor_monitor_config_last_reload_successful 0.0")
     assert 'smtpdoctor_target_up{target="second"}' in body  # still probing the old config
+
+
+SAMPLES = Path(__file__).parent.parent / "logs" / "samples"
+
+
+@needs_promtool
+def test_the_mail_log_is_followed_into_bounded_counters(
+    monitor: Callable[[str], MonitorProcess], tmp_path: Path
+) -> None:
+    # Postfix lines in rsyslog's RFC 3339 format (tests/logs/samples/README.md: sources)
+    log = tmp_path / "mail.log"
+    log.write_text("")
+    mp = monitor(config_for(extra=f'mail_log = "{log}"'))
+    wait_for(mp, "smtpdoctor_log_follow_up 1.0")
+    with log.open("a") as out:
+        out.write((SAMPLES / "postfix-rfc3339.log").read_text())
+    body = wait_for(mp, f'smtpdoctor_log_lines_total{{source="{log}"}} 9.0')
+    events = {
+        line.split(" ")[0]: float(line.split(" ")[1])
+        for line in body.splitlines()
+        if line.startswith("smtpdoctor_log_events_total")
+    }
+    assert events == {
+        f'smtpdoctor_log_events_total{{cause="{c}",direction="{d}",mta="postfix",phase="{p}"}}': 1.0
+        for c, d, p in [
+            ("command_timeout", "inbound", "rcpt"),
+            ("command_timeout", "outbound", "ehlo"),
+            ("data_timeout", "inbound", "body"),
+            ("dns_timeout", "outbound", "resolve"),
+            ("greeting_timeout", "inbound", "greeting"),
+            ("host_unreachable", "outbound", "connect"),
+            ("rejected", "outbound", "rcpt"),
+            ("server_busy", "outbound", "greeting"),
+            ("tls_failed", "outbound", "starttls"),
+        ]
+    }
+    checked = promtool_check_metrics(body)
+    assert checked.returncode == 0, checked.stdout + checked.stderr
