@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from smtpdoctor.exitcodes import UsageError
+from smtpdoctor.monitor.module import ProbeModule
 from smtpdoctor.phases import Phase
 from smtpdoctor.target import parse_mailbox, parse_target
 
@@ -43,24 +44,6 @@ MAX_BUDGET_S = 150.0  # check's quick-profile budget
 
 class ConfigError(UsageError):
     """A configuration problem, located: 'FILE:LINE: message'."""
-
-
-@dataclass(frozen=True)
-class ProbeModule:
-    """How to probe: the knobs of `smtpdoctor check`'s flags."""
-
-    ports: tuple[int, ...] = ()
-    tls: str = "auto"
-    starttls: str = "auto"
-    timeouts: tuple[tuple[str, float], ...] = ()  # phase -> seconds overrides
-    budget_s: float | None = None
-    user: str | None = None
-    password_file: Path | None = None
-    send: bool = False
-    sender: str | None = None
-    recipients: tuple[str, ...] = ()
-    cafile: Path | None = None
-    helo: str | None = None
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from smtpdoctor.diagnose.rules import diagnose
 from smtpdoctor.exitcodes import UsageError
-from smtpdoctor.monitor.config import ProbeModule
+from smtpdoctor.monitor.module import ProbeModule
 from smtpdoctor.monitor.sample import CauseLabel, ProbeSample
 from smtpdoctor.probe.check import CheckOptions, run_check
 from smtpdoctor.probe.results import CheckResult, EndpointResult

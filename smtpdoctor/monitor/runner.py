@@ -9,7 +9,8 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 
-from smtpdoctor.monitor.config import MonitorConfig, ProbeModule, TargetSpec
+from smtpdoctor.monitor.config import MonitorConfig, TargetSpec
+from smtpdoctor.monitor.module import ProbeModule
 from smtpdoctor.monitor.sample import ProbeSample
 from smtpdoctor.monitor.schedule import Schedule, reload_changes
 

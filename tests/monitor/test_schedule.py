@@ -7,7 +7,8 @@ import time
 from itertools import pairwise
 
 from smtpdoctor.monitor import probing
-from smtpdoctor.monitor.config import MonitorConfig, ProbeModule, TargetSpec
+from smtpdoctor.monitor.config import MonitorConfig, TargetSpec
+from smtpdoctor.monitor.module import ProbeModule
 from smtpdoctor.monitor.runner import Runner
 from smtpdoctor.monitor.sample import ProbeSample
 from smtpdoctor.monitor.schedule import Schedule, offsets, reload_changes
