@@ -110,7 +110,9 @@ def to_sample(
         verdict=diagnosis.verdict,
         started_at=started_at,
         duration_s=duration_s,
-        phases=tuple((p.phase.value, p.elapsed_ms / 1000) for p in ep.phases) if ep else (),
+        phases=tuple((p.phase.value, round(p.elapsed_ms / 1000, 6)) for p in ep.phases)
+        if ep
+        else (),
         dns_s=None if result.resolve.is_literal else result.resolve.elapsed_ms / 1000,
         ip_protocol=(6 if ep.family == socket.AF_INET6 else 4) if ep else 0,
         endpoint=ep.label if ep else "",
