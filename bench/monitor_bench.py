@@ -6,10 +6,13 @@
 2. probe: `/probe` requests per second and CPU per probe, smtpdoctor against Debian's
    prometheus-blackbox-exporter (a tcp module doing what smtp_starttls-like modules do:
    banner, EHLO, MAIL, RCPT, QUIT) on the same healthy server, same client concurrency.
-3. nagios: `check --nagios` as Nagios runs it (a new process per check) against
+3. alert (root, Debian prometheus): time from a fault to a firing alert in a real
+   Prometheus, smtpdoctor's /probe against blackbox_exporter's STARTTLS module, same
+   scrape interval and timeout, for a dropped relay and a TLS handshake that stalls.
+4. nagios: `check --nagios` as Nagios runs it (a new process per check) against
    check_smtp on the same healthy server: CPU seconds and peak RSS per run.
 
-Run from the repository root: `python3 bench/monitor_bench.py [--only fleet,probe,nagios]`.
+Run from the repository root: `python3 bench/monitor_bench.py [--only fleet,probe,alert,nagios]`.
 """
 
 from __future__ import annotations
@@ -251,7 +254,190 @@ def bench_probe(seconds: float, workers: int, tmp: Path) -> None:
     )
 
 
-# -- 3. nagios ------------------------------------------------------------------------
+# -- 3. fault to alert ------------------------------------------------------------------
+
+BLACKBOX_STARTTLS = """\
+modules:
+  smtp_starttls:
+    prober: tcp
+    timeout: 5s
+    tcp:
+      tls_config: {ca_file: CAFILE, server_name: localhost}
+      query_response:
+        - expect: "^220"
+        - send: "EHLO bench.example\\r"
+        - expect: "^250[ -]STARTTLS"
+        - send: "STARTTLS\\r"
+        - expect: "^220"
+        - starttls: true
+        - send: "EHLO bench.example\\r"
+        - expect: "^250 "
+        - send: "QUIT\\r"
+"""
+ALERT_RULES = """\
+groups:
+  - name: bench
+    rules:
+      - alert: BlackboxDown
+        expr: probe_success{job="blackbox"} == 0
+      - alert: SmtpdoctorDown
+        expr: >
+          max by (job, cause, phase) (probe_smtp_cause_info{job=~"smtpdoctor.*", severity="error"})
+          and on (job) (probe_success{job=~"smtpdoctor.*"} == 0)
+"""
+
+
+JOBS = ("smtpdoctor", "smtpdoctor_fast", "blackbox")
+
+
+def bench_alert(rounds: int, tmp: Path) -> None:
+    prometheus = shutil.which("prometheus")
+    if os.geteuid() != 0 or prometheus is None or BLACKBOX is None:
+        print("alert: needs root, prometheus and prometheus-blackbox-exporter; skipped")
+        return
+    from tests.monitor.test_end_to_end import RELAY, Namespace
+    from tests.support.netns import loopback_namespace, run
+
+    ca = tmp / "ca.pem"
+    py = sys.executable
+    with loopback_namespace("sdbench", [RELAY]) as ns:
+        space = Namespace(ns, tmp)
+        try:
+
+            def relay(mode: str) -> subprocess.Popen[bytes]:
+                proc = space.start(
+                    f"relay-{mode}",
+                    py,
+                    "-m",
+                    "tests.support.badsmtp",
+                    "--listen",
+                    f"{RELAY}:25",
+                    "--mode",
+                    mode,
+                    "--ca-out",
+                    str(ca),
+                )
+                deadline = time.monotonic() + 20
+                while time.monotonic() < deadline and not ca.exists():
+                    time.sleep(0.1)
+                time.sleep(1.0)
+                return proc
+
+            server = relay("normal")
+            (tmp / "blackbox.yml").write_text(BLACKBOX_STARTTLS.replace("CAFILE", str(ca)))
+            (tmp / "bench.toml").write_text(
+                'mail_log = "off"\nqueue = false\n[modules.starttls]\nstarttls = "require"\n'
+                f'cafile = "{ca}"\ntimeouts = {{ connect = 1, starttls = 2 }}\n'
+                '[modules.starttls_fast]\nstarttls = "require"\nfollow_ups = false\n'
+                f'cafile = "{ca}"\ntimeouts = {{ connect = 1, starttls = 2 }}\n'
+            )
+            (tmp / "rules.yml").write_text(ALERT_RULES)
+            (tmp / "prometheus.yml").write_text(
+                "global: {scrape_interval: 5s, scrape_timeout: 5s, evaluation_interval: 1s}\n"
+                "rule_files: [rules.yml]\nscrape_configs:\n"
+                "  - job_name: blackbox\n    metrics_path: /probe\n"
+                f"    params: {{module: [smtp_starttls], target: ['{RELAY}:25']}}\n"
+                "    static_configs: [{targets: ['127.0.0.1:9115']}]\n"
+                "  - job_name: smtpdoctor\n    metrics_path: /probe\n"
+                f"    params: {{module: [starttls], target: ['{RELAY}:25']}}\n"
+                "    static_configs: [{targets: ['127.0.0.1:9925']}]\n"
+                "  - job_name: smtpdoctor_fast\n    metrics_path: /probe\n"
+                f"    params: {{module: [starttls_fast], target: ['{RELAY}:25']}}\n"
+                "    static_configs: [{targets: ['127.0.0.1:9925']}]\n"
+            )
+            space.start(
+                "blackbox",
+                BLACKBOX,
+                f"--config.file={tmp / 'blackbox.yml'}",
+                "--web.listen-address=127.0.0.1:9115",
+            )
+            space.start("monitor", *monitor_argv(tmp / "bench.toml", 9925, tmp))
+            space.start(
+                "prometheus",
+                prometheus,
+                f"--config.file={tmp / 'prometheus.yml'}",
+                f"--storage.tsdb.path={tmp / 'tsdb'}",
+                "--web.listen-address=127.0.0.1:9090",
+            )
+
+            def firing() -> dict[str, dict[str, str]]:
+                doc = space.get(9090, "/api/v1/alerts")
+                alerts = doc["data"]["alerts"] if doc else []
+                return {a["labels"]["job"]: a["labels"] for a in alerts if a["state"] == "firing"}
+
+            def healthy() -> bool:
+                doc = space.get(9090, "/api/v1/query?query=probe_success")
+                values = [r["value"][1] for r in doc["data"]["result"]] if doc else []
+                return values == ["1"] * len(JOBS) and not firing()
+
+            def wait(check: object, timeout: float) -> None:
+                deadline = time.monotonic() + timeout
+                while time.monotonic() < deadline and not check():  # type: ignore[operator]
+                    time.sleep(0.2)
+
+            def probe_took(job: str) -> float:
+                doc = space.get(9090, f"/api/v1/query?query=probe_duration_seconds{{job='{job}'}}")
+                result = doc["data"]["result"] if doc else []
+                return float(result[0]["value"][1]) if result else float("nan")
+
+            # fault -> job -> [(seconds to firing, cause, seconds the failed probe took)]
+            results: dict[str, dict[str, list[tuple[float, str, float]]]] = {}
+            for fault in ("drop", "tls-stall"):
+                for _ in range(rounds):
+                    wait(healthy, 60)
+                    if fault == "drop":
+                        space.nft(
+                            "table inet fault {\n chain out {\n  type filter hook output "
+                            f"priority 0;\n  ip daddr {RELAY} tcp dport 25 drop\n }}\n}}\n"
+                        )
+                    else:
+                        server.terminate()
+                        server.wait()
+                        server = relay("starttls-stall")
+                    start = time.monotonic()
+                    seen: dict[str, float] = {}
+                    while time.monotonic() - start < 60 and len(seen) < len(JOBS):
+                        for job, labels in firing().items():
+                            if job not in seen:
+                                seen[job] = time.monotonic() - start
+                                cause = (
+                                    f"{labels['cause']} in {labels['phase']}"
+                                    if "cause" in labels
+                                    else "none"
+                                )
+                                results.setdefault(fault, {}).setdefault(job, []).append(
+                                    (seen[job], cause, probe_took(job))
+                                )
+                        time.sleep(0.2)
+                    if fault == "drop":
+                        run("ip", "netns", "exec", ns, "nft", "delete", "table", "inet", "fault")
+                    else:
+                        server.terminate()
+                        server.wait()
+                        server = relay("normal")
+        finally:
+            space.stop()
+    print(
+        f"alert: fault to firing alert in Prometheus (scrape every 5 s, timeout 5 s, rules "
+        f"every 1 s, no `for`), median of {rounds} rounds; smtpdoctor /probe with connect 1 s "
+        "and STARTTLS 2 s limits (with and without check's follow-up probes), blackbox "
+        "smtp_starttls with its 5 s module timeout. Each job's scrape phase within the 5 s "
+        "interval adds 0 to 5 s of its own: the probe time is the part the prober controls"
+    )
+    for fault, jobs in results.items():
+        print(f"  {fault}:")
+        for job in JOBS:
+            rows = jobs.get(job, [])
+            took = f"{statistics.median(t for t, _, _ in rows):.1f} s" if rows else "never"
+            probe = f"{statistics.median(p for _, _, p in rows):.1f} s" if rows else "-"
+            causes = ", ".join(sorted({c for _, c, _ in rows})) or "-"
+            print(
+                f"    {job:<16} {took:>7} to firing (the failed probe took {probe})  "
+                f"fired {len(rows)}/{rounds}  cause: {causes}"
+            )
+
+
+# -- 4. nagios ------------------------------------------------------------------------
 
 
 def run_measured(argv: list[str]) -> tuple[float, float, int]:
@@ -307,12 +493,13 @@ def bench_nagios(runs: int) -> None:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--only", default="fleet,probe,nagios")
+    parser.add_argument("--only", default="fleet,probe,alert,nagios")
     parser.add_argument("--targets", type=int, default=1000)
     parser.add_argument("--duration", type=float, default=150.0)
     parser.add_argument("--probe-seconds", type=float, default=10.0)
     parser.add_argument("--workers", type=int, default=4)
     parser.add_argument("--runs", type=int, default=20)
+    parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument(
         "--serve", nargs=2, type=int, metavar=("HEALTHY", "STALLED"), help=argparse.SUPPRESS
     )
@@ -326,6 +513,8 @@ def main() -> int:
             bench_nagios(args.runs)
         if "probe" in wanted:
             bench_probe(args.probe_seconds, args.workers, Path(tmp))
+        if "alert" in wanted:
+            bench_alert(args.rounds, Path(tmp))
         if "fleet" in wanted:
             bench_fleet(args.targets, args.duration, Path(tmp))
     return 0

@@ -48,6 +48,12 @@ def register(subparsers: Any) -> None:
         metavar="HOST:PORT",
         help="HTTP listener (default 127.0.0.1:9925; loopback unless told otherwise)",
     )
+    p.add_argument(
+        "--web-config",
+        type=Path,
+        metavar="FILE",
+        help="TLS and basic auth for the listener (Prometheus exporter-toolkit web-config file)",
+    )
     add_mta_arguments(p)
     p.set_defaults(handler=run, action=None)
     actions = p.add_subparsers(dest="action", metavar="ACTION")
@@ -71,6 +77,8 @@ def _config(args: argparse.Namespace) -> MonitorConfig:
     if getattr(args, "listen", None):
         parse_listen(args.listen)
         config = MonitorConfig(**{**config.__dict__, "listen": args.listen})
+    if getattr(args, "web_config", None):
+        config = MonitorConfig(**{**config.__dict__, "web_config": args.web_config})
     return config
 
 
@@ -86,7 +94,7 @@ def run(args: argparse.Namespace) -> int:
         host = f"[{address[0]}]" if ":" in address[0] else address[0]
         sys.stderr.write(
             f"smtpdoctor monitor: {len(config.targets)} target(s) every {config.interval_s:g} s; "
-            f"http://{host}:{address[1]}/ (metrics at /metrics)\n"
+            f"{monitor.scheme}://{host}:{address[1]}/ (metrics at /metrics)\n"
         )
 
     asyncio.run(monitor.run(ready))

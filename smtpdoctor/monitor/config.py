@@ -81,6 +81,7 @@ class MonitorConfig:
     # None: /var/log/mail.log or /var/log/maillog, as doctor reads
     mail_log: Path | None = None
     queue: bool = True  # export the local MTA's queue
+    web_config: Path | None = None  # exporter-toolkit web-config file: TLS, basic auth
     source: str = ""  # the file it came from
 
     def budget_for(self, spec: TargetSpec) -> float:
@@ -91,9 +92,9 @@ class MonitorConfig:
 
 
 TOP_KEYS = ("interval", "concurrency", "listen", "history", "retention", "targets", "modules",
-            "hooks", "mail_log", "queue")  # fmt: skip
+            "hooks", "mail_log", "queue", "web_config")  # fmt: skip
 MODULE_KEYS = ("ports", "tls", "starttls", "timeouts", "budget", "user", "password_file",
-               "send", "from", "to", "cafile", "helo")  # fmt: skip
+               "send", "from", "to", "cafile", "helo", "follow_ups")  # fmt: skip
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$")
 _UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0, None: 1.0}
@@ -213,6 +214,9 @@ class _Reader:
         send = table.get("send", False)
         if not isinstance(send, bool):
             raise self.fail((*path, "send"), "send: expected true or false")
+        follow_ups = table.get("follow_ups", True)
+        if not isinstance(follow_ups, bool):
+            raise self.fail((*path, "follow_ups"), "follow_ups: expected true or false")
         return ProbeModule(
             ports=tuple(self.integer(p, (*path, "ports"), 1, 65535) for p in ports),
             tls=self.string(
@@ -240,6 +244,7 @@ class _Reader:
             if "cafile" in table
             else None,
             helo=self.string(table["helo"], (*path, "helo")) if "helo" in table else None,
+            follow_ups=follow_ups,
         )
 
     def target(self, index: int, table: Any, modules: dict[str, ProbeModule]) -> TargetSpec:
@@ -325,6 +330,9 @@ def parse_config(text: str, source: str = "<config>") -> MonitorConfig:
         hooks=r.hooks(data.get("hooks", {})),
         mail_log=Path(r.string(data["mail_log"], ("mail_log",))) if "mail_log" in data else None,
         queue=queue,
+        web_config=(
+            Path(r.string(data["web_config"], ("web_config",))) if "web_config" in data else None
+        ),
         source=source,
     )
 

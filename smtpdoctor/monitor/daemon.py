@@ -26,6 +26,7 @@ from smtpdoctor.monitor.runner import Runner
 from smtpdoctor.monitor.sample import ProbeSample
 from smtpdoctor.monitor.server import MonitorHTTPServer
 from smtpdoctor.monitor.status_page import render
+from smtpdoctor.monitor.webconfig import BasicAuth, load_web_config
 from smtpdoctor.mta.detect import MtaOptions
 
 STATUS_WINDOW_S = 86400.0
@@ -109,6 +110,7 @@ class Monitor:
         self._stop = asyncio.Event()
         self.http: MonitorHTTPServer | None = None
         self.history: History | None = None
+        self.scheme = "http"
         self._hook_tasks: set[asyncio.Task[None]] = set()
 
     # -- samples -------------------------------------------------------------
@@ -198,6 +200,10 @@ class Monitor:
     def start_http(self) -> tuple[str, int]:
         """Bind the listener (before anything else, so a taken port fails at once)."""
         host, port = parse_listen(self.config.listen)
+        tls, auth = None, None
+        if self.config.web_config is not None:
+            web = load_web_config(self.config.web_config)
+            tls, auth = web.ssl_context(), BasicAuth(web.users)
         try:
             self.http = MonitorHTTPServer(
                 (host, port),
@@ -206,11 +212,14 @@ class Monitor:
                 lambda: set(self.config.modules),
                 self.status_html,
                 self.status_json,
+                tls,
+                auth,
             )
         except OSError as exc:
             raise UsageError(f"cannot listen on {self.config.listen}: {exc.strerror}") from None
         threading.Thread(target=self.http.serve_forever, name="http", daemon=True).start()
         bound = self.http.server_address
+        self.scheme = "https" if tls is not None else "http"
         return str(bound[0]), int(bound[1])
 
     async def run(self, ready: Callable[[tuple[str, int]], None] | None = None) -> None:

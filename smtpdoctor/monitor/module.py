@@ -23,3 +23,7 @@ class ProbeModule:
     recipients: tuple[str, ...] = ()
     cafile: Path | None = None
     helo: str | None = None
+    # check's follow-up probes (the MSS-clamped retry that tells an MTU blackhole from a
+    # stall, the other TLS mode, the 465/587 comparison behind port25_blocked); off, a
+    # stalled phase fails faster but those causes can no longer be named
+    follow_ups: bool = True

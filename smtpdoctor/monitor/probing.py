@@ -58,6 +58,7 @@ def check_options(target: str, module: ProbeModule, budget_s: float) -> CheckOpt
         helo_name=module.helo,
         cafile=module.cafile,
         families=(socket.AF_INET, socket.AF_INET6),
+        follow_ups=module.follow_ups,
     )
 
 

@@ -7,8 +7,10 @@ slow /probe never blocks a /metrics scrape.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import socket
+import ssl
 import time
 from collections.abc import Callable
 from concurrent.futures import TimeoutError as FutureTimeout
@@ -21,6 +23,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_l
 from smtpdoctor.exitcodes import UsageError
 from smtpdoctor.monitor.metrics import probe_registry
 from smtpdoctor.monitor.sample import ProbeSample
+from smtpdoctor.monitor.webconfig import BasicAuth
 from smtpdoctor.target import parse_target
 
 # Like blackbox_exporter: answer this much before Prometheus gives up on the scrape.
@@ -42,10 +45,19 @@ class MonitorHTTPServer(ThreadingHTTPServer):
         modules: Callable[[], set[str]],
         status_html: Callable[[], str],
         status_json: Callable[[], dict[str, Any]],
+        tls: ssl.SSLContext | None = None,
+        auth: BasicAuth | None = None,
     ):
         if ":" in address[0]:
             self.address_family = socket.AF_INET6
         super().__init__(address, _Handler)
+        if tls is not None:
+            # the handshake happens in the request's thread (first read), not in accept():
+            # a client that stalls the handshake cannot hold up other scrapes
+            self.socket = tls.wrap_socket(
+                self.socket, server_side=True, do_handshake_on_connect=False
+            )
+        self.auth = auth
         self.registry = registry
         self.probe_now = probe_now
         self.modules = modules
@@ -56,6 +68,7 @@ class MonitorHTTPServer(ThreadingHTTPServer):
 class _Handler(BaseHTTPRequestHandler):
     server: MonitorHTTPServer
     server_version = "smtpdoctor-monitor"
+    timeout = 30  # seconds a client may take to send its request (and finish a handshake)
 
     def log_message(self, format: str, *args: Any) -> None:
         pass  # scrapes every few seconds would flood the journal
@@ -70,8 +83,21 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(body)
 
+    def handle(self) -> None:
+        # a failed handshake or a client gone mid-request: nothing to answer
+        with contextlib.suppress(ssl.SSLError, OSError):
+            super().handle()
+
     def do_GET(self) -> None:
         url = urlsplit(self.path)
+        auth = self.server.auth
+        if auth is not None and not auth.allows(self.headers.get("Authorization")):
+            self.send_response(401)
+            self.send_header("WWW-Authenticate", 'Basic realm="smtpdoctor"')
+            self.send_header("Content-Length", "13")
+            self.end_headers()
+            self.wfile.write(b"Unauthorized\n")
+            return
         try:
             if url.path == "/metrics":
                 self._send(200, generate_latest(self.server.registry), CONTENT_TYPE_LATEST)

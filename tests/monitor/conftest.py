@@ -17,7 +17,7 @@ import pytest
 
 from tests.check.conftest import bad, certs, closed_port, good  # noqa: F401 (fixtures)
 
-READY = re.compile(r"http://(\S+):(\d+)/")
+READY = re.compile(r"(https?)://(\S+):(\d+)/")
 
 
 @dataclass
@@ -94,7 +94,7 @@ def monitor(tmp_path: Path) -> Iterator[Callable[[str], MonitorProcess]]:
             m = READY.search(line)
             if m:
                 mp = MonitorProcess(
-                    proc, f"http://{m.group(1)}:{m.group(2)}", config, history, lines
+                    proc, f"{m.group(1)}://{m.group(2)}:{m.group(3)}", config, history, lines
                 )
                 started.append(mp)
                 return mp

@@ -172,3 +172,67 @@ def test_the_mail_log_is_followed_into_bounded_counters(
     }
     checked = promtool_check_metrics(body)
     assert checked.returncode == 0, checked.stdout + checked.stderr
+
+
+def test_web_config_serves_tls_and_basic_auth(
+    monitor: Callable[[str], MonitorProcess], tmp_path: Path
+) -> None:
+    import base64
+    import http.client
+    import ssl
+    import urllib.error
+    import urllib.request
+
+    import bcrypt
+
+    from tests.support.certs import make_certs
+
+    certs = make_certs(tmp_path)
+    identity = certs.identities["valid"]
+    hashed = bcrypt.hashpw(b"s3cret scrape", bcrypt.gensalt(rounds=4)).decode()
+    web = tmp_path / "web.yml"
+    web.write_text(
+        f"tls_server_config:\n  cert_file: {identity.cert_pem}\n  key_file: {identity.key_pem}\n"
+        f"basic_auth_users:\n  prometheus: '{hashed}'\n"
+    )
+    mp = monitor(config_for(extra=f'web_config = "{web}"'))
+    assert mp.url.startswith("https://127.0.0.1:")
+    context = ssl.create_default_context(cafile=str(certs.ca_pem))
+
+    def get(user: str | None, password: str = "") -> int:
+        headers = {}
+        if user is not None:
+            token = base64.b64encode(f"{user}:{password}".encode()).decode()
+            headers["Authorization"] = f"Basic {token}"
+        request = urllib.request.Request(
+            mp.url.replace("127.0.0.1", "localhost") + "/metrics", headers=headers
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=10, context=context) as response:
+                assert b"smtpdoctor_monitor_targets" in response.read()
+                return int(response.status)
+        except urllib.error.HTTPError as exc:
+            assert exc.headers["WWW-Authenticate"] == 'Basic realm="smtpdoctor"'
+            return int(exc.code)
+
+    assert get(None) == 401
+    assert get("prometheus", "wrong") == 401
+    assert get("nobody", "s3cret scrape") == 401
+    assert get("prometheus", "s3cret scrape") == 200
+    assert get("prometheus", "s3cret scrape") == 200  # the cached path
+    with pytest.raises(http.client.RemoteDisconnected):  # plain HTTP gets no HTTP answer
+        urllib.request.urlopen(mp.url.replace("https", "http") + "/metrics", timeout=5)
+
+
+def test_a_broken_web_config_is_one_line_and_exit_2(tmp_path: Path) -> None:
+    from tests.monitor.conftest import smtpdoctor
+
+    web = tmp_path / "web.yml"
+    web.write_text("basic_auth_users:\n  prometheus: plaintext\n")
+    config = tmp_path / "m.toml"
+    config.write_text(f'web_config = "{web}"\n')
+    done = smtpdoctor("monitor", "--config", str(config), "--listen", "127.0.0.1:0")
+    assert done.returncode == 2
+    assert done.stderr == (
+        f"smtpdoctor: error: {web}: basic_auth_users.prometheus: expected a bcrypt hash\n"
+    )
