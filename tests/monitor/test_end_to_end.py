@@ -4,8 +4,10 @@ cause label, reaches Alertmanager's webhook, and resolves when the fault is remo
 
 Everything runs in one network namespace of the test's own (its loopback holds the relay's
 documentation address 192.0.2.25), so the fixed ports below cannot collide with anything.
-The shipped rules are used as `monitor rules` prints them, with one change: the
-SMTPTargetDown `for:` of 2 minutes becomes 2 seconds, to keep the test short.
+Two faults: the relay's ports dropped (connect_timeout in connect) and a TLS handshake
+that stalls after STARTTLS (tls_handshake_timeout in starttls). The shipped rules are
+used as `monitor rules` prints them, with one change: the SMTPTargetDown `for:` of 2
+minutes becomes 2 seconds, to keep the test short.
 """
 
 from __future__ import annotations
@@ -138,7 +140,42 @@ def hooks(path: Path) -> list[dict[str, Any]]:
     return [json.loads(line) for line in path.read_text().splitlines()]
 
 
-def test_dropped_relay_fires_target_down_with_its_cause_and_resolves(space: Namespace) -> None:
+class Relay:
+    """badsmtp on RELAY:25 offering STARTTLS (its CA written for the monitor); the TLS
+    fault swaps it for one that stalls the handshake after `220 Ready to start TLS`."""
+
+    def __init__(self, space: Namespace):
+        self.space = space
+        self.ca = space.tmp / "relay-ca.pem"
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.generation = 0
+
+    def start(self, mode: str) -> None:
+        if self.proc is not None:
+            self.proc.terminate()
+            self.proc.wait(10)
+        self.generation += 1
+        name = f"relay{self.generation}"
+        self.proc = self.space.start(name, sys.executable, "-m", "tests.support.badsmtp",
+                                     "--listen", f"{RELAY}:25", "--mode", mode,
+                                     "--ca-out", str(self.ca))  # fmt: skip
+        log = self.space.tmp / f"{name}.log"
+        wait_for(f"the {mode} relay", lambda: log.read_text().strip().isdigit(), 20, self.space)
+
+
+DROP = (
+    "table inet fault {\n chain out {\n  type filter hook output priority 0;\n"
+    f"  ip daddr {RELAY} tcp dport {{ 25, 465, 587 }} drop\n }}\n}}\n"
+)
+
+
+@pytest.mark.parametrize(
+    ("fault", "cause", "phase"),
+    [("drop", "connect_timeout", "connect"), ("tls-stall", "tls_handshake_timeout", "starttls")],
+)
+def test_a_fault_fires_target_down_with_its_cause_reaches_alertmanager_and_resolves(
+    space: Namespace, fault: str, cause: str, phase: str
+) -> None:
     tmp = space.tmp
     rules = smtpdoctor("monitor", "rules").stdout
     marker = "      - alert: SMTPTargetDown\n"
@@ -159,13 +196,18 @@ def test_dropped_relay_fires_target_down_with_its_cause_and_resolves(space: Name
         "scrape_configs:\n  - job_name: smtpdoctor\n"
         f"    static_configs: [{{targets: ['127.0.0.1:{PORTS['monitor']}']}}]\n"
     )
+    relay = Relay(space)
+    relay.start("normal")
+    # every 2 s, each probe within 1.6 s: the phase limits leave room for check's
+    # follow-up probes (the MSS-clamped retry after a TLS stall)
     (tmp / "monitor.toml").write_text(
-        f'interval = "1s"\n[[targets]]\ntarget = "{RELAY}:25"\nname = "relay"\n'
-        '[modules.default]\nstarttls = "never"\ntimeouts = { connect = 0.5 }\n'
+        f'interval = "2s"\nmail_log = "off"\nqueue = false\n'
+        f'[[targets]]\ntarget = "{RELAY}:25"\nname = "relay"\n'
+        f'[modules.default]\nstarttls = "require"\ncafile = "{relay.ca}"\n'
+        "timeouts = { connect = 0.5, starttls = 0.5 }\n"
     )
     hook_log = tmp / "hooks.jsonl"
     py = sys.executable
-    space.start("relay", py, "-m", "tests.support.badsmtp", "--listen", f"{RELAY}:25")
     space.start("webhook", py, "-c", RECEIVER, str(PORTS["webhook"]), str(hook_log))
     assert ALERTMANAGER is not None and PROMETHEUS is not None
     space.start(
@@ -190,20 +232,18 @@ def test_dropped_relay_fires_target_down_with_its_cause_and_resolves(space: Name
     wait_for("Prometheus to see the relay up", relay_up, 30, space)
     assert firing(space) == []
 
-    space.nft(
-        "table inet fault {\n chain out {\n  type filter hook output priority 0;\n"
-        f"  ip daddr {RELAY} tcp dport {{ 25, 465, 587 }} drop\n }}\n}}\n"
-    )
-    dropped_at = time.monotonic()
+    if fault == "drop":
+        space.nft(DROP)
+    else:
+        relay.start("starttls-stall")
+    faulted_at = time.monotonic()
     (alert,) = wait_for("SMTPTargetDown to fire", lambda: firing(space), 30, space)
-    fired_after = time.monotonic() - dropped_at
-    assert alert["labels"]["cause"] == "connect_timeout"
-    assert alert["labels"]["phase"] == "connect"
+    fired_after = time.monotonic() - faulted_at
+    assert alert["labels"]["cause"] == cause
+    assert alert["labels"]["phase"] == phase
     assert alert["labels"]["target"] == "relay"
     assert alert["labels"]["severity"] == "critical"
-    assert (
-        alert["annotations"]["summary"] == "SMTP target relay is down: connect_timeout in connect"
-    )
+    assert alert["annotations"]["summary"] == f"SMTP target relay is down: {cause} in {phase}"
 
     def notified(status: str) -> list[dict[str, Any]]:
         return [
@@ -212,10 +252,13 @@ def test_dropped_relay_fires_target_down_with_its_cause_and_resolves(space: Name
         ]  # fmt: skip
 
     (sent,) = wait_for("Alertmanager's webhook", lambda: notified("firing"), 20, space)[:1]
-    assert sent["labels"]["cause"] == "connect_timeout"
+    assert sent["labels"]["cause"] == cause
 
-    run("ip", "netns", "exec", space.ns, "nft", "delete", "table", "inet", "fault")
+    if fault == "drop":
+        run("ip", "netns", "exec", space.ns, "nft", "delete", "table", "inet", "fault")
+    else:
+        relay.start("normal")
     wait_for("the alert to resolve", lambda: not firing(space), 30, space)
     (resolved,) = wait_for("the resolved notification", lambda: notified("resolved"), 20, space)[:1]
-    assert resolved["labels"]["cause"] == "connect_timeout"
-    print(f"fault to firing alert: {fired_after:.1f} s")
+    assert resolved["labels"]["cause"] == cause
+    print(f"{fault}: fault to firing alert {fired_after:.1f} s")
