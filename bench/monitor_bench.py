@@ -295,7 +295,7 @@ def bench_alert(rounds: int, tmp: Path) -> None:
     if os.geteuid() != 0 or prometheus is None or BLACKBOX is None:
         print("alert: needs root, prometheus and prometheus-blackbox-exporter; skipped")
         return
-    from tests.monitor.test_end_to_end import RELAY, Namespace
+    from tests.monitor.test_end_to_end import RELAY, STALL, Namespace
     from tests.support.netns import loopback_namespace, run
 
     ca = tmp / "ca.pem"
@@ -304,8 +304,8 @@ def bench_alert(rounds: int, tmp: Path) -> None:
         space = Namespace(ns, tmp)
         try:
 
-            def relay(mode: str) -> subprocess.Popen[bytes]:
-                proc = space.start(
+            def relay(mode: str) -> None:
+                space.start(
                     f"relay-{mode}",
                     py,
                     "-m",
@@ -321,9 +321,12 @@ def bench_alert(rounds: int, tmp: Path) -> None:
                 while time.monotonic() < deadline and not ca.exists():
                     time.sleep(0.1)
                 time.sleep(1.0)
-                return proc
 
-            server = relay("normal")
+            relay("normal")
+            # the TLS fault sends new connections to :25 here (nftables DNAT): no restart,
+            # no window where the port is closed
+            space.start("relay-stall", py, "-m", "tests.support.badsmtp", "--listen",
+                        f"{RELAY}:2525", "--mode", "starttls-stall")  # fmt: skip
             (tmp / "blackbox.yml").write_text(BLACKBOX_STARTTLS.replace("CAFILE", str(ca)))
             (tmp / "bench.toml").write_text(
                 'mail_log = "off"\nqueue = false\n[modules.starttls]\nstarttls = "require"\n'
@@ -391,9 +394,7 @@ def bench_alert(rounds: int, tmp: Path) -> None:
                             f"priority 0;\n  ip daddr {RELAY} tcp dport 25 drop\n }}\n}}\n"
                         )
                     else:
-                        server.terminate()
-                        server.wait()
-                        server = relay("starttls-stall")
+                        space.nft(STALL)  # new connections to :25 go to the stalling server
                     start = time.monotonic()
                     seen: dict[str, float] = {}
                     while time.monotonic() - start < 60 and len(seen) < len(JOBS):
@@ -409,12 +410,8 @@ def bench_alert(rounds: int, tmp: Path) -> None:
                                     (seen[job], cause, probe_took(job))
                                 )
                         time.sleep(0.2)
-                    if fault == "drop":
-                        run("ip", "netns", "exec", ns, "nft", "delete", "table", "inet", "fault")
-                    else:
-                        server.terminate()
-                        server.wait()
-                        server = relay("normal")
+                    family = "inet" if fault == "drop" else "ip"
+                    run("ip", "netns", "exec", ns, "nft", "delete", "table", family, "fault")
         finally:
             space.stop()
     print(

@@ -141,28 +141,29 @@ def hooks(path: Path) -> list[dict[str, Any]]:
 
 
 class Relay:
-    """badsmtp on RELAY:25 offering STARTTLS (its CA written for the monitor); the TLS
-    fault swaps it for one that stalls the handshake after `220 Ready to start TLS`."""
+    """badsmtp on RELAY:25 offering STARTTLS (its CA written for the monitor), and one on
+    RELAY:2525 that stalls the TLS handshake after `220 Ready to start TLS`: the TLS fault
+    redirects new connections to port 25 there (nftables DNAT), so the switch is instant
+    and leaves no window where the port is closed."""
 
     def __init__(self, space: Namespace):
         self.space = space
         self.ca = space.tmp / "relay-ca.pem"
-        self.proc: subprocess.Popen[bytes] | None = None
-        self.generation = 0
-
-    def start(self, mode: str) -> None:
-        if self.proc is not None:
-            self.proc.terminate()
-            self.proc.wait(10)
-        self.generation += 1
-        name = f"relay{self.generation}"
-        self.proc = self.space.start(name, sys.executable, "-m", "tests.support.badsmtp",
-                                     "--listen", f"{RELAY}:25", "--mode", mode,
-                                     "--ca-out", str(self.ca))  # fmt: skip
-        log = self.space.tmp / f"{name}.log"
-        wait_for(f"the {mode} relay", lambda: log.read_text().strip().isdigit(), 20, self.space)
+        for name, port, mode in (("relay", 25, "normal"), ("stall", 2525, "starttls-stall")):
+            ca = self.ca if port == 25 else space.tmp / "stall-ca.pem"
+            self.space.start(name, sys.executable, "-m", "tests.support.badsmtp",
+                             "--listen", f"{RELAY}:{port}", "--mode", mode,
+                             "--ca-out", str(ca))  # fmt: skip
+            log = space.tmp / f"{name}.log"
+            wait_for(
+                f"the {mode} relay", lambda log=log: log.read_text().strip().isdigit(), 20, space
+            )
 
 
+STALL = (
+    "table ip fault {\n chain out {\n  type nat hook output priority -100;\n"
+    f"  ip daddr {RELAY} tcp dport 25 dnat to {RELAY}:2525\n }}\n}}\n"
+)
 DROP = (
     "table inet fault {\n chain out {\n  type filter hook output priority 0;\n"
     f"  ip daddr {RELAY} tcp dport {{ 25, 465, 587 }} drop\n }}\n}}\n"
@@ -197,7 +198,6 @@ def test_a_fault_fires_target_down_with_its_cause_reaches_alertmanager_and_resol
         f"    static_configs: [{{targets: ['127.0.0.1:{PORTS['monitor']}']}}]\n"
     )
     relay = Relay(space)
-    relay.start("normal")
     # every 2 s, each probe within 1.6 s: the phase limits leave room for check's
     # follow-up probes (the MSS-clamped retry after a TLS stall)
     (tmp / "monitor.toml").write_text(
@@ -232,10 +232,7 @@ def test_a_fault_fires_target_down_with_its_cause_reaches_alertmanager_and_resol
     wait_for("Prometheus to see the relay up", relay_up, 30, space)
     assert firing(space) == []
 
-    if fault == "drop":
-        space.nft(DROP)
-    else:
-        relay.start("starttls-stall")
+    space.nft(DROP if fault == "drop" else STALL)
     faulted_at = time.monotonic()
     (alert,) = wait_for("SMTPTargetDown to fire", lambda: firing(space), 30, space)
     fired_after = time.monotonic() - faulted_at
@@ -254,10 +251,8 @@ def test_a_fault_fires_target_down_with_its_cause_reaches_alertmanager_and_resol
     (sent,) = wait_for("Alertmanager's webhook", lambda: notified("firing"), 20, space)[:1]
     assert sent["labels"]["cause"] == cause
 
-    if fault == "drop":
-        run("ip", "netns", "exec", space.ns, "nft", "delete", "table", "inet", "fault")
-    else:
-        relay.start("normal")
+    family = "inet" if fault == "drop" else "ip"
+    run("ip", "netns", "exec", space.ns, "nft", "delete", "table", family, "fault")
     wait_for("the alert to resolve", lambda: not firing(space), 30, space)
     (resolved,) = wait_for("the resolved notification", lambda: notified("resolved"), 20, space)[:1]
     assert resolved["labels"]["cause"] == cause
