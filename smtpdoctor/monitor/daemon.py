@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import signal
+import sqlite3
 import sys
 import threading
 import time
@@ -13,7 +14,7 @@ from typing import Any
 
 from prometheus_client.registry import Collector
 
-from smtpdoctor.exitcodes import UsageError
+from smtpdoctor.exitcodes import CouldNotRun, UsageError
 from smtpdoctor.monitor import probing
 from smtpdoctor.monitor.config import MonitorConfig, parse_listen
 from smtpdoctor.monitor.history import History, default_path, summarize
@@ -225,7 +226,10 @@ class Monitor:
     async def run(self, ready: Callable[[tuple[str, int]], None] | None = None) -> None:
         """Probe on schedule and serve until stopped."""
         self._loop = asyncio.get_running_loop()
-        self.history = History(self.history_path, self.config.retention_days)
+        try:
+            self.history = History(self.history_path, self.config.retention_days)
+        except (OSError, sqlite3.Error) as exc:
+            raise CouldNotRun(f"{self.history_path}: cannot open the history: {exc}") from None
         address = self.start_http()
         runner = Runner(probing.probe, self._sink)
         self.metrics.in_flight = lambda: runner.running

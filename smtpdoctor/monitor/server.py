@@ -11,6 +11,7 @@ import contextlib
 import json
 import socket
 import ssl
+import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import TimeoutError as FutureTimeout
@@ -29,6 +30,8 @@ from smtpdoctor.target import parse_target
 # Like blackbox_exporter: answer this much before Prometheus gives up on the scrape.
 SCRAPE_TIMEOUT_OFFSET_S = 0.5
 DEFAULT_PROBE_TIMEOUT_S = 10.0
+# /probe requests in flight at once; more get 503 at once instead of piling up threads
+MAX_PROBES_IN_FLIGHT = 64
 MAX_PROBE_TIMEOUT_S = 600.0
 
 
@@ -58,6 +61,7 @@ class MonitorHTTPServer(ThreadingHTTPServer):
                 self.socket, server_side=True, do_handshake_on_connect=False
             )
         self.auth = auth
+        self.probe_slots = threading.BoundedSemaphore(MAX_PROBES_IN_FLIGHT)
         self.registry = registry
         self.probe_now = probe_now
         self.modules = modules
@@ -138,12 +142,17 @@ class _Handler(BaseHTTPRequestHandler):
                 self._send(400, b"bad X-Prometheus-Scrape-Timeout-Seconds\n")
                 return
         timeout = min(max(timeout, 0.5), MAX_PROBE_TIMEOUT_S)
+        if not self.server.probe_slots.acquire(blocking=False):
+            self._send(503, b"too many probes in flight\n")
+            return
         started = time.monotonic()
         try:
             sample = self.server.probe_now(target, module, timeout)
         except FutureTimeout:
             self._send(503, b"probe did not finish in time\n")
             return
+        finally:
+            self.server.probe_slots.release()
         sample_registry = probe_registry(sample)
         body = generate_latest(sample_registry)
         if time.monotonic() - started > timeout + SCRAPE_TIMEOUT_OFFSET_S:

@@ -229,3 +229,16 @@ def test_status_page_renders_in_chromium(
     )
     assert shot.exists() and shot.stat().st_size > 5000
     print(f"status page screenshot: {shot}")
+
+
+def test_an_unwritable_history_cannot_run(tmp_path: Path) -> None:
+    config = tmp_path / "m.toml"
+    config.write_text('mail_log = "off"\n')
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    history = blocker / "history.sqlite3"  # a directory that is a file
+    done = smtpdoctor("monitor", "--config", str(config), "--listen", "127.0.0.1:0",
+                      "--history", str(history))  # fmt: skip
+    assert done.returncode == 3
+    assert done.stderr.startswith(f"smtpdoctor: cannot run: {history}: cannot open the history: ")
+    assert done.stderr.count("\n") == 1
