@@ -26,13 +26,15 @@ fi
 if [ "$want_test" = 1 ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
     # Debian packages the tests drive for real: Postfix (configured by the tests, never
     # started as the system MTA), dnsmasq for the lab's DNS, nftables and iproute2 for the
-    # network faults, and the tools the benchmarks compare against.
+    # network faults, the tools the benchmarks compare against, and for the monitor:
+    # Prometheus (promtool), Alertmanager, blackbox_exporter, Chromium (status page), sqlite3.
     export DEBIAN_FRONTEND=noninteractive
     echo "postfix postfix/main_mailer_type select No configuration" | debconf-set-selections
     apt-get update -qq
     apt-get install -y -qq --no-install-recommends \
         postfix dnsmasq-base nftables iproute2 procps \
-        swaks libnet-dns-perl monitoring-plugins-basic pflogsumm libidn12 time >/dev/null
+        swaks libnet-dns-perl monitoring-plugins-basic pflogsumm libidn12 time \
+        prometheus prometheus-alertmanager prometheus-blackbox-exporter chromium sqlite3 >/dev/null
     bash scripts/install-exim.sh
 fi
 

@@ -11,6 +11,7 @@ from typing import Any
 
 from rich.console import Console
 
+from smtpdoctor.cli import nagios_mode
 from smtpdoctor.cli.interrupt import INTERRUPTED_EXIT, Interrupted, Measured, run_interruptible
 from smtpdoctor.cli.terminal import terminal_console, use_color
 from smtpdoctor.diagnose.rules import diagnose
@@ -142,6 +143,7 @@ def register(subparsers: Any) -> None:
     p.add_argument("--json", action="store_true", help="write one JSON document to stdout")
     p.add_argument("--no-color", action="store_true", help="plain text output")
     p.add_argument("-v", "--verbose", action="store_true", help="show the transcripts")
+    nagios_mode.add_arguments(p)
     p.set_defaults(handler=run)
 
 
@@ -247,6 +249,8 @@ class _Progress:
 
 def run(args: argparse.Namespace) -> int:
     """Run the check and print the report; returns the exit code."""
+    if args.nagios:
+        return nagios_mode.run(args)
     options = build_options(args)
     slow = SlowLimits().with_overrides(args.slow)
     color = use_color(args)
