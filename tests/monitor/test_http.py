@@ -165,7 +165,7 @@ def test_the_mail_log_is_followed_into_bounded_counters(
             ("dns_timeout", "outbound", "resolve"),
             ("greeting_timeout", "inbound", "greeting"),
             ("host_unreachable", "outbound", "connect"),
-            ("rejected", "outbound", "rcpt"),
+            ("recipient_unknown", "outbound", "rcpt"),  # 550 5.1.1 User unknown
             ("server_busy", "outbound", "greeting"),
             ("tls_failed", "outbound", "starttls"),
         ]
