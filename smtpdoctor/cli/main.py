@@ -20,6 +20,7 @@ SUBCOMMAND_MODULES: tuple[str, ...] = (
     "smtpdoctor.cli.config",
     "smtpdoctor.cli.doctor",
     "smtpdoctor.cli.explain",
+    "smtpdoctor.cli.failover",
 )
 
 

@@ -1,0 +1,206 @@
+"""Steering Postfix: `relayhost` in main.cf, changed atomically, checked, then reloaded.
+
+Why `relayhost` (and not a transport map): relayhost is exactly the setting people
+configure for a smarthost, it applies to non-local mail only (a `*` transport map entry
+would also capture local delivery), and a list in it (Postfix >= 3.5) keeps the other
+relays as Postfix's own passive fallback. So the route we write is the chosen relay
+first, then the others in preference order: if smtpdoctor stops or crashes, Postfix
+keeps delivering on the last route and still falls back by itself as before.
+
+How a change is made, so that Postfix only ever sees a complete, checked main.cf:
+
+1. the new main.cf is written into a staging directory next to the real one (same
+   file system) together with a copy of master.cf, fsynced, and `postfix -c STAGING
+   check` must pass: the change is validated before it takes effect;
+2. the current main.cf is kept as `main.cf.smtpdoctor-prev` (for `restore`);
+3. the new file is renamed over main.cf (atomic) and the directory fsynced;
+4. `postfix reload`; then `postqueue -f` so mail the dead relay deferred goes out now.
+
+smtpdoctor never reads or writes a queue file: the queue is Postfix's.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from smtpdoctor.exitcodes import CouldNotRun
+
+__all__ = ["PostfixSteering", "SteeringError", "relayhost_value", "set_setting"]
+
+POSTFIX = "/usr/sbin/postfix"
+POSTCONF = "/usr/sbin/postconf"
+POSTQUEUE = "/usr/sbin/postqueue"
+PREVIOUS = "main.cf.smtpdoctor-prev"
+_TIMEOUT = 60.0
+_ROUTE = re.compile(r"^\[[0-9A-Za-z.:_-]+\]:\d{1,5}$")
+
+
+class SteeringError(Exception):
+    """A change was refused or failed; the MTA's configuration is as it was."""
+
+
+def set_setting(main_cf: str, name: str, value: str) -> str:
+    """main.cf text with `name = value`: the first definition replaced (with its
+    continuation lines), later duplicates removed, or the line appended."""
+    out: list[str] = []
+    lines = main_cf.splitlines()
+    done = False
+    skipping = False
+    pattern = re.compile(rf"^{re.escape(name)}\s*=")
+    for line in lines:
+        if skipping and line[:1] in (" ", "\t") and line.strip():
+            continue  # a continuation line of the definition being replaced
+        skipping = False
+        if pattern.match(line):
+            skipping = True
+            if not done:
+                out.append(f"{name} = {value}")
+                done = True
+            continue
+        out.append(line)
+    if not done:
+        out.append(f"{name} = {value}")
+    return "\n".join(out) + "\n"
+
+
+def relayhost_value(route: str, others: tuple[str, ...]) -> str:
+    """The relayhost list: the chosen route first, the other relays as Postfix's fallback."""
+    for item in (route, *others):
+        if not _ROUTE.match(item):
+            raise SteeringError(f"refusing route {item!r}: expected [host]:port")
+    return ", ".join(dict.fromkeys((route, *others)))
+
+
+def _fsync_write(path: Path, data: str) -> None:
+    with open(path, "w", encoding="utf-8") as handle:
+        handle.write(data)
+        handle.flush()
+        os.fsync(handle.fileno())
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+@dataclass(frozen=True)
+class CommandResult:
+    """What a Postfix command said."""
+
+    returncode: int
+    output: str
+
+
+def _run(argv: list[str]) -> CommandResult:
+    try:
+        proc = subprocess.run(argv, capture_output=True, text=True, timeout=_TIMEOUT, check=False)
+    except FileNotFoundError:
+        raise CouldNotRun(f"{argv[0]} not found: is Postfix installed?") from None
+    except subprocess.TimeoutExpired:
+        return CommandResult(124, f"{argv[0]} did not finish within {_TIMEOUT:.0f} s")
+    return CommandResult(proc.returncode, (proc.stderr + proc.stdout).strip())
+
+
+class PostfixSteering:
+    """Reads and changes the relay of one Postfix instance (its config directory)."""
+
+    name = "postfix"
+
+    def __init__(self, config_dir: Path) -> None:
+        self.config_dir = config_dir
+        self.main_cf = config_dir / "main.cf"
+
+    def current(self) -> tuple[str, ...]:
+        """The relayhost list as Postfix reads it (empty: direct delivery)."""
+        result = _run([POSTCONF, "-c", str(self.config_dir), "-h", "relayhost"])
+        if result.returncode != 0:
+            raise CouldNotRun(f"postconf cannot read {self.main_cf}: {_first(result.output)}")
+        return tuple(r for r in re.split(r"[\s,]+", result.output) if r)
+
+    def apply(self, route: str, others: tuple[str, ...] = ()) -> str:
+        """Make `route` Postfix's relay (others as fallback); returns the new relayhost.
+
+        Raises SteeringError with main.cf unchanged when the check or the reload fails.
+        """
+        value = relayhost_value(route, others)
+        old_text = self.main_cf.read_text(encoding="utf-8")
+        new_text = set_setting(old_text, "relayhost", value)
+        self._check_staged(new_text)
+        previous_tmp = self.config_dir / f".{PREVIOUS}.tmp"
+        _fsync_write(previous_tmp, old_text)
+        os.replace(previous_tmp, self.config_dir / PREVIOUS)
+        self._replace_main_cf(new_text)
+        reload = _run([POSTFIX, "-c", str(self.config_dir), "reload"])
+        if reload.returncode != 0:
+            self._replace_main_cf(old_text)
+            raise SteeringError(f"postfix reload failed, main.cf restored: {_first(reload.output)}")
+        return value
+
+    def restore(self) -> str:
+        """Put back the main.cf from before the last change and reload; the new relayhost."""
+        previous = self.config_dir / PREVIOUS
+        if not previous.exists():
+            raise SteeringError(f"nothing to restore: {previous} does not exist")
+        self._check_staged(previous.read_text(encoding="utf-8"))
+        self._replace_main_cf(previous.read_text(encoding="utf-8"))
+        reload = _run([POSTFIX, "-c", str(self.config_dir), "reload"])
+        if reload.returncode != 0:
+            raise SteeringError(f"postfix reload failed: {_first(reload.output)}")
+        return ", ".join(self.current())
+
+    def flush(self) -> str:
+        """`postqueue -f`: deferred mail is retried now (on the new route)."""
+        result = _run([POSTQUEUE, "-c", str(self.config_dir), "-f"])
+        if result.returncode != 0:
+            raise SteeringError(f"postqueue -f failed: {_first(result.output)}")
+        return "postqueue -f"
+
+    def reload_if_pending(self) -> None:
+        """`postfix reload` (after a crash between the rename and the reload)."""
+        _run([POSTFIX, "-c", str(self.config_dir), "reload"])
+
+    def _check_staged(self, text: str) -> None:
+        staging = Path(tempfile.mkdtemp(prefix=".smtpdoctor-staging-", dir=self.config_dir))
+        try:
+            _fsync_write(staging / "main.cf", text)
+            master = self.config_dir / "master.cf"
+            if master.exists():
+                shutil.copy2(master, staging / "master.cf")
+            os.chmod(staging, 0o755)
+            check = _run([POSTFIX, "-c", str(staging), "check"])
+            if check.returncode != 0:
+                raise SteeringError(
+                    f"postfix check refused the new main.cf, nothing changed: "
+                    f"{_first(check.output)}"
+                )
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+
+    def _replace_main_cf(self, text: str) -> None:
+        tmp = self.config_dir / ".main.cf.smtpdoctor-tmp"
+        try:
+            _fsync_write(tmp, text)
+            with contextlib.suppress(OSError):
+                st = self.main_cf.stat()
+                os.chmod(tmp, st.st_mode & 0o7777)
+                os.chown(tmp, st.st_uid, st.st_gid)
+            os.replace(tmp, self.main_cf)
+        finally:
+            with contextlib.suppress(FileNotFoundError):
+                tmp.unlink()
+        _fsync_dir(self.config_dir)
+
+
+def _first(text: str) -> str:
+    lines = [line for line in text.splitlines() if line.strip()]
+    return lines[0] if lines else "(no output)"
