@@ -107,6 +107,11 @@ def run(args: argparse.Namespace) -> int:
         except OSError as exc:
             raise CouldNotRun(f"cannot listen on {args.listen}: {exc.strerror or exc}") from None
     log = logging.getLogger("smtpdoctor.failover")
+    candidates = [
+        (r.route, tuple(o.route for o in config.relays if o is not r)) for r in config.relays
+    ]
+    for problem in steering.prevalidate(candidates):
+        log.error("cannot steer there: %s", problem)
     log.info(
         "starting: mta=%s relays=%s interval=%.0fs state=%s",
         config.mta,

@@ -132,6 +132,7 @@ class BreakerConfig:
     backoff_max_s: float = 300.0
     jitter: float = 0.2  # the backoff is multiplied by a factor in [1 - jitter, 1 + jitter]
     hold_s: float = 120.0  # minimum time in closed before a relay is failed back to
+    stall_s: float = 60.0  # mail held this long with no delivery: the route's relay stalls
 
     def __post_init__(self) -> None:
         if self.failures_to_open < 1 or self.successes_to_close < 1:
@@ -142,6 +143,8 @@ class BreakerConfig:
             raise ValueError("jitter must be in [0, 1)")
         if self.hold_s < 0:
             raise ValueError("hold must not be negative")
+        if self.stall_s < 0:
+            raise ValueError("stall must not be negative (0 turns the stall watch off)")
 
 
 @dataclass(frozen=True)

@@ -49,6 +49,7 @@ _BREAKER = {
     "backoff_max": "backoff_max_s",
     "jitter": "jitter",
     "hold": "hold_s",
+    "stall": "stall_s",
 }
 
 

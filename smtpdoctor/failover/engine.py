@@ -13,11 +13,12 @@ import random
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
 
+from smtpdoctor.catalogue import CauseCode
 from smtpdoctor.failover.ambiguous import AmbiguousCounter
 from smtpdoctor.failover.breaker import Breaker, BreakerState, Outcome, classify
 from smtpdoctor.failover.config import FailoverConfig, RelayConfig
@@ -25,7 +26,9 @@ from smtpdoctor.failover.metrics import FailoverMetrics
 from smtpdoctor.failover.postfix import SteeringError
 from smtpdoctor.failover.probing import RelayHealth
 from smtpdoctor.failover.route import Action, Decision, decide
+from smtpdoctor.failover.stall import stalled
 from smtpdoctor.failover.state import SCHEMA, breaker_from_dict, breaker_to_dict, read_state
+from smtpdoctor.phases import Phase
 
 __all__ = ["Engine", "Steering"]
 
@@ -48,6 +51,10 @@ class Steering(Protocol):
 
     def flush(self) -> str:
         """Retry deferred mail now; returns the command that was run."""
+        ...
+
+    def active_arrivals(self) -> list[float]:
+        """Arrival times of the messages the MTA is delivering now."""
         ...
 
 
@@ -107,6 +114,8 @@ class Engine:
         self.relayhost: tuple[str, ...] = ()
         self.last_all_down_log = -1e18
         self.ambiguous = self._ambiguous_counter()
+        self.route_since = start  # when the route last changed (or the daemon started)
+        self.last_delivery = dict.fromkeys(self.preference, start)
 
     def _ambiguous_counter(self) -> AmbiguousCounter | None:
         path: Path | None = (
@@ -166,10 +175,12 @@ class Engine:
         due = [r for r in self.config.relays if self.records[r.name].breaker.due(now)]
         healths = await asyncio.gather(*(self._probe_one(r) for r in due))
         now = self.clock()
+        self.current = self.read_route()
+        self._count_ambiguous(now)
         for relay, health in zip(due, healths, strict=True):
             if health is not None:
-                self._observe(relay.name, health, now)
-        self.current = self.read_route()
+                seen = self._with_stall(health, now) if relay.name == self.current else health
+                self._observe(relay.name, seen, now)
         decision = decide(
             self.preference,
             {n: r.breaker for n, r in self.records.items()},
@@ -178,7 +189,6 @@ class Engine:
             self.config.breaker.hold_s,
         )
         self._act(decision, now)
-        self._count_ambiguous()
         self._publish()
         return decision
 
@@ -247,6 +257,7 @@ class Engine:
             self._record("steer_failed", decision.route, str(exc), now)
             return
         self.current = decision.route
+        self.route_since = now
         self.relayhost = tuple(value.split(", "))
         log.warning(
             "%s: %s relayhost %s -> %s (%s)",
@@ -265,11 +276,34 @@ class Engine:
         log.warning("flushed deferred mail: %s", command)
         self._record("flush", decision.route, command, now)
 
-    def _count_ambiguous(self) -> None:
+    def _with_stall(self, health: RelayHealth, now: float) -> RelayHealth:
+        """The probe's health, turned into a fault when the MTA shows the relay stalls."""
+        if self.ambiguous is None or self.config.breaker.stall_s <= 0:
+            return health  # the stall watch needs the MTA log
+        evidence = stalled(
+            self.steering.active_arrivals(),
+            self.route_since,
+            self.last_delivery[health.relay],
+            now,
+            self.config.breaker.stall_s,
+        )
+        if evidence is None:
+            return health
+        cause = (CauseCode.DATA_TIMEOUT, Phase.EOD)
+        return replace(
+            health,
+            ok=False,
+            causes=(*health.causes, cause),
+            detail=evidence.summary(health.relay),
+        )
+
+    def _count_ambiguous(self, now: float) -> None:
         if self.ambiguous is None:
             return
         counts: dict[str, int] = {}
         self.ambiguous.poll(counts)
+        for name in self.ambiguous.delivered:
+            self.last_delivery[name] = now
         for name, count in counts.items():
             self.records[name].ambiguous += count
             log.warning(

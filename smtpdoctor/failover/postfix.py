@@ -22,11 +22,14 @@ smtpdoctor never reads or writes a queue file: the queue is Postfix's.
 from __future__ import annotations
 
 import contextlib
+import hashlib
+import json
 import os
 import re
 import shutil
 import subprocess
 import tempfile
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -101,14 +104,26 @@ class CommandResult:
     output: str
 
 
-def _run(argv: list[str]) -> CommandResult:
-    try:
-        proc = subprocess.run(argv, capture_output=True, text=True, timeout=_TIMEOUT, check=False)
-    except FileNotFoundError:
-        raise CouldNotRun(f"{argv[0]} not found: is Postfix installed?") from None
-    except subprocess.TimeoutExpired:
-        return CommandResult(124, f"{argv[0]} did not finish within {_TIMEOUT:.0f} s")
-    return CommandResult(proc.returncode, (proc.stderr + proc.stdout).strip())
+def _run(argv: list[str], max_bytes: int = 65536) -> CommandResult:
+    # Output goes to a file, not a pipe: `postfix reload` leaves `postsuper` running in
+    # the background with the same stdout, and a pipe would make us wait for it.
+    with tempfile.TemporaryFile() as out:
+        try:
+            proc = subprocess.run(
+                argv,
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                timeout=_TIMEOUT,
+                check=False,
+            )
+        except FileNotFoundError:
+            raise CouldNotRun(f"{argv[0]} not found: is Postfix installed?") from None
+        except subprocess.TimeoutExpired:
+            return CommandResult(124, f"{argv[0]} did not finish within {_TIMEOUT:.0f} s")
+        out.seek(0)
+        text = out.read(max_bytes).decode(errors="replace")
+    return CommandResult(proc.returncode, text.strip())
 
 
 class PostfixSteering:
@@ -119,6 +134,26 @@ class PostfixSteering:
     def __init__(self, config_dir: Path) -> None:
         self.config_dir = config_dir
         self.main_cf = config_dir / "main.cf"
+        # main.cf texts `postfix check` already passed: a failover then costs a rename
+        # and a reload, not the seconds `postfix check` takes. Any other edit of main.cf
+        # gives another text, which is checked again.
+        self._checked: set[str] = set()
+
+    def prevalidate(self, candidates: list[tuple[str, tuple[str, ...]]]) -> list[str]:
+        """Check, ahead of need, the main.cf each (route, others) would give.
+
+        Returns one line per candidate that `postfix check` refused (empty: all good).
+        """
+        problems = []
+        old_text = self.main_cf.read_text(encoding="utf-8")
+        for route, others in candidates:
+            try:
+                self._check_staged(
+                    set_setting(old_text, "relayhost", relayhost_value(route, others))
+                )
+            except SteeringError as exc:
+                problems.append(f"{route}: {exc}")
+        return problems
 
     def current(self) -> tuple[str, ...]:
         """The relayhost list as Postfix reads it (empty: direct delivery)."""
@@ -165,14 +200,31 @@ class PostfixSteering:
             raise SteeringError(f"postqueue -f failed: {_first(result.output)}")
         return "postqueue -f"
 
-    def reload_if_pending(self) -> None:
-        """`postfix reload` (after a crash between the rename and the reload)."""
-        _run([POSTFIX, "-c", str(self.config_dir), "reload"])
+    def active_arrivals(self) -> list[float]:
+        """Arrival times of the messages in the active queue (`postqueue -j`)."""
+        result = _run([POSTQUEUE, "-c", str(self.config_dir), "-j"], max_bytes=32 << 20)
+        if result.returncode != 0:
+            return []
+        arrivals = []
+        for line in result.output.splitlines():
+            try:
+                message = json.loads(line)
+            except ValueError:
+                continue
+            if isinstance(message, dict) and message.get("queue_name") == "active":
+                with contextlib.suppress(TypeError, ValueError):
+                    arrivals.append(float(message["arrival_time"]))
+        return arrivals
 
     def _check_staged(self, text: str) -> None:
+        digest = hashlib.sha256(text.encode()).hexdigest()
+        if digest in self._checked:
+            return
         staging = Path(tempfile.mkdtemp(prefix=".smtpdoctor-staging-", dir=self.config_dir))
         try:
             _fsync_write(staging / "main.cf", text)
+            stamp = time.time() - 3  # see _replace_main_cf: no wait for the file to settle
+            os.utime(staging / "main.cf", (stamp, stamp))
             master = self.config_dir / "master.cf"
             if master.exists():
                 shutil.copy2(master, staging / "master.cf")
@@ -183,6 +235,7 @@ class PostfixSteering:
                     f"postfix check refused the new main.cf, nothing changed: "
                     f"{_first(check.output)}"
                 )
+            self._checked.add(digest)
         finally:
             shutil.rmtree(staging, ignore_errors=True)
 
@@ -194,6 +247,12 @@ class PostfixSteering:
                 st = self.main_cf.stat()
                 os.chmod(tmp, st.st_mode & 0o7777)
                 os.chown(tmp, st.st_uid, st.st_gid)
+            # Postfix waits until a config file's mtime is a few seconds old (a guard
+            # against reading a file an editor is still writing), which costs every
+            # `postfix reload` about 2 s. This file is complete before the rename, so it
+            # is dated just before now.
+            stamp = time.time() - 3
+            os.utime(tmp, (stamp, stamp))
             os.replace(tmp, self.main_cf)
         finally:
             with contextlib.suppress(FileNotFoundError):

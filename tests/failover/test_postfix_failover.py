@@ -157,3 +157,25 @@ def test_ambiguous_end_of_data_counted_per_relay(tmp_path: Path) -> None:
         doc = status(lab)
         relays = {r["name"]: r for r in doc["relays"]}  # type: ignore[attr-defined]
         assert (relays["primary"]["ambiguous_eod"], relays["backup"]["ambiguous_eod"]) == (1, 0)
+
+
+def test_stall_after_the_final_dot_is_seen_in_the_queue_and_steered_around(
+    lab: FailoverLab,
+) -> None:
+    # Postfix keeps its default 600 s end-of-data timeout: the probe (no message sent)
+    # sees a healthy relay; the stall watch sees mail held with no delivery.
+    _, log = lab.start_daemon(lab.config(stall=5))
+    wait_for_text(log, "relay=primary outcome=success")
+    lab.fault("primary", "eod")
+    lab.submit("stuck@dest.test")
+    line = wait_for_text(log, "breaker=closed->open", timeout=60)
+    assert "relay=primary outcome=fault" in line
+    assert "data_timeout@eod" in line
+    assert "held in the active queue" in line
+    wait_for_text(log, "switch: postfix relayhost", timeout=20)
+    wanted = {f"later{i}@dest.test" for i in range(3)}
+    for rcpt in sorted(wanted):
+        lab.submit(rcpt)
+    lab.wait_received("backup", wanted, timeout=30)
+    # the stuck message was received by the primary and never acknowledged
+    assert [r["rcpts"] for r in lab.records("primary") if not r["acked"]] == [["stuck@dest.test"]]

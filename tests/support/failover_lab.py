@@ -224,6 +224,8 @@ def failover_lab(
         root.mkdir(parents=True, exist_ok=True)
         os.chmod(root, 0o755)
         tls_dir = root / "tls" if tls else None
+        if tls_dir is not None:
+            tls_dir.mkdir()
         procs: dict[str, RelayProc] = {}
         for name, address in relays.items():
             relay = _start_relay(netns, root, name, address, tls_dir)

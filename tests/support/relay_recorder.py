@@ -64,6 +64,8 @@ class Relay:
             await self._session(reader, writer)
         except (ConnectionError, asyncio.IncompleteReadError, ssl.SSLError, ValueError):
             pass
+        except asyncio.CancelledError:
+            pass  # shutting down: the session ends with the server
         finally:
             self.tasks.discard(task)
             writer.close()
