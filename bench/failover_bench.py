@@ -35,6 +35,7 @@ import argparse
 import contextlib
 import json
 import math
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -210,6 +211,12 @@ def _run_column(base: Path, name: str, fault: str, args: argparse.Namespace,
                     break
                 time.sleep(1)
             column.figures.update(_figures(lab, column, time.time()))
+            if args.keep_logs:
+                keep = Path(args.keep_logs)
+                keep.mkdir(parents=True, exist_ok=True)
+                shutil.copy(lab.postfix.log_path, keep / f"{fault}-{name}-maillog")
+                if name == "failover":
+                    shutil.copy(column.figures["daemon_log"], keep / f"{fault}-daemon.log")
             if name == "failover":
                 text = Path(column.figures["daemon_log"]).read_text(errors="replace")
                 switch = [ln for ln in text.splitlines() if "switch: postfix relayhost" in ln]
@@ -263,6 +270,7 @@ def main() -> int:
     parser.add_argument("--drain", type=float, default=60.0)
     parser.add_argument("--faults", default=",".join(FAULTS))
     parser.add_argument("--json", help="also write the figures to this file")
+    parser.add_argument("--keep-logs", help="copy the daemon and Postfix logs to this directory")
     args = parser.parse_args()
     print(
         f"failover bench: {args.messages} messages at {args.rate:g}/s per fault, fault "

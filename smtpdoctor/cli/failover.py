@@ -82,7 +82,6 @@ def run(args: argparse.Namespace) -> int:
     from smtpdoctor.failover.config import load_config
     from smtpdoctor.failover.engine import Engine
     from smtpdoctor.failover.metrics import FailoverMetrics
-    from smtpdoctor.failover.postfix import PostfixSteering
     from smtpdoctor.failover.probing import check_options, check_relay
     from smtpdoctor.failover.state import write_state
 
@@ -90,12 +89,8 @@ def run(args: argparse.Namespace) -> int:
     for relay in config.relays:
         check_options(relay)  # a missing password file is a config error, before anything runs
     listen = _listen(args.listen) if args.listen else None
-    if config.mta != "postfix":
-        raise UsageError(f"{config.path}: mta = {config.mta} is not supported yet (postfix is)")
     _setup_logging(args.verbose)
-    steering = PostfixSteering(config.postfix_config_dir)
-    if not (config.postfix_config_dir / "main.cf").exists():
-        raise CouldNotRun(f"{config.postfix_config_dir}/main.cf does not exist")
+    steering = _steering(config)
     metrics = FailoverMetrics(tuple(r.name for r in config.relays))
     engine = Engine(config, steering, check_relay, metrics=metrics, dry_run=args.dry_run)
     if args.dry_run:
@@ -142,6 +137,22 @@ def run(args: argparse.Namespace) -> int:
     return ExitCode.HEALTHY
 
 
+def _steering(config: Any) -> Any:
+    from smtpdoctor.failover.exim import EximSteering
+    from smtpdoctor.failover.postfix import PostfixSteering
+
+    if config.mta == "exim":
+        route_file = config.exim_route_file
+        if not route_file.parent.is_dir():
+            raise CouldNotRun(f"{route_file.parent} (for the route file) does not exist")
+        return EximSteering(
+            route_file, config.exim_binary, config.exim_config, config.exim_check_address
+        )
+    if not (config.postfix_config_dir / "main.cf").exists():
+        raise CouldNotRun(f"{config.postfix_config_dir}/main.cf does not exist")
+    return PostfixSteering(config.postfix_config_dir)
+
+
 def _dry_run(engine: Any) -> int:
     from smtpdoctor.failover.engine import evidence
     from smtpdoctor.failover.route import Action, decide
@@ -184,7 +195,12 @@ def _dry_run(engine: Any) -> int:
     if decision.changes and decision.route is not None:
         route = engine.config.relay(decision.route).route
         others = [r.route for r in engine.config.relays if r.name != decision.route]
-        out.write(f"  postconf -e 'relayhost = {', '.join([route, *others])}'; postfix reload\n")
+        if engine.config.mta == "postfix":
+            value = ", ".join([route, *others])
+            out.write(f"  postconf -e 'relayhost = {value}'; postfix reload\n")
+        else:
+            value = " ; ".join([route, *others])
+            out.write(f'  route file {engine.config.exim_route_file}: "<; {value}"\n')
     healthy = all(
         r.outcome is not None and r.outcome.value == "success" for r in engine.records.values()
     )

@@ -93,6 +93,9 @@ class FailoverConfig:
     postfix_log: Path | None = None
     exim_route_file: Path | None = None
     exim_log: Path | None = None
+    exim_binary: str = "/usr/sbin/exim4"
+    exim_config: Path | None = None
+    exim_check_address: str = "smtpdoctor-route-check@example.net"
 
     def relay(self, name: str) -> RelayConfig:
         """The relay called name (KeyError if none)."""
@@ -263,7 +266,8 @@ def parse_config(text: str, path: Path) -> FailoverConfig:
     breaker = _breaker(data.get("breaker", {}), loc)
     postfix = _section(data, "postfix", loc)
     exim = _section(data, "exim", loc)
-    for table, known in (("postfix", ("config_dir", "log")), ("exim", ("route_file", "log"))):
+    exim_keys = ("route_file", "log", "binary", "config", "check_address")
+    for table, known in (("postfix", ("config_dir", "log")), ("exim", exim_keys)):
         for key in _section(data, table, loc):
             if key not in known:
                 raise loc.error(f"unknown {table} setting {key!r}", table, key)
@@ -303,7 +307,21 @@ def parse_config(text: str, path: Path) -> FailoverConfig:
             _path(exim_route, "route_file", loc, "exim", "route_file") if exim_route else None
         ),
         exim_log=_path(exim["log"], "log", loc, "exim", "log") if "log" in exim else None,
+        exim_binary=str(
+            _path(exim.get("binary", "/usr/sbin/exim4"), "binary", loc, "exim", "binary")
+        ),
+        exim_config=(
+            _path(exim["config"], "config", loc, "exim", "config") if "config" in exim else None
+        ),
+        exim_check_address=_address(exim, loc),
     )
+
+
+def _address(exim: Mapping[str, Any], loc: _Locator) -> str:
+    value = exim.get("check_address", "smtpdoctor-route-check@example.net")
+    if not isinstance(value, str) or not re.fullmatch(r"[^@\s]+@[^@\s]+", value):
+        raise loc.error("check_address must be an address user@domain", "exim", "check_address")
+    return value
 
 
 def _relay(raw: Any, index: int, modules: Mapping[str, ProbeKnobs], loc: _Locator) -> RelayConfig:

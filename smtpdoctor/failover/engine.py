@@ -260,9 +260,10 @@ class Engine:
         self.route_since = now
         self.relayhost = tuple(value.split(", "))
         log.warning(
-            "%s: %s relayhost %s -> %s (%s)",
+            "%s: %s %s %s -> %s (%s)",
             decision.action.value,
             self.steering.name,
+            getattr(self.steering, "setting", "route"),
             previous,
             value,
             decision.reason,

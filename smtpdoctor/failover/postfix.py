@@ -130,6 +130,7 @@ class PostfixSteering:
     """Reads and changes the relay of one Postfix instance (its config directory)."""
 
     name = "postfix"
+    setting = "relayhost"
 
     def __init__(self, config_dir: Path) -> None:
         self.config_dir = config_dir

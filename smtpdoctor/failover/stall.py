@@ -45,7 +45,9 @@ def stalled(
     the messages in the active queue; `last_delivery`: the relay's last completed one."""
     if stall_s <= 0:
         return None
-    ages = [now - t for t in active_arrivals if t >= route_since]
+    # arrival times are whole seconds (postqueue -j): a message of the same second as the
+    # route change counts
+    ages = [now - t for t in active_arrivals if t >= route_since - 1.0]
     old = [a for a in ages if a >= stall_s]
     idle = now - max(last_delivery, route_since)
     if not old or idle < stall_s:

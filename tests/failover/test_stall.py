@@ -34,5 +34,10 @@ def test_mail_from_before_the_route_change_does_not_blame_the_new_relay() -> Non
     assert ev is not None and (ev.held, ev.idle_s) == (1, 100.0)
 
 
+def test_whole_second_arrival_times_of_the_change_second_count() -> None:
+    ev = stalled([900.0], route_since=900.6, last_delivery=0.0, now=NOW, stall_s=60)
+    assert ev is not None and ev.held == 1
+
+
 def test_zero_turns_it_off() -> None:
     assert stalled([0.0], route_since=0.0, last_delivery=0.0, now=NOW, stall_s=0) is None

@@ -50,7 +50,7 @@ class FailoverLab:
 
     netns: str
     root: Path
-    postfix: PostfixInstance
+    postfix: PostfixInstance  # a stand-in without a running Postfix when with_postfix=False
     relays: dict[str, RelayProc]
     daemons: list[tuple[subprocess.Popen[bytes], IO[bytes]]] = field(default_factory=list)
 
@@ -211,6 +211,7 @@ def failover_lab(
     relays: dict[str, str] | None = None,
     main_cf: dict[str, str] | None = None,
     tls: bool = False,
+    with_postfix: bool = True,
 ) -> Iterator[FailoverLab]:
     """A namespace with recording relays (name -> address) and a Postfix sending to them
     with `relayhost` listing them in order (Postfix's own passive failover)."""
@@ -236,7 +237,10 @@ def failover_lab(
             "smtp_tls_security_level": "may" if tls else "none",
         }
         settings.update(main_cf or {})
-        postfix = stack.enter_context(postfix_instance(root, settings, netns=netns))
+        if with_postfix:
+            postfix = stack.enter_context(postfix_instance(root, settings, netns=netns))
+        else:
+            postfix = PostfixInstance(root / "no-postfix", "none", netns)
         lab = FailoverLab(netns, root, postfix, procs)
 
         def stop_daemons() -> None:
