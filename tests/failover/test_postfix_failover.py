@@ -56,6 +56,16 @@ def test_steers_away_from_a_dead_primary_flushes_and_fails_back(lab: FailoverLab
     assert previous == main_cf_before
     lab.submit("during@dest.test")
     lab.wait_received("backup", {"during@dest.test"}, timeout=15)
+    text = subprocess.run(
+        [sys.executable, "-m", "smtpdoctor", "failover", "status", "--state-dir",
+         str(lab.root / "state")],
+        capture_output=True, text=True, timeout=30, check=False,
+    )  # fmt: skip
+    assert text.returncode == 1
+    assert "route: backup (relayhost = [192.0.2.20]:25, [192.0.2.10]:25)  << on a backup relay" in (
+        text.stdout
+    )
+    assert "switch    backup: primary is open: moving to backup" in text.stdout
     doc = status(lab)
     assert doc["schema"] == "smtpdoctor.failover-status/1"
     route = doc["current_route"]
@@ -179,3 +189,24 @@ def test_stall_after_the_final_dot_is_seen_in_the_queue_and_steered_around(
     lab.wait_received("backup", wanted, timeout=30)
     # the stuck message was received by the primary and never acknowledged
     assert [r["rcpts"] for r in lab.records("primary") if not r["acked"]] == [["stuck@dest.test"]]
+
+
+def test_dry_run_says_what_it_would_do_and_changes_nothing(lab: FailoverLab) -> None:
+    main_cf = lab.postfix.config_dir / "main.cf"
+    before = main_cf.read_bytes()
+    lab.drop("primary")
+    proc = subprocess.run(
+        lab.ns(sys.executable, "-m", "smtpdoctor", "failover", "--config", str(lab.config()),
+               "--dry-run"),
+        capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert proc.returncode == 1
+    lines = proc.stdout.splitlines()
+    assert lines[0] == "route now: [192.0.2.10]:25, [192.0.2.20]:25 (primary)"
+    assert "fault    causes=connect_timeout@connect" in lines[1]
+    assert lines[3] == "would switch: primary is open: moving to backup"
+    assert (
+        lines[4] == "  postconf -e 'relayhost = [192.0.2.20]:25, [192.0.2.10]:25'; postfix reload"
+    )
+    assert main_cf.read_bytes() == before
+    assert not (lab.root / "state").exists()
