@@ -32,7 +32,8 @@ if [ "$want_test" = 1 ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; 
     apt-get update -qq
     apt-get install -y -qq --no-install-recommends \
         postfix dnsmasq-base nftables iproute2 procps \
-        swaks libnet-dns-perl monitoring-plugins-basic pflogsumm libidn12 time >/dev/null
+        swaks libnet-dns-perl monitoring-plugins-basic pflogsumm libidn12 time \
+        prometheus >/dev/null
     bash scripts/install-exim.sh
 fi
 
