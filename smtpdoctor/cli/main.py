@@ -22,6 +22,7 @@ SUBCOMMAND_MODULES: tuple[str, ...] = (
     "smtpdoctor.cli.doctor",
     "smtpdoctor.cli.explain",
     "smtpdoctor.cli.monitor",
+    "smtpdoctor.cli.failover",
 )
 
 

@@ -1,0 +1,1 @@
+"""`smtpdoctor failover`: active relay health checks, a breaker per relay, MTA steering."""
