@@ -99,6 +99,7 @@ NEUTRAL_CODES: frozenset[CauseCode] = frozenset(
         CauseCode.BLOCKLISTED,
         CauseCode.CLIENT_POLICY,
         CauseCode.RETRY_EXPIRED,
+        CauseCode.MTA_STOPPED,  # this machine's MTA, never the relay's
     }
 )
 
