@@ -250,7 +250,7 @@ class _Progress:
 def run(args: argparse.Namespace) -> int:
     """Run the check and print the report; returns the exit code."""
     if args.nagios:
-        return nagios_mode.run(args)
+        return nagios_mode.run(args, build_options)
     options = build_options(args)
     slow = SlowLimits().with_overrides(args.slow)
     color = use_color(args)

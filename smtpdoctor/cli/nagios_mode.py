@@ -6,9 +6,13 @@ import argparse
 import asyncio
 import sys
 import time
-from typing import Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from smtpdoctor.exitcodes import CouldNotRun, UsageError
+
+if TYPE_CHECKING:
+    from smtpdoctor.probe.check import CheckOptions
 
 
 def add_arguments(p: Any) -> None:
@@ -29,10 +33,11 @@ def add_arguments(p: Any) -> None:
         )
 
 
-def run(args: argparse.Namespace) -> int:
+def run(
+    args: argparse.Namespace, build_options: Callable[[argparse.Namespace], CheckOptions]
+) -> int:
     """Probe, print the plugin line, return the plugin state; never exit 2 for a usage error
     (Nagios would read that as CRITICAL): bad input is UNKNOWN, as the guidelines say."""
-    from smtpdoctor.cli.check import build_options
     from smtpdoctor.monitor.probing import to_sample
     from smtpdoctor.probe.check import run_check
     from smtpdoctor.report import nagios
