@@ -21,6 +21,7 @@ import argparse
 import asyncio
 import json
 import os
+import random
 import shutil
 import socket
 import statistics
@@ -388,6 +389,9 @@ def bench_alert(rounds: int, tmp: Path) -> None:
             for fault in ("drop", "tls-stall"):
                 for _ in range(rounds):
                     wait(healthy, 60)
+                    # a random moment within the scrape interval: healthy() turns true
+                    # just after a scrape, which would favour whichever job scrapes first
+                    time.sleep(random.uniform(0, 5))
                     if fault == "drop":
                         space.nft(
                             "table inet fault {\n chain out {\n  type filter hook output "
