@@ -17,9 +17,14 @@ import signal
 import sys
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from smtpdoctor.exitcodes import CouldNotRun, ExitCode, UsageError
+
+if TYPE_CHECKING:
+    from smtpdoctor.failover.config import FailoverConfig
+    from smtpdoctor.failover.exim import EximSteering
+    from smtpdoctor.failover.postfix import PostfixSteering
 
 DEFAULT_CONFIG = "/etc/smtpdoctor/failover.toml"
 DEFAULT_STATE_DIR = "/var/lib/smtpdoctor/failover"
@@ -82,6 +87,7 @@ def run(args: argparse.Namespace) -> int:
     from smtpdoctor.failover.config import load_config
     from smtpdoctor.failover.engine import Engine
     from smtpdoctor.failover.metrics import FailoverMetrics
+    from smtpdoctor.failover.postfix import SteeringError
     from smtpdoctor.failover.probing import check_options, check_relay
     from smtpdoctor.failover.state import write_state
 
@@ -107,6 +113,10 @@ def run(args: argparse.Namespace) -> int:
     ]
     for problem in steering.prevalidate(candidates):
         log.error("cannot steer there: %s", problem)
+    try:
+        steering.sync()
+    except SteeringError as exc:
+        log.error("%s", exc)
     log.info(
         "starting: mta=%s relays=%s interval=%.0fs state=%s",
         config.mta,
@@ -137,12 +147,14 @@ def run(args: argparse.Namespace) -> int:
     return ExitCode.HEALTHY
 
 
-def _steering(config: Any) -> Any:
+def _steering(config: FailoverConfig) -> PostfixSteering | EximSteering:
     from smtpdoctor.failover.exim import EximSteering
     from smtpdoctor.failover.postfix import PostfixSteering
 
     if config.mta == "exim":
         route_file = config.exim_route_file
+        if route_file is None:
+            raise UsageError(f"{config.path}: mta = exim needs [exim] route_file")
         if not route_file.parent.is_dir():
             raise CouldNotRun(f"{route_file.parent} (for the route file) does not exist")
         return EximSteering(

@@ -115,6 +115,7 @@ class Engine:
         self.last_all_down_log = -1e18
         self.ambiguous = self._ambiguous_counter()
         self.route_since = start  # when the route last changed (or the daemon started)
+        self.proven: set[str] = set()  # relays with a successful probe in this run
         self.last_delivery = dict.fromkeys(self.preference, start)
 
     def _ambiguous_counter(self) -> AmbiguousCounter | None:
@@ -182,15 +183,23 @@ class Engine:
                 seen = self._with_stall(health, now) if relay.name == self.current else health
                 self._observe(relay.name, seen, now)
         decision = decide(
-            self.preference,
-            {n: r.breaker for n, r in self.records.items()},
-            self.current,
-            now,
-            self.config.breaker.hold_s,
+            self.preference, self._for_decision(now), self.current, now, self.config.breaker.hold_s
         )
         self._act(decision, now)
         self._publish()
         return decision
+
+    def _for_decision(self, now: float) -> dict[str, Breaker]:
+        """The breakers, with relays never yet probed successfully not counted as settled:
+        mail never fails back to a relay on the strength of no evidence."""
+        return {
+            name: (
+                record.breaker
+                if name in self.proven or record.breaker.state is not BreakerState.CLOSED
+                else replace(record.breaker, since=now)
+            )
+            for name, record in self.records.items()
+        }
 
     def seed_steady(self, now: float) -> None:
         """Dry run: treat each relay's one probe as if it had lasted (opens after K faults)."""
@@ -209,6 +218,8 @@ class Engine:
         before = record.breaker
         record.breaker = before.observe(outcome, now, self.config.breaker, self.rng)
         record.health, record.outcome, record.checked_at = health, outcome, now
+        if outcome is Outcome.SUCCESS:
+            self.proven.add(name)
         after = record.breaker
         changed = after.state is not before.state
         level = logging.WARNING if changed or outcome is Outcome.FAULT else logging.INFO

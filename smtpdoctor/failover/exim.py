@@ -138,6 +138,9 @@ class EximSteering:
         )
         return " ".join(argv)
 
+    def sync(self) -> None:
+        """Nothing to do: Exim reads the route file for every message."""
+
     def active_arrivals(self) -> list[float]:
         """Not read for Exim: the stall watch is Postfix only."""
         return []

@@ -194,6 +194,13 @@ class PostfixSteering:
             raise SteeringError(f"postfix reload failed: {_first(reload.output)}")
         return ", ".join(self.current())
 
+    def sync(self) -> None:
+        """`postfix reload` at start: if a previous run died between the rename and the
+        reload, the running Postfix takes the main.cf on disk now."""
+        result = _run([POSTFIX, "-c", str(self.config_dir), "reload"])
+        if result.returncode != 0:
+            raise SteeringError(f"postfix reload failed: {_first(result.output)}")
+
     def flush(self) -> str:
         """`postqueue -f`: deferred mail is retried now (on the new route)."""
         result = _run([POSTQUEUE, "-c", str(self.config_dir), "-f"])

@@ -147,3 +147,14 @@ def test_missing_password_file_is_a_config_error(tmp_path: Path) -> None:
     assert proc.returncode == 2
     assert proc.stderr.startswith("smtpdoctor: error: cannot read password_file")
     assert proc.stderr.count("\n") == 1
+
+
+def test_the_documented_example_loads() -> None:
+    doc = (Path(__file__).resolve().parents[2] / "docs/failover.md").read_text()
+    example = doc.split("```toml\n", 1)[1].split("```", 1)[0]
+    cfg = parse_config(example, Path("failover.toml"))
+    assert [(r.name, r.route) for r in cfg.relays] == [
+        ("primary", "[relay1.example.net]:587"),
+        ("backup", "[relay2.example.net]:587"),
+    ]
+    assert cfg.relays[0].knobs.password_file == Path("/etc/smtpdoctor/relay.pass")

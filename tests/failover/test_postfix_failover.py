@@ -210,3 +210,25 @@ def test_dry_run_says_what_it_would_do_and_changes_nothing(lab: FailoverLab) -> 
     )
     assert main_cf.read_bytes() == before
     assert not (lab.root / "state").exists()
+
+
+def test_crash_between_rename_and_reload_is_healed_when_the_daemon_starts(
+    lab: FailoverLab,
+) -> None:
+    # The state a crash right after the rename leaves: main.cf names the backup first,
+    # the running Postfix has not reloaded it. (postconf -e writes main.cf the same way.)
+    # One message first, so Postfix's long-running daemons hold the old relayhost.
+    lab.submit("warm@dest.test")
+    lab.wait_received("primary", {"warm@dest.test"})
+    lab.drop("primary")
+    lab.postfix.postconf(f"relayhost = {BACKUP}, {PRIMARY}")
+    _, log = lab.start_daemon(lab.config(hold=60))
+    wait_for_text(log, "starting:")
+    mark = lab.postfix.log_path.stat().st_size
+    lab.submit("healed@dest.test")
+    lab.wait_received("backup", {"healed@dest.test"}, timeout=20)
+    time.sleep(6)  # longer than the instance's 5 s smtp_connect_timeout
+    after = lab.postfix.log_path.read_text(errors="replace")[mark:]
+    assert "192.0.2.10" not in after  # never tried the dead primary: the reload took
+    assert lab.relayhost() == f"{BACKUP}, {PRIMARY}"
+    assert "failback" not in log.read_text()
