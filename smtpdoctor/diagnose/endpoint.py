@@ -609,7 +609,9 @@ class EndpointRules:
                 phase,
             )
             return
-        cause = reply_cause(reply, phase.phase, ep.port)
+        cause = reply_cause(
+            reply, phase.phase, ep.port, authenticated=self.result.credentials_given
+        )
         fix = list(cause.fixes)
         hint = ""
         if (

@@ -92,8 +92,14 @@ def quote(reply: Reply) -> str:
     return said if len(said) <= _QUOTE_MAX else said[: _QUOTE_MAX - 3].rstrip() + "..."
 
 
-def reply_cause(reply: Reply, phase: Phase, port: int) -> ReplyCause:
-    """The cause, severity and specific fixes of REPLY, refusing PHASE on PORT."""
+def reply_cause(
+    reply: Reply, phase: Phase, port: int, *, authenticated: bool = False
+) -> ReplyCause:
+    """The cause, severity and specific fixes of REPLY, refusing PHASE on PORT.
+
+    ``authenticated``: the check gave credentials, so PORT is used for submission
+    whatever its number (a relay taking AUTH on 25)."""
+    submission = authenticated or port in SUBMISSION_PORTS
     enhanced, text = reply_words(reply)
     code = classify_reply(reply.code, enhanced, text, phase)
     if code is CauseCode.OK:
@@ -102,15 +108,14 @@ def reply_cause(reply: Reply, phase: Phase, port: int) -> ReplyCause:
         code = CauseCode.REJECTED
     return ReplyCause(
         code,
-        _severity(code, reply, phase, port),
-        _meaning(code, phase, port),
+        _severity(code, reply, phase, submission),
+        _meaning(code, phase, submission),
         _fixes(code, text),
         _not_about(code, text),
     )
 
 
-def _severity(code: CauseCode, reply: Reply, phase: Phase, port: int) -> Severity:
-    submission = port in SUBMISSION_PORTS
+def _severity(code: CauseCode, reply: Reply, phase: Phase, submission: bool) -> Severity:
     if code in _PER_RECIPIENT and phase is Phase.RCPT and not submission:
         # Port 25 of an MX: the server and the path work; one mailbox cannot take mail.
         return Severity.WARNING
@@ -120,9 +125,9 @@ def _severity(code: CauseCode, reply: Reply, phase: Phase, port: int) -> Severit
     return Severity.ERROR
 
 
-def _meaning(code: CauseCode, phase: Phase, port: int) -> str:
+def _meaning(code: CauseCode, phase: Phase, submission: bool) -> str:
     meaning = _MEANING.get(code, "")
-    if code in _PER_RECIPIENT and phase is Phase.RCPT and port not in SUBMISSION_PORTS:
+    if code in _PER_RECIPIENT and phase is Phase.RCPT and not submission:
         meaning += "; the server itself works, only this address cannot take mail now"
     return meaning
 

@@ -51,6 +51,7 @@ class Row:
     fix_has: str = ""  # a specific fix line must contain this
     fix_lacks: str = ""  # no fix line may contain this
     own_rule: bool = False  # AUTH/STARTTLS: not the classifier's cause
+    credentials: bool = False  # the check gave --user
 
     def check(self) -> Check:
         status = S.TEMP_FAIL if self.code < 500 else S.PERM_FAIL
@@ -62,7 +63,7 @@ class Row:
         if self.phase is P.GREETING:
             steps = (Step(P.CONNECT), last)
         endpoint = Endpoint(port=self.port, steps=steps, capabilities=STARTTLS_OFFERED)
-        return Check(endpoints=(endpoint,), ports=(self.port,))
+        return Check(endpoints=(endpoint,), ports=(self.port,), credentials_given=self.credentials)
 
 
 # fmt: off
@@ -100,6 +101,9 @@ ROWS: dict[str, Row] = {
     "unknown user at RCPT on submission: an error": Row(
         P.RCPT, 550, ("5.1.1 <nobody@example.net>: Recipient address rejected: User unknown",),
         C.RECIPIENT_UNKNOWN, E, FAILED, port=587),
+    "unknown user at RCPT on 25 after AUTH (submission on 25): an error": Row(
+        P.RCPT, 550, ("5.1.1 <nobody@example.net>: Recipient address rejected: User unknown",),
+        C.RECIPIENT_UNKNOWN, E, FAILED, credentials=True),
     "over quota at RCPT on port 25": Row(
         P.RCPT, 552, ("5.2.2 <user@icloud.com>: user is over quota",),
         C.MAILBOX_FULL, W, DEGRADED),
