@@ -93,11 +93,9 @@ def diagnoses(checks: list[tuple[CheckResult, Diagnosis]]) -> list[Diagnosis]:
     return [diagnosis for _, diagnosis in checks]
 
 
-@pytest.fixture(scope="module")
-def log_causes(tmp_path_factory: pytest.TempPathFactory) -> dict[int, str]:
-    """Row index -> the cause `smtpdoctor logs` names for the row as a Postfix line."""
-    log = tmp_path_factory.mktemp("replies") / "mail.log"
-    log.write_text("".join(_postfix_line(n, r) + "\n" for n, r in enumerate(ROWS) if r[4] != "ok"))
+def _logs_causes(log: Path, rows: list[tuple[str, ...]]) -> dict[int, str]:
+    """Row index -> the cause `smtpdoctor logs` names for each row as a Postfix line."""
+    log.write_text("".join(_postfix_line(n, r) + "\n" for n, r in enumerate(rows) if r[4] != "ok"))
     out = subprocess.run(
         [sys.executable, "-m", "smtpdoctor", "logs", str(log), "--json", "--no-rotated"],
         capture_output=True,
@@ -110,6 +108,27 @@ def log_causes(tmp_path_factory: pytest.TempPathFactory) -> dict[int, str]:
         int(g["destination"].removeprefix("r").removesuffix(".example.com")): g["cause"]
         for g in json.loads(out.stdout)["groups"]
     }
+
+
+@pytest.fixture(scope="module")
+def log_causes(tmp_path_factory: pytest.TempPathFactory) -> dict[int, str]:
+    """The rows as the table writes them."""
+    return _logs_causes(tmp_path_factory.mktemp("replies") / "mail.log", ROWS)
+
+
+@pytest.fixture(scope="module")
+def wire_log_causes(
+    tmp_path_factory: pytest.TempPathFactory, checks: list[tuple[CheckResult, Diagnosis]]
+) -> dict[int, str]:
+    """The replies check read off the wire, folded the way Postfix logs a multi-line
+    reply ('421-4.7.0 a 421-4.7.0 b 421 4.7.0 c')."""
+    rows = []
+    for row, (result, _) in zip(ROWS, checks, strict=True):
+        record = result.endpoints[0].phase(Phase(row[3]))
+        assert record is not None and record.reply is not None
+        folded = " ".join(record.reply.wire_lines())
+        rows.append((folded, "", "", row[3], row[4], row[5]))
+    return _logs_causes(tmp_path_factory.mktemp("wire") / "mail.log", rows)
 
 
 ROW_IDS = [f"{n}-{r[0]}-{r[3]}-{r[4]}" for n, r in enumerate(ROWS)]
@@ -143,14 +162,17 @@ def test_the_reply_came_over_the_wire(n: int, checks: list[tuple[CheckResult, Di
 
 @pytest.mark.parametrize("n", range(len(ROWS)), ids=ROW_IDS)
 def test_logs_and_check_agree(
-    n: int, diagnoses: list[Diagnosis], log_causes: dict[int, str]
+    n: int,
+    diagnoses: list[Diagnosis],
+    log_causes: dict[int, str],
+    wire_log_causes: dict[int, str],
 ) -> None:
     expected = ROWS[n][4]
     check_causes = [f.code.value for f in diagnoses[n].findings]
     if expected == "ok":
-        assert n not in log_causes and check_causes == []
+        assert n not in log_causes and n not in wire_log_causes and check_causes == []
         return
-    assert check_causes == [log_causes[n]] == [expected]
+    assert check_causes == [log_causes[n]] == [wire_log_causes[n]] == [expected]
 
 
 def test_rows_come_from_the_shared_table() -> None:
