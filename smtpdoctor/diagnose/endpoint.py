@@ -7,6 +7,7 @@ import re
 
 from smtpdoctor.catalogue import CauseCode
 from smtpdoctor.diagnose.cause import Finding, Severity, make_cause
+from smtpdoctor.diagnose.reply import ReplyCause, quote, reply_cause
 from smtpdoctor.diagnose.slow import SlowLimits
 from smtpdoctor.net.outcome import NetOp
 from smtpdoctor.phases import Phase
@@ -25,12 +26,12 @@ from smtpdoctor.proto.reply import Reply
 CERT_EXPIRY_WARNING_DAYS = 21
 SUBMISSION_PORTS = frozenset({465, 587})
 
-_GREYLIST_HINT = re.compile(
-    r"grey|gray|try (again )?later|temporar|deferred|not yet|please retry", re.IGNORECASE
-)
 _SAYS_GREYLIST = re.compile(r"gr[ea]y ?list|postgrey|sqlgrey", re.IGNORECASE)
 _STARTTLS_REQUIRED = re.compile(r"starttls", re.IGNORECASE)
 _AUTH_REQUIRED = re.compile(r"auth\w* (is )?required|must (first )?auth", re.IGNORECASE)
+# Replies to AUTH that refuse the credentials themselves (RFC 4954: 535 bad credentials,
+# 534 mechanism too weak, 538 encryption required; 530 authentication required).
+_AUTH_REFUSED = frozenset({530, 534, 535, 538})
 
 
 def _ms(value: float) -> str:
@@ -570,29 +571,27 @@ class EndpointRules:
         )
 
     def _reply_cause(self, phase: PhaseResult) -> None:
+        """A reply that refused a command: AUTH and STARTTLS keep their own rules, the
+        rest is named by the one reply classifier (smtpdoctor.replies)."""
         ep = self.ep
         reply = phase.reply
         if reply is None:
             return
         where = _where(ep)
         text = reply.text
-        if reply.code == 421 or phase.phase is Phase.GREETING:
-            self._busy(phase, reply)
-            return
-        if phase.phase is Phase.AUTH:
+        if phase.phase is Phase.AUTH and reply.code in _AUTH_REFUSED:
             self.add(
                 CauseCode.AUTH_FAILED,
                 Severity.ERROR,
-                f"{where} refused the credentials ({phase.detail}): "
-                f"{reply.code} {reply.first_line}",
+                f"{where} refused the credentials ({phase.detail}): {reply.code} {quote(reply)}",
                 phase,
             )
             return
-        if phase.phase is Phase.STARTTLS:
+        if phase.phase is Phase.STARTTLS and reply.code != 421:
             self.add(
                 CauseCode.TLS_FAILED,
                 Severity.ERROR,
-                f"{where} refused STARTTLS: {reply.code} {reply.first_line}",
+                f"{where} refused STARTTLS: {reply.code} {quote(reply)}",
                 phase,
             )
             return
@@ -610,13 +609,14 @@ class EndpointRules:
                 phase,
             )
             return
-        if reply.is_transient:
-            self._transient_reply(phase, reply)
-            return
-        fix: list[str] = []
+        cause = reply_cause(
+            reply, phase.phase, ep.port, authenticated=self.result.credentials_given
+        )
+        fix = list(cause.fixes)
         hint = ""
         if (
-            reply.code == 530
+            cause.code is CauseCode.REJECTED
+            and reply.code == 530
             and _STARTTLS_REQUIRED.search(text)
             and ep.tls is None
             and "STARTTLS" in dict(ep.capabilities)
@@ -625,61 +625,49 @@ class EndpointRules:
                 " The server offers STARTTLS and requires it first; this check did not use "
                 "it (--starttls never)."
             )
-            fix = ["Use STARTTLS: drop `--starttls never` (clients: choose 'STARTTLS')."]
+            fix.insert(0, "Use STARTTLS: drop `--starttls never` (clients: choose 'STARTTLS').")
         self.add(
-            CauseCode.REJECTED,
-            Severity.ERROR,
-            f"{where} rejected {_phase_words(phase.phase)} ({reply.code}): "
-            f"{reply.first_line}{hint}",
+            cause.code,
+            cause.severity,
+            _reply_summary(where, phase.phase, reply, cause) + hint,
             phase,
             fix=fix,
+            not_about=cause.not_about,
         )
 
-    def _busy(self, phase: PhaseResult, reply: Reply) -> None:
-        """421 anywhere, or anything but 220 as the greeting: the server refuses service."""
-        where = _where(self.ep)
-        if reply.code == 421 or reply.code in (554, 450, 451):
-            summary = (
-                f"{where} refused service with {reply.code} during {_phase_words(phase.phase)}: "
-                f"{reply.first_line}"
-            )
-        else:
-            summary = f"{where} greeted with {reply.code} instead of 220: {reply.first_line}"
-        self.add(CauseCode.SERVER_BUSY, Severity.ERROR, summary, phase)
 
-    def _transient_reply(self, phase: PhaseResult, reply: Reply) -> None:
-        """A 4xx that is not a busy server: greylisting, a policy deferral, or a refusal for now."""
-        where = _where(self.ep)
-        text = reply.text
-        if phase.phase in (Phase.RCPT, Phase.DATA, Phase.EOD) and (
-            reply.code in (450, 451) or _GREYLIST_HINT.search(text)
-        ):
-            if _SAYS_GREYLIST.search(text):
-                outlook = (
-                    "A retry after the greylisting period (often 5 to 30 minutes) will be accepted."
-                )
-            else:
-                # Policy deferrals (Postfix `defer`, `defer_if_permit`, rate limits) look
-                # the same on the wire; only greylisting promises that a retry passes.
-                outlook = (
-                    "That is greylisting or a policy deferral (a restriction, a rate "
-                    "limit): a retry may or may not pass; the reply text says which."
-                )
-            self.add(
-                CauseCode.GREYLISTED,
-                Severity.WARNING,
-                f"{where} answered {reply.code} to {_phase_words(phase.phase)}: "
-                f"'{reply.first_line}'. {outlook}",
-                phase,
-            )
-            return
-        self.add(
-            CauseCode.REJECTED,
-            Severity.WARNING,
-            f"{where} refused {_phase_words(phase.phase)} for now ({reply.code}): "
-            f"{reply.first_line}",
-            phase,
-        )
+def _reply_summary(where: str, phase: Phase, reply: Reply, cause: ReplyCause) -> str:
+    """What the server said and what it means; the wording of the causes check named
+    before the classifier (greylisted, server_busy, rejected) is kept."""
+    said, code, words = quote(reply), reply.code, _phase_words(phase)
+    match cause.code:
+        case CauseCode.GREYLISTED:
+            return f"{where} answered {code} to {words}: '{said}'. {_greylist_outlook(reply.text)}"
+        case CauseCode.SERVER_BUSY if code in (421, 554, 450, 451):
+            return f"{where} refused service with {code} during {words}: {said}"
+        case CauseCode.SERVER_BUSY:
+            return f"{where} greeted with {code} instead of 220: {said}"
+        case CauseCode.REJECTED if reply.is_transient:
+            return f"{where} refused {words} for now ({code}): {said}"
+        case CauseCode.REJECTED:
+            return f"{where} rejected {words} ({code}): {said}"
+    how = (
+        f"greeted with {code} instead of 220"
+        if phase is Phase.GREETING
+        else (f"answered {code} to {words}")
+    )
+    return f"{where} {how}: '{said}'. {cause.meaning}."
+
+
+def _greylist_outlook(text: str) -> str:
+    if _SAYS_GREYLIST.search(text):
+        return "A retry after the greylisting period (often 5 to 30 minutes) will be accepted."
+    # The classic bare "try again later": policy deferrals (Postfix `defer`, rate limits)
+    # look the same on the wire; only greylisting promises that a retry passes.
+    return (
+        "That is greylisting or a policy deferral (a restriction, a rate limit): a retry "
+        "may or may not pass; the reply text says which."
+    )
 
 
 def _is_loopback(address: str) -> bool:

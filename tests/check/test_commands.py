@@ -49,13 +49,16 @@ def test_greylisted(bad: BadFactory) -> None:
     assert rcpt["reply"]["code"] == 450
 
 
-def test_rejected(bad: BadFactory) -> None:
+def test_unknown_recipient(bad: BadFactory) -> None:
+    """550 5.1.1 User unknown on a port other than 465/587: one address fails, the
+    server works (a warning, verdict degraded)."""
     server = bad("reject-rcpt")
     run = check(server.target, "--to", "nobody@example.net")
-    assert run.doc["verdict"] == "failed"
-    cause = run.cause("rejected")
+    assert run.doc["verdict"] == "degraded"
+    cause = run.cause("recipient_unknown")
+    assert "rejected" not in run.codes
     assert cause["phase"] == "rcpt"
-    assert cause["severity"] == "error"
+    assert cause["severity"] == "warning"
     rcpt = run.phase("rcpt")
     assert rcpt["status"] == "perm_fail"
     assert rcpt["reply"]["code"] == 550

@@ -37,12 +37,19 @@ def test_greeting_slow_is_a_warning(bad: BadFactory) -> None:
     assert run.phase("rcpt")["status"] == "ok"  # the session went on
 
 
-@pytest.mark.parametrize(("mode", "code"), [("busy-421", 421), ("busy-554", 554)])
-def test_server_busy(bad: BadFactory, mode: str, code: int) -> None:
+@pytest.mark.parametrize(
+    ("mode", "code", "named"),
+    [
+        ("busy-421", 421, "server_busy"),  # 421 4.3.2 Too many connections
+        ("busy-554", 554, "rejected"),  # 554 5.7.1 No SMTP service here: a refusal, not load
+    ],
+)
+def test_greeting_refusal(bad: BadFactory, mode: str, code: int, named: str) -> None:
     server = bad(mode)
     run = check(server.target)
     assert run.doc["verdict"] == "failed"
-    cause = run.cause("server_busy")
+    assert [c["code"] for c in run.doc["causes"] if c["severity"] != "info"] == [named]
+    cause = run.cause(named)
     assert cause["phase"] == "greeting"
     assert cause["severity"] == "error"
     assert str(code) in " ".join(cause["evidence"]) + cause["summary"]

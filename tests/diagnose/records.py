@@ -42,6 +42,7 @@ class Step:
     status: PhaseStatus = OK
     ms: float = 5.0
     reply: tuple[int, str] | None = None
+    more: tuple[str, ...] = ()  # the further lines of a multi-line reply
     detail: str = ""
     errno: str | None = None
     op: NetOp | None = None
@@ -53,7 +54,7 @@ class Step:
 
     def record(self) -> PhaseResult:
         """The PhaseResult the recorder would have made."""
-        reply = Reply(self.reply[0], (self.reply[1],)) if self.reply else None
+        reply = Reply(self.reply[0], (self.reply[1], *self.more)) if self.reply else None
         return PhaseResult(
             self.phase, self.status, self.ms, reply=reply, detail=self.detail,
             errno_name=self.errno, limit_s=self.limit_s, operation=self.op,

@@ -82,9 +82,9 @@ ROWS: dict[str, tuple[Check, list[tuple[C, Severity, Phase | None]], Verdict]] =
         [(C.GREETING_SLOW, W, P.GREETING)],
         DEGRADED,
     ),
-    "greeting 554 is server_busy": (
+    "greeting 554 with no reason is rejected, not a busy server": (
         one(25, Step(P.CONNECT), Step(P.GREETING, S.PERM_FAIL, reply=(554, "go away"))),
-        [(C.SERVER_BUSY, E, P.GREETING)],
+        [(C.REJECTED, E, P.GREETING)],
         FAILED,
     ),
     "421 to MAIL is server_busy": (
@@ -208,15 +208,15 @@ ROWS: dict[str, tuple[Check, list[tuple[C, Severity, Phase | None]], Verdict]] =
         [(C.GREYLISTED, W, P.RCPT)],
         DEGRADED,
     ),
-    "452 to MAIL is a temporary refusal": (
+    "452 4.3.1 to MAIL is a remote error, for now": (
         one(25, *until(P.MAIL, Step(P.MAIL, S.TEMP_FAIL, reply=(452, "4.3.1 no space")))),
-        [(C.REJECTED, W, P.MAIL)],
+        [(C.REMOTE_ERROR, W, P.MAIL)],
         DEGRADED,
     ),
-    "550 to RCPT": (
+    "550 5.1.1 to RCPT on port 25 is one unknown recipient": (
         one(25, *until(P.RCPT, Step(P.RCPT, S.PERM_FAIL, reply=(550, "5.1.1 unknown")))),
-        [(C.REJECTED, E, P.RCPT)],
-        FAILED,
+        [(C.RECIPIENT_UNKNOWN, W, P.RCPT)],
+        DEGRADED,
     ),
     "AUTH required before MAIL on submission is a note": (
         one(

@@ -48,10 +48,14 @@ MODES: tuple[str, ...] = (
     "no-starttls",
     "auth-only-after-tls",
     "tls-fail",
+    "scripted",
 )
 
 # Commands `stall-after` and `drop-after` can name; EOD is the end-of-data dot.
 AFTER_POINTS: tuple[str, ...] = ("CONNECT", "EHLO", "MAIL", "RCPT", "DATA", "EOD", "QUIT")
+
+# Points the `scripted` mode answers with its own reply; CONNECT is the greeting.
+SCRIPT_POINTS: tuple[str, ...] = ("CONNECT", "EHLO", "MAIL", "RCPT", "DATA", "EOD")
 
 # A fatal TLS alert record (TLS 1.2 framing): handshake_failure (40).
 _TLS_HANDSHAKE_FAILURE_ALERT = bytes([0x15, 0x03, 0x03, 0x00, 0x02, 0x02, 0x28])
@@ -80,6 +84,9 @@ class BadConfig:
     password: str | None = None
     hostname: str = "badsmtp.test"
     greeting_text: str = "ESMTP badsmtp"
+    # `scripted`: point (SCRIPT_POINTS) -> (code, lines): that reply, as a real
+    # multi-line reply when it has several lines, instead of the normal one.
+    script: dict[str, tuple[int, tuple[str, ...]]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if self.mode not in MODES:
@@ -87,6 +94,9 @@ class BadConfig:
         self.after = self.after.upper()
         if self.after not in AFTER_POINTS:
             raise ValueError(f"unknown point {self.after!r}; one of {', '.join(AFTER_POINTS)}")
+        unknown = set(self.script) - set(SCRIPT_POINTS)
+        if unknown:
+            raise ValueError(f"unknown script point(s) {sorted(unknown)}")
         needs_tls = ("starttls-stall", "implicit-tls", "auth-only-after-tls")
         if self.mode in needs_tls and self.tls is None:
             raise ValueError(f"mode {self.mode} needs a TLS context")
@@ -188,6 +198,18 @@ class BadSMTP:
     async def _reply(self, session: _Session, text: str) -> None:
         await self._write(session, text.encode() + b"\r\n")
 
+    async def _scripted(self, session: _Session, point: str) -> bool:
+        """Send the scripted reply for POINT, if this server has one; True if sent."""
+        if self.config.mode != "scripted" or point not in self.config.script:
+            return False
+        code, lines = self.config.script[point]
+        last = len(lines) - 1
+        text = "\r\n".join(
+            f"{code}{'-' if i < last else ' '}{line}" for i, line in enumerate(lines)
+        )
+        await self._reply(session, text)
+        return True
+
     async def _forever(self, session: _Session, read: bool = True) -> None:
         """Never answer again; read and discard (or not) until the peer goes away."""
         if not read:
@@ -227,7 +249,7 @@ class BadSMTP:
             for index in range(len(long_greeting)):
                 await self._write(session, long_greeting[index : index + 1])
                 await asyncio.sleep(cfg.delay)
-        else:
+        elif not await self._scripted(session, "CONNECT"):
             await self._write(session, greeting)
         while True:
             command = await self._read_line(session)
@@ -280,6 +302,8 @@ class BadSMTP:
         self.commands.append(line if verb != "AUTH" else f"AUTH {arg.split(' ')[0]} ***")
         if verb in ("EHLO", "HELO"):
             await self._checkpoint(session, "EHLO")
+            if await self._scripted(session, "EHLO"):
+                return
             if verb == "HELO":
                 await self._reply(session, f"250 {self.config.hostname}")
                 return
@@ -294,6 +318,8 @@ class BadSMTP:
             await self._auth(session, arg)
         elif verb == "MAIL":
             await self._checkpoint(session, "MAIL")
+            if await self._scripted(session, "MAIL"):
+                return
             session.mail_from = arg
             session.rcpts = []
             await self._reply(session, "250 2.1.0 Ok")
@@ -301,6 +327,8 @@ class BadSMTP:
             await self._checkpoint(session, "RCPT")
             if session.mail_from is None:
                 await self._reply(session, "503 5.5.1 Error: need MAIL command")
+            elif await self._scripted(session, "RCPT"):
+                return
             elif self.config.mode == "greylist":
                 await self._reply(
                     session,
@@ -321,12 +349,15 @@ class BadSMTP:
             if not session.rcpts:
                 await self._reply(session, "503 5.5.1 Error: need RCPT command")
                 return
+            if await self._scripted(session, "DATA"):
+                return
             await self._reply(session, "354 End data with <CR><LF>.<CR><LF>")
             await self._read_data(session)
             await self._checkpoint(session, "EOD")
             session.mail_from = None
             session.rcpts = []
-            await self._reply(session, "250 2.0.0 Ok: queued as BADSMTP1")
+            if not await self._scripted(session, "EOD"):
+                await self._reply(session, "250 2.0.0 Ok: queued as BADSMTP1")
         elif verb == "RSET":
             session.mail_from = None
             session.rcpts = []
@@ -476,6 +507,76 @@ class BadSMTPServer:
             self._thread.join(10)
 
     def __enter__(self) -> BadSMTPServer:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+
+class BadSMTPFleet:
+    """Many BadSMTP servers, one per config, on one event loop in one background
+    thread: ``with BadSMTPFleet(configs) as fleet:`` then ``fleet.ports[i]`` serves
+    ``configs[i]``. Leaving the block stops every server and connection."""
+
+    def __init__(self, configs: list[BadConfig], host: str = "127.0.0.1") -> None:
+        self.servers = [BadSMTP(config, host) for config in configs]
+        self.host = host
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._run, name="badsmtp-fleet", daemon=True)
+        self._ready = threading.Event()
+        self._error: BaseException | None = None
+        self._stopped = False
+
+    @property
+    def ports(self) -> list[int]:
+        """The bound port of each server, in the order of the configs."""
+        return [server.port for server in self.servers]
+
+    async def _start_all(self) -> None:
+        for server in self.servers:
+            await server.start()
+
+    async def _stop_all(self) -> None:
+        await asyncio.gather(*(server.stop() for server in self.servers))
+
+    def _run(self) -> None:
+        asyncio.set_event_loop(self._loop)
+        try:
+            self._loop.run_until_complete(self._start_all())
+        except BaseException as exc:  # handed to the starting thread
+            self._error = exc
+            self._loop.run_until_complete(self._stop_all())
+            self._ready.set()
+            return
+        self._ready.set()
+        self._loop.run_forever()
+        self._loop.run_until_complete(self._stop_all())
+        self._loop.run_until_complete(self._loop.shutdown_asyncgens())
+        self._loop.close()
+
+    def start(self) -> BadSMTPFleet:
+        """Start every server; returns when all are bound."""
+        self._thread.start()
+        self._ready.wait(30)
+        if self._error is not None:
+            raise self._error
+        return self
+
+    def stop(self) -> None:
+        """Stop every server and wait for the thread (idempotent)."""
+        if self._stopped:
+            return
+        self._stopped = True
+        if self._thread.is_alive():
+            self._loop.call_soon_threadsafe(self._loop.stop)
+            self._thread.join(10)
+
+    def __enter__(self) -> BadSMTPFleet:
         return self.start()
 
     def __exit__(
