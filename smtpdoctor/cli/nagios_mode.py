@@ -32,7 +32,7 @@ def add_arguments(p: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     """Probe, print the plugin line, return the plugin state; never exit 2 for a usage error
     (Nagios would read that as CRITICAL): bad input is UNKNOWN, as the guidelines say."""
-    from smtpdoctor.cli.check import build_options
+    from smtpdoctor.cli.check_options import build_options
     from smtpdoctor.monitor.probing import to_sample
     from smtpdoctor.probe.check import run_check
     from smtpdoctor.report import nagios

@@ -11,8 +11,10 @@ import argparse
 import os
 import sys
 import textwrap
+from typing import TYPE_CHECKING
 
-from rich.console import Console
+if TYPE_CHECKING:
+    from rich.console import Console
 
 
 def use_color(args: argparse.Namespace) -> bool:
@@ -22,6 +24,9 @@ def use_color(args: argparse.Namespace) -> bool:
 
 def terminal_console(color: bool) -> Console:
     """A console on stdout: styles only with colour, wrapping only on a terminal."""
+    # here, not at the top: commands that write plain text or JSON never load rich
+    from rich.console import Console
+
     console = Console(
         color_system="auto" if color else None,
         no_color=not color,
