@@ -10,7 +10,6 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import textwrap
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -56,6 +55,8 @@ def fit(text: str, width: int | None = None) -> str:
     width = width if width is not None else terminal_width()
     if width is None:
         return text
+    import textwrap  # here: only a terminal narrower than a line needs it
+
     out = []
     for line in text.split("\n"):
         if len(line) <= width:
