@@ -441,55 +441,91 @@ def bench_alert(rounds: int, tmp: Path) -> None:
 # -- 4. nagios ------------------------------------------------------------------------
 
 
-def run_measured(argv: list[str]) -> tuple[float, float, int]:
+NAGIOS_TARGET_S = 0.1  # CPU per check, issue 11
+
+
+def run_measured(
+    argv: list[str], env: dict[str, str] | None = None, cwd: Path = REPO
+) -> tuple[float, float, int]:
     """(CPU seconds, peak RSS MiB, exit code) of one run, measured by GNU time: the
     rusage of a child forked from this (large) process would count the parent's pages."""
     done = subprocess.run(
         [GNU_TIME, "-f", "%U %S %M", *argv],
-        cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, check=False,
+        cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+        check=False,
     )  # fmt: skip
     user, system, kib = done.stderr.strip().splitlines()[-1].split()
     return float(user) + float(system), int(kib) / 1024, done.returncode
 
 
-def bench_nagios(runs: int) -> None:
+def bench_nagios(runs: int, tmp: Path, baseline: Path | None = None) -> None:
+    """check --nagios as an installed package runs (bytecode cached: pip and Debian
+    packages compile it at install time), as a source tree runs under
+    PYTHONDONTWRITEBYTECODE=1 (every module of the package compiled on every run), under
+    the distribution's /usr/bin/python3 when that is another interpreter, the
+    interpreter's own start-up, and check_smtp: same server, same run. BASELINE is the
+    root of another source tree (`git archive OLD smtpdoctor | tar -x -C DIR`), measured
+    alongside, bytecode cached too."""
+    pycache = tmp / "pycache"
+    cached = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    cached["PYTHONPYCACHEPREFIX"] = str(pycache)
+    uncached = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
+    source = tmp / "source"  # a copy with no __pycache__, so nothing precompiled is found
+    shutil.copytree(
+        REPO / "smtpdoctor", source / "smtpdoctor", ignore=shutil.ignore_patterns("__pycache__")
+    )
     with servers(1, 0) as (good_ports, _):
         port = good_ports[0]
-        smtpdoctor = [sys.executable, "-m", "smtpdoctor", "check", f"127.0.0.1:{port}", "--nagios",
-                      "--starttls", "never", "-w", "rcpt=5", "-c", "rcpt=20"]  # fmt: skip
-        tools = {"smtpdoctor check --nagios": smtpdoctor}
+        check = [sys.executable, "-m", "smtpdoctor", "check", f"127.0.0.1:{port}", "--nagios",
+                 "--starttls", "never", "-w", "rcpt=5", "-c", "rcpt=20"]  # fmt: skip
+        tools: dict[str, tuple[list[str], dict[str, str] | None, Path]] = {
+            "smtpdoctor check --nagios": (check, cached, REPO),
+            "  same, no bytecode cache": (check, uncached, source),
+            "  python -c pass (floor)": ([sys.executable, "-c", "pass"], cached, REPO),
+        }
+        if baseline is not None:
+            tools[f"  baseline {baseline.name}"] = (check, cached, baseline)
+            run_measured(check, cached, baseline)  # its warm-up
+        system = Path("/usr/bin/python3")
+        if system.exists() and system.resolve() != Path(sys.executable).resolve():
+            # the distribution's (optimised) interpreter: --nagios needs only the stdlib
+            tools["  same, /usr/bin/python3"] = ([str(system), *check[1:]], cached, REPO)
+            run_measured(tools["  same, /usr/bin/python3"][0], cached)  # its warm-up
         if os.path.exists(CHECK_SMTP):
-            tools["check_smtp"] = [
-                CHECK_SMTP,
-                "-H",
-                "127.0.0.1",
-                "-p",
-                str(port),
-                "-w",
-                "5",
-                "-c",
-                "20",
-            ]
-        results = {}
-        for name, argv in tools.items():
-            samples = [run_measured(argv) for _ in range(runs)]
-            codes = {c for _, _, c in samples}
-            results[name] = (
-                statistics.median(c for c, _, _ in samples),
-                statistics.median(r for _, r, _ in samples),
-                codes,
+            tools["check_smtp"] = (
+                [CHECK_SMTP, "-H", "127.0.0.1", "-p", str(port), "-w", "5", "-c", "20"],
+                None,
+                REPO,
             )
+        run_measured(check, cached)  # warm-up: writes the bytecode into the prefix
+        # interleaved, so a burst of load from other jobs hits every tool alike
+        samples: dict[str, list[tuple[float, float, int]]] = {name: [] for name in tools}
+        for _ in range(runs):
+            for name, (argv, env, cwd) in tools.items():
+                samples[name].append(run_measured(argv, env, cwd))
+        results = {
+            name: (
+                statistics.median(c for c, _, _ in got),
+                statistics.median(r for _, r, _ in got),
+                {c for _, _, c in got},
+            )
+            for name, got in samples.items()
+        }
     print(f"nagios: one healthy loopback server, a new process per check, median of {runs}")
     for name, (cpu, rss, codes) in results.items():
         print(
             f"  {name:<26} {cpu * 1000:6.0f} ms CPU   {rss:5.1f} MiB peak RSS   "
             f"exit {sorted(codes)}"
         )
+    ours = results["smtpdoctor check --nagios"][0]
+    verdict = "met" if ours <= NAGIOS_TARGET_S else "not met"
+    print(f"  target {NAGIOS_TARGET_S * 1000:.0f} ms CPU per check: {verdict}")
     if "check_smtp" in results:
         # GNU time counts in 10 ms ticks: check_smtp often rounds to 0
         floor = max(results["check_smtp"][0], 0.01)
-        ratio = results["smtpdoctor check --nagios"][0] / floor
-        print(f"  ratio smtpdoctor/check_smtp CPU: at least {ratio:.0f}x (check_smtp <= 10 ms)")
+        print(
+            f"  ratio smtpdoctor/check_smtp CPU: at least {ours / floor:.0f}x (check_smtp <= 10 ms)"
+        )
 
 
 def main() -> int:
@@ -502,6 +538,9 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=20)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument(
+        "--baseline", type=Path, metavar="DIR", help="nagios: also measure the source tree in DIR"
+    )
+    parser.add_argument(
         "--serve", nargs=2, type=int, metavar=("HEALTHY", "STALLED"), help=argparse.SUPPRESS
     )
     args = parser.parse_args()
@@ -511,7 +550,7 @@ def main() -> int:
     wanted = set(args.only.split(","))
     with tempfile.TemporaryDirectory(prefix="monitor-bench-") as tmp:
         if "nagios" in wanted:
-            bench_nagios(args.runs)
+            bench_nagios(args.runs, Path(tmp), args.baseline)
         if "probe" in wanted:
             bench_probe(args.probe_seconds, args.workers, Path(tmp))
         if "alert" in wanted:

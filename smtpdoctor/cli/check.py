@@ -1,32 +1,32 @@
-"""`smtpdoctor check TARGET`: arguments, secrets, progress and exit codes."""
+"""`smtpdoctor check TARGET`: arguments, progress, the report and exit codes.
+
+Nagios starts a new process for every check, so importing this module loads no rich,
+dnspython, cryptography or report module: each is imported where it is used (the report
+of one output format in `run`, DNS and certificates in the probe);
+tests/check/test_lazy_imports.py keeps it so.
+"""
 
 from __future__ import annotations
 
 import argparse
-import os
-import socket
 import sys
 from pathlib import Path
-from typing import Any
-
-from rich.console import Console
+from typing import TYPE_CHECKING, Any
 
 from smtpdoctor.cli import nagios_mode
+from smtpdoctor.cli.check_options import PASSWORD_ENV, build_options
 from smtpdoctor.cli.interrupt import INTERRUPTED_EXIT, Interrupted, Measured, run_interruptible
 from smtpdoctor.cli.terminal import terminal_console, use_color
 from smtpdoctor.diagnose.rules import diagnose
 from smtpdoctor.diagnose.slow import SlowLimits
-from smtpdoctor.exitcodes import ExitCode, UsageError
+from smtpdoctor.exitcodes import ExitCode
 from smtpdoctor.finding import Verdict
 from smtpdoctor.phases import Phase
-from smtpdoctor.probe.check import CheckOptions, run_check
+from smtpdoctor.probe.check import run_check
 from smtpdoctor.probe.results import PhaseStatus
-from smtpdoctor.probe.session import Credentials
-from smtpdoctor.probe.timeouts import Timeouts
-from smtpdoctor.report import check_interrupted, check_json, check_terminal
-from smtpdoctor.target import parse_mailbox, parse_port, parse_target, reject_controls
 
-PASSWORD_ENV = "SMTPDOCTOR_PASSWORD"
+if TYPE_CHECKING:
+    from rich.console import Console
 
 
 def register(subparsers: Any) -> None:
@@ -147,86 +147,6 @@ def register(subparsers: Any) -> None:
     p.set_defaults(handler=run)
 
 
-def _read_password(args: argparse.Namespace) -> str:
-    if args.password_file is not None:
-        try:
-            text = Path(args.password_file).read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            reason = getattr(exc, "strerror", None) or str(exc)
-            raise UsageError(
-                f"cannot read --password-file {args.password_file}: {reason}"
-            ) from None
-        password = text.splitlines()[0] if text else ""
-        if not password:
-            raise UsageError(f"--password-file {args.password_file} is empty")
-        return password
-    var = args.password_env or PASSWORD_ENV
-    password = os.environ.get(var, "")
-    if not password:
-        raise UsageError(
-            f"--user needs a password: give --password-file FILE or set ${var} "
-            "(never on the command line)"
-        )
-    return password
-
-
-def _check_words(args: argparse.Namespace) -> None:
-    """--helo and --user go into SMTP commands as they are: no CR, LF, NUL or spaces."""
-    if args.helo is not None:
-        reject_controls(args.helo, "--helo")
-        if not args.helo.strip() or any(c.isspace() for c in args.helo):
-            raise UsageError(f"--helo {args.helo!r}: one host name or address literal, no spaces")
-    if args.user is not None:
-        reject_controls(args.user, "--user")
-
-
-def build_options(args: argparse.Namespace) -> CheckOptions:
-    """CheckOptions from parsed arguments; raises UsageError for bad input."""
-    target = parse_target(reject_controls(args.target, "target"))
-    _check_words(args)
-    ports = tuple(parse_port(str(p)) for p in args.port)
-    timeouts = (Timeouts.rfc() if args.rfc else Timeouts.quick()).with_overrides(args.timeout)
-    if args.budget is not None and not 0 < args.budget <= 86400:
-        raise UsageError("--budget must be between 0 and 86400 seconds")
-    credentials = None
-    if args.user:
-        credentials = Credentials(args.user, _read_password(args), args.auth_mech)
-    elif args.password_file or args.auth_mech:
-        raise UsageError("--password-file and --auth-mech need --user")
-    if args.reference:
-        ref = parse_target(args.reference)
-        if ref.is_mx or ref.port is not None:
-            raise UsageError("--reference wants a host name or address, without a port")
-    families: tuple[int, ...] = (socket.AF_INET, socket.AF_INET6)
-    if args.family == 4:
-        families = (socket.AF_INET,)
-    elif args.family == 6:
-        families = (socket.AF_INET6,)
-    if args.cafile is not None and not Path(args.cafile).is_file():
-        raise UsageError(f"--cafile {args.cafile}: no such file")
-    if target.is_address and families != (socket.AF_INET, socket.AF_INET6):
-        want = 6 if ":" in target.host else 4
-        if args.family != want:
-            raise UsageError(f"-{args.family} conflicts with the IPv{want} address {target.host}")
-    return CheckOptions(
-        target=args.target,
-        ports=ports,
-        tls=args.tls,
-        starttls=args.starttls,
-        timeouts=timeouts,
-        budget_s=args.budget,
-        credentials=credentials,
-        sender=parse_mailbox(args.sender, "--from") if args.sender else None,
-        recipients=tuple(parse_mailbox(r, "--to") for r in args.recipients),
-        send=args.send,
-        helo_name=args.helo,
-        cafile=args.cafile,
-        families=families,
-        reference=args.reference,
-        trace=args.trace,
-    )
-
-
 class _Progress:
     """A one-line status on stderr while probes run (only on a terminal)."""
 
@@ -250,12 +170,17 @@ class _Progress:
 def run(args: argparse.Namespace) -> int:
     """Run the check and print the report; returns the exit code."""
     if args.nagios:
-        return nagios_mode.run(args, build_options)
+        return nagios_mode.run(args)
     options = build_options(args)
     slow = SlowLimits().with_overrides(args.slow)
     color = use_color(args)
-    err = Console(stderr=True, no_color=not color)
-    progress = _Progress(err) if color and err.is_terminal and not args.json else None
+    progress = None
+    if color and not args.json:
+        # rich only for a terminal: --json and --nagios never load it (~50 ms of start-up)
+        from rich.console import Console
+
+        err = Console(stderr=True, no_color=not color)
+        progress = _Progress(err) if err.is_terminal else None
     measured = Measured(progress)
     if progress is not None:
         with progress.status:
@@ -263,6 +188,8 @@ def run(args: argparse.Namespace) -> int:
     else:
         outcome = run_interruptible(run_check(options, measured))
     if isinstance(outcome, Interrupted):
+        from smtpdoctor.report import check_interrupted  # here: only after a signal
+
         render = check_interrupted.render_json if args.json else check_interrupted.render_text
         sys.stdout.write(
             render(args.target, outcome.signal_name, outcome.elapsed_ms, measured.as_dict())
@@ -271,8 +198,12 @@ def run(args: argparse.Namespace) -> int:
     result = outcome
     diagnosis = diagnose(result, slow)
     if args.json:
+        from smtpdoctor.report import check_json  # here: the terminal path does without it
+
         sys.stdout.write(check_json.render(result, diagnosis))
     else:
+        from smtpdoctor.report import check_terminal  # here: it loads rich
+
         out = terminal_console(color)
         check_terminal.render(result, diagnosis, out, verbose=args.verbose)
     return ExitCode.HEALTHY if diagnosis.verdict is Verdict.OK else ExitCode.PROBLEM_FOUND

@@ -6,7 +6,6 @@ document there (schema smtpdoctor.error/1), so they never parse an empty stdout.
 
 from __future__ import annotations
 
-import json
 import sys
 from collections.abc import Sequence
 
@@ -43,6 +42,8 @@ def command_name(argv: Sequence[str]) -> str | None:
 
 def document(code: int, message: str, command: str | None) -> str:
     """The smtpdoctor.error/1 document, on one line (so it also fits a JSON Lines stream)."""
+    import json  # here: every command imports this module, few ever write an error document
+
     return json.dumps(
         {
             "schema": SCHEMA,

@@ -6,13 +6,9 @@ import argparse
 import asyncio
 import sys
 import time
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from smtpdoctor.exitcodes import CouldNotRun, UsageError
-
-if TYPE_CHECKING:
-    from smtpdoctor.probe.check import CheckOptions
 
 
 def add_arguments(p: Any) -> None:
@@ -33,11 +29,10 @@ def add_arguments(p: Any) -> None:
         )
 
 
-def run(
-    args: argparse.Namespace, build_options: Callable[[argparse.Namespace], CheckOptions]
-) -> int:
+def run(args: argparse.Namespace) -> int:
     """Probe, print the plugin line, return the plugin state; never exit 2 for a usage error
     (Nagios would read that as CRITICAL): bad input is UNKNOWN, as the guidelines say."""
+    from smtpdoctor.cli.check_options import build_options
     from smtpdoctor.monitor.probing import to_sample
     from smtpdoctor.probe.check import run_check
     from smtpdoctor.report import nagios

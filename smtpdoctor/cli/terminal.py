@@ -10,9 +10,10 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import textwrap
+from typing import TYPE_CHECKING
 
-from rich.console import Console
+if TYPE_CHECKING:
+    from rich.console import Console
 
 
 def use_color(args: argparse.Namespace) -> bool:
@@ -22,6 +23,9 @@ def use_color(args: argparse.Namespace) -> bool:
 
 def terminal_console(color: bool) -> Console:
     """A console on stdout: styles only with colour, wrapping only on a terminal."""
+    # here, not at the top: commands that write plain text or JSON never load rich
+    from rich.console import Console
+
     console = Console(
         color_system="auto" if color else None,
         no_color=not color,
@@ -51,6 +55,8 @@ def fit(text: str, width: int | None = None) -> str:
     width = width if width is not None else terminal_width()
     if width is None:
         return text
+    import textwrap  # here: only a terminal narrower than a line needs it
+
     out = []
     for line in text.split("\n"):
         if len(line) <= width:

@@ -8,16 +8,13 @@ import socket
 import time
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
-from email.utils import format_datetime, make_msgid
 from pathlib import Path
 
 from smtpdoctor.exitcodes import UsageError
 from smtpdoctor.net.connection import clamped_mss
 from smtpdoctor.net.hops import TraceResult
-from smtpdoctor.net.trace import trace
 from smtpdoctor.phases import Phase
 from smtpdoctor.probe.dns import resolve_host
-from smtpdoctor.probe.mx import resolve_mx
 from smtpdoctor.probe.results import (
     CheckResult,
     EndpointResult,
@@ -75,6 +72,8 @@ def _helo_name() -> str:
 
 def test_message(sender: str, recipients: tuple[str, ...], helo: str) -> bytes:
     """The small dated message `--send` delivers."""
+    from email.utils import format_datetime, make_msgid  # only --send needs the email package
+
     now = datetime.now(UTC)
     lines = [
         f"From: <{sender}>",
@@ -179,6 +178,8 @@ class CheckRunner:
         if not wanted or self.budget.remaining() < 2:
             return ()
         probe_timeout = min(1.0, self.budget.remaining() / 10)
+        from smtpdoctor.net.trace import trace  # only --trace runs a traceroute
+
         return tuple(
             await asyncio.gather(
                 *(trace(address, port, probe_timeout=probe_timeout) for address, port in wanted)
@@ -186,6 +187,8 @@ class CheckRunner:
         )
 
     async def _resolve_mx(self, domain: str) -> MxPlan:
+        from smtpdoctor.probe.mx import resolve_mx  # only an @domain target has an MX path
+
         limit, _ = self.budget.cap(self.options.timeouts[Phase.RESOLVE])
         return await resolve_mx(domain, timeout=limit, families=self.options.families)
 

@@ -20,16 +20,15 @@ import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-
-import dns.asyncquery
-import dns.exception
-import dns.flags
-import dns.message
-import dns.name
-import dns.rcode
-import dns.rdatatype
+from typing import TYPE_CHECKING
 
 from smtpdoctor.probe.results import DnsQuery, DnsStatus, ResolveResult
+
+if TYPE_CHECKING:
+    import dns.message
+
+# dnspython is imported inside the functions that query: it costs ~40 ms of start-up,
+# and a check of an IP literal or a name in /etc/hosts sends no query (check --nagios).
 
 RESOLV_CONF = Path("/etc/resolv.conf")
 HOSTS_FILE = Path("/etc/hosts")
@@ -173,6 +172,9 @@ async def _ask(
     request: dns.message.Message, server: Nameserver, timeout_s: float
 ) -> dns.message.Message:
     """One query to one server: UDP, then TCP when the answer was truncated."""
+    import dns.asyncquery
+    import dns.flags
+
     async with asyncio.timeout(timeout_s):
         response = await dns.asyncquery.udp(
             request, server.address, timeout=timeout_s, port=server.port, ignore_unexpected=True
@@ -185,6 +187,8 @@ async def _ask(
 
 
 def _answers(response: dns.message.Message, rdtype: str) -> tuple[str, ...]:
+    import dns.rdatatype
+
     wanted = dns.rdatatype.from_text(rdtype)
     out: list[str] = []
     for rrset in response.answer:
@@ -202,6 +206,11 @@ async def query(
     answers); SERVFAIL, REFUSED, timeouts and errors move on to the next server, as libc
     does. Never raises for DNS failures.
     """
+    import dns.exception
+    import dns.message
+    import dns.name
+    import dns.rcode
+
     try:
         qname = dns.name.from_text(name)
     except dns.exception.DNSException as exc:

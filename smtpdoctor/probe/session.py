@@ -13,7 +13,6 @@ from smtpdoctor.net.connection import Connection, TlsSession, open_tcp
 from smtpdoctor.net.errors import NetError, NetOp, NetTimeout, TlsError
 from smtpdoctor.net.tls import client_context
 from smtpdoctor.phases import Phase
-from smtpdoctor.probe.certs import describe_chain
 from smtpdoctor.probe.recorder import Recorder
 from smtpdoctor.probe.results import (
     CertProblem,
@@ -582,6 +581,10 @@ class Session:
         plan = self.plan
         tls_info = None
         if self.tls_session is not None:
+            # here, not at the top: cryptography's x509 costs ~30 ms to import, paid only
+            # when there is a certificate to read
+            from smtpdoctor.probe.certs import describe_chain
+
             tls_info = TlsInfo(
                 version=self.tls_session.version,
                 cipher=self.tls_session.cipher,
