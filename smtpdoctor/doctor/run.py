@@ -64,6 +64,13 @@ def read_logs(sources: list[Path], since: timedelta) -> tuple[LogSummary | None,
         return None, f"logs: not analysed: {exc}"
     except OSError as exc:
         return None, f"logs: not analysed: {exc}"
+    coverage = report.coverage
+    if coverage.unreadable:
+        # Not a mail log smtpdoctor can judge: counting it as "no failures" would be a lie.
+        return None, (
+            f"logs: could not read {', '.join(str(s) for s in sources)}: {coverage.parsed:,} of "
+            f"{coverage.lines:,} lines parsed, {coverage.recognised:,} from an MTA"
+        )
     groups = tuple(g for g in report.groups if g.direction == "outbound")
     return LogSummary(tuple(str(s) for s in sources), groups, dict(report.totals)), None
 
