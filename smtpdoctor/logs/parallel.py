@@ -14,11 +14,13 @@ flight, so memory stays flat however large the file.
 from __future__ import annotations
 
 import codecs
+import gc
 import itertools
 import multiprocessing
 import os
 from collections import deque
 from collections.abc import Iterator
+from datetime import datetime
 from multiprocessing.pool import AsyncResult
 from pathlib import Path
 from typing import Any
@@ -29,6 +31,7 @@ from smtpdoctor.logs.blocks import line_blocks
 from smtpdoctor.logs.coverage import CoverageCounter
 from smtpdoctor.logs.events import Delays, EventKind, LogEvent, Status
 from smtpdoctor.logs.exim import RETRY_NOT_REACHED
+from smtpdoctor.logs.fold import RangeFold, RangePart, foldable, group_keys, merge_part
 from smtpdoctor.logs.parser import parse_line
 from smtpdoctor.logs.reader import compression_of
 from smtpdoctor.logs.scan import interesting_lines
@@ -47,7 +50,7 @@ _STATUS_I = {s: i for i, s in enumerate(_STATUSES)}
 _CAUSE_I = {c: i for i, c in enumerate(_CAUSES)}
 _PHASE_I = {p: i for i, p in enumerate(_PHASES)}
 Packed = tuple[Any, ...]
-RangeResult = tuple[tuple[int, int, int, int, int, int], list[str], list[Packed]]
+RangeResult = tuple[tuple[int, int, int, int, int, int], list[str], "RangePart | list[Packed]"]
 
 
 def worth_it(path: Path) -> bool:
@@ -153,12 +156,31 @@ def _unpack(p: Packed) -> LogEvent:
     )
 
 
-def parse_range(task: tuple[str, int, int]) -> RangeResult:
-    """Parse one byte range (in a worker): its coverage counts and packed events."""
-    path, start, end = task
+Task = tuple[str, int, int, datetime | None, datetime, int, list[tuple[Any, ...]] | None]
+
+
+def parse_range(task: Task) -> RangeResult:
+    """Parse and fold one byte range (in a worker): its coverage counts and either its
+    folded state (RangePart) or, for ranges a worker cannot fold, its packed events."""
+    path, start, end, since, reference, max_groups, full_keys = task
+    gc.disable()  # no cycles are made here; the collector would only rescan the events
+    try:
+        return _parse_range(path, start, end, since, reference, max_groups, full_keys)
+    finally:
+        gc.enable()
+
+
+def _parse_range(
+    path: str,
+    start: int,
+    end: int,
+    since: datetime | None,
+    reference: datetime,
+    max_groups: int,
+    full_keys: list[tuple[Any, ...]] | None,
+) -> RangeResult:
     cov = CoverageCounter()
-    events: list[Packed] = []
-    seen: set[tuple[Any, ...]] = set()
+    events: list[LogEvent] = []
     for block in line_blocks(_chunks(path, start, end), cov):
         cov.count_block(block)
         for line in interesting_lines(block):
@@ -167,31 +189,51 @@ def parse_range(task: tuple[str, int, int]) -> RangeResult:
             except Exception:  # a parser bug must not lose the whole run
                 ev = None
             if ev is not None:
-                events.append(_pack(ev, seen))
+                events.append(ev)
     counts = (cov.lines, cov.parsed, cov.recognised, cov.binary, cov.truncated, 0)
-    return counts, cov.samples, events
+    if foldable(events):
+        fold = RangeFold(since, reference, full_keys)
+        feed = fold.feed_event
+        for ev in events:
+            feed(ev)
+        return counts, cov.samples, fold.export(max_groups, full_keys is not None)
+    seen: set[tuple[Any, ...]] = set()
+    return counts, cov.samples, [_pack(ev, seen) for ev in events]
 
 
 def feed_file(agg: Aggregator, path: Path, workers: int = 2) -> None:
-    """Fold path into agg using worker processes for the parsing; the same result as
-    agg.feed_chunks over the whole file."""
+    """Fold path into agg using worker processes for the parsing and most of the
+    folding; the same result as agg.feed_chunks over the whole file."""
     if agg.max_groups > MAX_GROUPS:
         raise ValueError(f"feed_file needs max_groups <= {MAX_GROUPS}")
-    tasks = [(str(path), a, b) for a, b in ranges(path)]
+    spans = ranges(path)
+    reference = agg.stamp_reference
+
+    def task(i: int) -> Task:
+        a, b = spans[i]
+        keys = group_keys(agg) if agg.groups_full else None
+        return (str(path), a, b, agg.since, reference, agg.max_groups, keys)
+
     ctx = multiprocessing.get_context("fork")
     with ctx.Pool(workers) as pool:
-        pending: deque[AsyncResult[RangeResult]] = deque()
-        it = iter(tasks)
-        for task in it:
-            pending.append(pool.apply_async(parse_range, (task,)))
-            if len(pending) >= WINDOW:
-                break
+        pending: deque[tuple[int, AsyncResult[RangeResult]]] = deque()
+        nxt = 0
+        while nxt < len(spans) and len(pending) < WINDOW:
+            pending.append((nxt, pool.apply_async(parse_range, (task(nxt),))))
+            nxt += 1
         while pending:
-            counts, samples, events = pending.popleft().get()
-            nxt = next(it, None)
-            if nxt is not None:
-                pending.append(pool.apply_async(parse_range, (nxt,)))
-            agg.absorb_range(counts, samples)
-            feed = agg.feed_event
-            for packed in events:
-                feed(_unpack(packed))
+            i, result = pending.popleft()
+            counts, samples, got = result.get()
+            if isinstance(got, RangePart):
+                if merge_part(agg, got):
+                    agg.absorb_range(counts, samples)
+                else:  # the parent's state matters here: fold the range line by line
+                    agg.feed_chunks(_chunks(str(path), *spans[i]))
+            else:
+                agg.absorb_range(counts, samples)
+                feed = agg.feed_event
+                for packed in got:
+                    feed(_unpack(packed))
+            if nxt < len(spans):
+                pending.append((nxt, pool.apply_async(parse_range, (task(nxt),))))
+                nxt += 1
