@@ -216,7 +216,8 @@ class Aggregator:
 
     def feed_event(self, ev: LogEvent) -> None:
         """Fold one event into the counters."""
-        when = self._when(ev.stamp)[0]
+        cached = self._whens.get(ev.stamp)
+        when = (cached or self._when(ev.stamp))[0]
         if self.since is not None and when is not None and when < self.since:
             self.totals["before_since"] += 1
             return
@@ -376,7 +377,7 @@ class Aggregator:
                 group.first = when
             if group.last is None or when > group.last:
                 group.last = when
-            hour = self._when(ev.stamp)[1]
+            hour = (self._whens.get(ev.stamp) or self._when(ev.stamp))[1]
             if hour is not None and (hour in self._hours or len(self._hours) < MAX_HOURS):
                 self._hours[hour] += 1
 
