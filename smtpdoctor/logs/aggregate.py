@@ -42,6 +42,7 @@ from smtpdoctor.phases import Phase
 
 _ABSENT: Any = object()  # "not in the table" (None means "delivered at the first try")
 _SECONDS = tuple(timedelta(seconds=s) for s in range(61))
+_MICROS: dict[tuple[float, ...], tuple[int, ...]] = {}  # delays= parts in microseconds
 MAX_HOURS = 100_000  # histogram buckets (11 years of hours): a cap against garbage stamps
 GroupKey = tuple[CauseCode, Phase | None, str, str, str]
 OTHER = "(other)"
@@ -343,11 +344,16 @@ class Aggregator:
             return
         # Whole microseconds, summed as integers: the sums do not depend on the order
         # of addition, so byte ranges folded apart and merged give the same averages.
+        micro = _MICROS.get(d)
+        if micro is None:
+            if len(_MICROS) >= 65536:
+                _MICROS.clear()
+            micro = _MICROS[d] = tuple(round(x * 1e6) for x in d)
         s = self._delay_sums
-        s[0] += round(d.before_queue * 1e6)
-        s[1] += round(d.in_queue * 1e6)
-        s[2] += round(d.connection * 1e6)
-        s[3] += round(d.transmission * 1e6)
+        s[0] += micro[0]
+        s[1] += micro[1]
+        s[2] += micro[2]
+        s[3] += micro[3]
         self._delay_n += 1
         if ev.delay is not None and ev.delay > self._delay_max:
             self._delay_max = ev.delay

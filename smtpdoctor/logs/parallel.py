@@ -201,12 +201,15 @@ def _parse_range(
     return counts, cov.samples, [_pack(ev, seen) for ev in events]
 
 
-def feed_file(agg: Aggregator, path: Path, workers: int = 2) -> None:
+def feed_file(agg: Aggregator, path: Path, workers: int | None = None) -> None:
     """Fold path into agg using worker processes for the parsing and most of the
     folding; the same result as agg.feed_chunks over the whole file."""
     if agg.max_groups > MAX_GROUPS:
         raise ValueError(f"feed_file needs max_groups <= {MAX_GROUPS}")
     spans = ranges(path)
+    # One worker per core and one more: this process mostly waits for results, and its
+    # share of work (merging, the per-message join) runs beside the workers.
+    workers = workers or (os.cpu_count() or 1) + 1
     reference = agg.stamp_reference
 
     def task(i: int) -> Task:

@@ -89,6 +89,7 @@ def _connect_cause(rest: str) -> tuple[CauseCode | None, Phase | None]:
 # <address>. Patterns that start with a literal: the regex engine skips to it fast.
 _BRACKETS = re.compile(r"\[[^\]\s]*\]")
 _ANGLES = re.compile(r"<[^<>\s]*>")
+_PORT = re.compile(r"[:0-9]*")
 
 
 def _split_host(reason: str) -> tuple[str, str]:
@@ -102,9 +103,7 @@ def _split_host(reason: str) -> tuple[str, str]:
         if e < 0:
             return reason, ""
         start = reason.rfind(" ", 0, b) + 1
-        end = e + 1
-        while end < len(reason) and (reason[end] == ":" or reason[end].isdigit()):
-            end += 1
+        end = _PORT.match(reason, e + 1).end()  # type: ignore[union-attr]  # always matches
         relay = reason[start:end].rstrip(":")
         if relay[:1] in "([" and start == b:
             relay = ""  # "[192.0.2.1] Our system ..." is not a relay
