@@ -1,14 +1,14 @@
-"""Both CPU cores on a large log: byte ranges parsed in worker processes, folded in
-order in this one, so the report is exactly the one a single pass gives.
+"""All CPU cores on a large log: byte ranges parsed and folded in worker processes,
+merged in file order in this one, so the report is exactly the one a single pass gives.
 
 A plain (uncompressed) file is cut into ranges of RANGE_SIZE bytes at line ends.
 Each worker reads its range through the same path as a whole file (line_blocks,
-coverage counting, interesting_lines, parse_line) and sends back its coverage counts
-and its events in a compact form (no line text except where a group may need it as
-its sample). The parent folds the ranges' events in file order into the Aggregator:
-every stateful step (the per-message join, held per-attempt lines, the retry causes)
-sees the events in the same order as a single pass. At most WINDOW ranges are in
-flight, so memory stays flat however large the file.
+coverage counting, interesting_lines, parse_line) and folds its events with the
+Aggregator's own code (smtpdoctor.logs.fold.RangeFold); the parent merges that state
+(merge_part) and replays the few order-dependent steps, or folds the range itself
+where the worker's empty start could be wrong. Ranges holding lines of other MTAs
+than Postfix come back as compact events, folded here in order. At most WINDOW
+ranges are in flight, so memory stays flat however large the file.
 """
 
 from __future__ import annotations
@@ -40,7 +40,6 @@ from smtpdoctor.phases import Phase
 RANGE_SIZE = 8 << 20
 MIN_SIZE = 32 << 20  # smaller files: one process (starting workers costs more)
 WINDOW = 4  # ranges parsed ahead of the fold
-MAX_GROUPS = 5_000  # the Aggregator's default group cap (feed_file checks it)
 _KINDS = tuple(EventKind)
 _STATUSES = tuple(Status)
 _CAUSES = tuple(CauseCode)
@@ -103,21 +102,11 @@ def _chunks(path: str, start: int, end: int, size: int = 1 << 18) -> Iterator[st
         yield tail
 
 
-def _pack(ev: LogEvent, seen: set[tuple[Any, ...]]) -> Packed:
-    raw = ""
-    if ev.kind is EventKind.FAILURE or ev.kind is EventKind.SERVER_TIMEOUT:
-        raw = ev.raw
-    elif ev.cause is not None:
-        # The fold needs a line's text only where it may start a group (its sample):
-        # the first line of each key. Once a range has seen MAX_GROUPS keys, the
-        # parent's table is full whatever came before, so only the first line of each
-        # "(other)" key can still start one.
-        key: tuple[Any, ...] = (ev.cause, ev.phase, ev.destination, ev.relay)
-        if len(seen) >= MAX_GROUPS:
-            key = (ev.cause, ev.phase, "(other)")
-        if key not in seen or not ev.relay:
-            seen.add(key)
-            raw = ev.raw
+def _pack(ev: LogEvent) -> Packed:
+    # A line's text goes along wherever the fold may make it a group's sample: any
+    # line with a cause (which of them starts a group depends on --since and on what
+    # the parent's table holds, known only there).
+    raw = ev.raw if ev.cause is not None or ev.kind is not EventKind.DELIVERY else ""
     return (
         _KIND_I[ev.kind],
         ev.mta,
@@ -197,15 +186,12 @@ def _parse_range(
         for ev in events:
             feed(ev)
         return counts, cov.samples, fold.export(max_groups, full_keys is not None)
-    seen: set[tuple[Any, ...]] = set()
-    return counts, cov.samples, [_pack(ev, seen) for ev in events]
+    return counts, cov.samples, [_pack(ev) for ev in events]
 
 
 def feed_file(agg: Aggregator, path: Path, workers: int | None = None) -> None:
     """Fold path into agg using worker processes for the parsing and most of the
     folding; the same result as agg.feed_chunks over the whole file."""
-    if agg.max_groups > MAX_GROUPS:
-        raise ValueError(f"feed_file needs max_groups <= {MAX_GROUPS}")
     spans = ranges(path)
     # One worker per core and one more: this process mostly waits for results, and its
     # share of work (merging, the per-message join) runs beside the workers.

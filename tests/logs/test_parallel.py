@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import sys
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -65,7 +66,6 @@ def test_parallel_equals_one_pass_when_the_group_table_fills(
     big_log: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(parallel, "RANGE_SIZE", 200_000)
-    monkeypatch.setattr(parallel, "MAX_GROUPS", 40)
     one, many = Aggregator(max_groups=40), Aggregator(max_groups=40)
     with big_log.open("rb") as f:
         one.feed_chunks(text_chunks(f))
@@ -113,3 +113,19 @@ def test_ranges_folded_in_workers_merge_exactly_across_seams(
     # the held `connect to` line gave its status line (relay=none) the relay
     held = [g for g in one.groups if g.cause is CauseCode.CONNECT_TIMEOUT]
     assert held and all(g.relay for g in held)
+
+
+def test_parallel_equals_one_pass_with_since(
+    big_log: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """--since is applied in the workers' folds as in one pass."""
+    monkeypatch.setattr(parallel, "MIN_SIZE", 0)
+    monkeypatch.setattr(parallel, "RANGE_SIZE", 200_000)
+    first = analyze([big_log], parallel=False).first_seen
+    assert first is not None
+    since = first + timedelta(hours=4)
+    one = analyze([big_log], since=since, parallel=False)
+    many = analyze([big_log], since=since)
+    assert 0 < one.totals["before_since"] < one.totals["parsed"]
+    assert (many.groups, many.totals, many.messages) == (one.groups, one.totals, one.messages)
+    assert (many.delays, many.histogram) == (one.delays, one.histogram)
