@@ -19,7 +19,7 @@ import heapq
 from collections import Counter, OrderedDict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from smtpdoctor.catalogue import CauseCode
@@ -41,6 +41,8 @@ from smtpdoctor.logs.timestamps import StampParser
 from smtpdoctor.phases import Phase
 
 _ABSENT: Any = object()  # "not in the table" (None means "delivered at the first try")
+_SECONDS = tuple(timedelta(seconds=s) for s in range(61))
+_MICROS: dict[tuple[float, ...], tuple[int, ...]] = {}  # delays= parts in microseconds
 MAX_HOURS = 100_000  # histogram buckets (11 years of hours): a cap against garbage stamps
 GroupKey = tuple[CauseCode, Phase | None, str, str, str]
 OTHER = "(other)"
@@ -102,7 +104,7 @@ class Aggregator:
         self._msg_stats: Counter[str] = Counter()
         self._tls_by_pid: dict[str, LogEvent] = {}
         self._held_by_pid: dict[str, list[LogEvent]] = {}
-        self._delay_sums = [0.0, 0.0, 0.0, 0.0]
+        self._delay_sums = [0, 0, 0, 0]
         self._delay_n = 0
         self._delay_max = 0.0
         self._first: datetime | None = None
@@ -113,12 +115,24 @@ class Aggregator:
         self._coverage = CoverageCounter()
         self._held_count = self._held_timeouts = 0
         self._whens: dict[str, tuple[datetime | None, datetime | None]] = {}
+        self._minutes: dict[str, tuple[datetime | None, datetime | None]] = {}
+
+    @property
+    def stamp_reference(self) -> datetime:
+        """The time the year of classic syslog stamps is inferred against."""
+        return self._stamps.reference
+
+    @property
+    def groups_full(self) -> bool:
+        """Is the group table full (new keys go to "(other)" groups from now on)?"""
+        return len(self._groups) >= self.max_groups
 
     def set_stamp_reference(self, reference: datetime) -> None:
         """Infer the year of classic syslog stamps from here on against reference
         (the modification time of the file about to be read)."""
         self._stamps.set_reference(reference)
         self._whens.clear()
+        self._minutes.clear()
 
     # -- input -------------------------------------------------------------------------
 
@@ -175,16 +189,36 @@ class Aggregator:
         """The time of a stamp and the hour it falls in (cached: stamps repeat)."""
         cached = self._whens.get(stamp)
         if cached is None:
-            when = self._stamps.parse(stamp)
-            hour = None if when is None else when.replace(minute=0, second=0, microsecond=0)
+            if len(stamp) == 15 and stamp[3] == " " and stamp[12] == ":" and stamp[13:].isdigit():
+                # Classic syslog, whole seconds (most lines): the minute and its hour
+                # are worked out once, each second is one addition.
+                minute = self._minutes.get(stamp[:12])
+                if minute is None:
+                    minute = self._minute_of(stamp[:12])
+                sec = int(stamp[13:])
+                if minute[0] is not None and sec < 61:
+                    cached = (minute[0] + _SECONDS[sec], minute[1])
+            if cached is None:
+                when = self._stamps.parse(stamp)
+                hour = None if when is None else when.replace(minute=0, second=0, microsecond=0)
+                cached = (when, hour)
             if len(self._whens) >= 65536:
                 self._whens.clear()
-            cached = self._whens[stamp] = (when, hour)
+            self._whens[stamp] = cached
         return cached
+
+    def _minute_of(self, head: str) -> tuple[datetime | None, datetime | None]:
+        when = self._stamps.parse(head)
+        hour = None if when is None else when.replace(minute=0, second=0, microsecond=0)
+        if len(self._minutes) >= 65536:
+            self._minutes.clear()
+        got = self._minutes[head] = (when, hour)
+        return got
 
     def feed_event(self, ev: LogEvent) -> None:
         """Fold one event into the counters."""
-        when = self._when(ev.stamp)[0]
+        cached = self._whens.get(ev.stamp)
+        when = (cached or self._when(ev.stamp))[0]
         if self.since is not None and when is not None and when < self.since:
             self.totals["before_since"] += 1
             return
@@ -202,9 +236,7 @@ class Aggregator:
             if ev.phase is Phase.STARTTLS and ev.pid:
                 # Postfix writes the TLS error first, then "Cannot start TLS" in the
                 # status line: keep the detail to sharpen that line's cause.
-                if len(self._tls_by_pid) > 4096:
-                    self._tls_by_pid.clear()
-                self._tls_by_pid[f"{ev.mta}:{ev.pid}"] = ev
+                self._tls_put(f"{ev.mta}:{ev.pid}", ev)
                 return
             key = _hold_key(ev)
             if key:
@@ -217,15 +249,26 @@ class Aggregator:
             self.totals["server_timeouts"] += 1
             self._problem(ev, when, "inbound")
         elif kind is EventKind.REMOVED:
-            self._removed(ev.queue_id, when)
+            self._removed(ev, when)
 
-    def _removed(self, qid: str, when: datetime | None) -> None:
+    def _removed(self, ev: LogEvent, when: datetime | None) -> None:
+        self._drop_message(ev.queue_id, when)
+
+    def _drop_message(self, qid: str, when: datetime | None) -> None:
         msg = self._messages.pop(qid, _ABSENT)
         if msg is None:
             self._msg_stats["delivered_first_try"] += 1
         elif msg is not _ABSENT:
             msg.last = when or msg.last
             self._finish(qid, msg, "completed")
+
+    def _tls_put(self, key: str, ev: LogEvent) -> None:
+        if len(self._tls_by_pid) > 4096:
+            self._tls_by_pid.clear()
+        self._tls_by_pid[key] = ev
+
+    def _tls_take(self, key: str) -> LogEvent | None:
+        return self._tls_by_pid.pop(key, None)
 
     def _failed_attempt(self, ev: LogEvent, when: datetime | None) -> None:
         self.totals["failed_attempts"] += 1
@@ -276,7 +319,7 @@ class Aggregator:
             self.totals["bounced"] += 1
         if ev.cause is not None:
             if ev.cause is CauseCode.TLS_FAILED and ev.pid:
-                tls = self._tls_by_pid.pop(f"{ev.mta}:{ev.pid}", None)
+                tls = self._tls_take(f"{ev.mta}:{ev.pid}")
                 if tls is not None and tls.cause is not None:
                     ev = _with_cause(ev, tls.cause)
             self._problem(ev, when, "outbound")
@@ -299,11 +342,18 @@ class Aggregator:
         d = ev.delays
         if d is None:
             return
+        # Whole microseconds, summed as integers: the sums do not depend on the order
+        # of addition, so byte ranges folded apart and merged give the same averages.
+        micro = _MICROS.get(d)
+        if micro is None:
+            if len(_MICROS) >= 65536:
+                _MICROS.clear()
+            micro = _MICROS[d] = tuple(round(x * 1e6) for x in d)
         s = self._delay_sums
-        s[0] += d.before_queue
-        s[1] += d.in_queue
-        s[2] += d.connection
-        s[3] += d.transmission
+        s[0] += micro[0]
+        s[1] += micro[1]
+        s[2] += micro[2]
+        s[3] += micro[3]
         self._delay_n += 1
         if ev.delay is not None and ev.delay > self._delay_max:
             self._delay_max = ev.delay
@@ -314,7 +364,7 @@ class Aggregator:
             self.totals["timeouts"] += 1
         if direction == "outbound":
             if ev.phase is Phase.CONNECT and ev.relay:
-                self._families.failed(ev.relay, ev.cause, when, ev.destination, ev.mta)
+                self._family_failed(ev, when)
             if ev.destination and ev.mta == "exim":  # for Exim's "retry time not reached"
                 if len(self._domain_failure) >= MAX_DOMAIN_CAUSES:
                     self._domain_failure.clear()
@@ -333,20 +383,41 @@ class Aggregator:
                 group.first = when
             if group.last is None or when > group.last:
                 group.last = when
-            hour = self._when(ev.stamp)[1]
+            hour = (self._whens.get(ev.stamp) or self._when(ev.stamp))[1]
             if hour is not None and (hour in self._hours or len(self._hours) < MAX_HOURS):
                 self._hours[hour] += 1
+
+    def _family_failed(self, ev: LogEvent, when: datetime | None) -> None:
+        assert ev.cause is not None
+        self._families.failed(ev.relay, ev.cause, when, ev.destination, ev.mta)
 
     # -- the per-message join ----------------------------------------------------------
 
     def _note_message(self, ev: LogEvent, when: datetime | None) -> None:
-        qid = ev.queue_id
+        self._note(
+            ev.queue_id, ev.status, ev.cause, ev.phase, ev.relay, ev.delay, ev.stamp,
+            ev.destination, when,
+        )  # fmt: skip
+
+    def _note(
+        self,
+        qid: str,
+        status: Status,
+        cause: CauseCode | None,
+        phase: Phase | None,
+        relay: str,
+        delay: float | None,
+        stamp: str,
+        destination: str,
+        when: datetime | None,
+    ) -> None:
+        """The per-message join: one attempt (or failure) of message qid."""
         msg = self._messages.get(qid, _ABSENT)
         if (
             msg is _ABSENT
-            and ev.status is Status.SENT
-            and ev.cause is None
-            and (ev.delay is None or ev.delay < self.delayed_after)
+            and status is Status.SENT
+            and cause is None
+            and (delay is None or delay < self.delayed_after)
         ):
             # Delivered at the first try, nothing else known (most mail): a table slot
             # and no object.
@@ -355,34 +426,34 @@ class Aggregator:
             self._evict()
             return
         if msg is _ABSENT:
-            msg = _Message(first=when, last=when, destination=ev.destination)
+            msg = _Message(first=when, last=when, destination=destination)
             self._messages[qid] = msg
             self._msg_stats["tracked"] += 1
             self._evict()
         elif msg is None:  # was delivered to another recipient at the first try
-            msg = _Message(when, when, ev.destination, attempts=1, delivered=True)
-            msg.last_attempt = ev.stamp
+            msg = _Message(when, when, destination, attempts=1, delivered=True)
+            msg.last_attempt = stamp
             self._messages[qid] = msg
             self._messages.move_to_end(qid)
         else:
             self._messages.move_to_end(qid)
             msg.last = when or msg.last
-        if ev.stamp != msg.last_attempt:
+        if stamp != msg.last_attempt:
             msg.attempts += 1
-            msg.last_attempt = ev.stamp
-        if ev.cause is not None:
+            msg.last_attempt = stamp
+        if cause is not None:
             msg.failures += 1
-            msg.last_failure = (ev.cause, ev.phase, ev.relay)
-            if ev.cause not in msg.causes and len(msg.causes) < 8:
-                msg.causes.append(ev.cause)
-        if ev.status is Status.SENT:
+            msg.last_failure = (cause, phase, relay)
+            if cause not in msg.causes and len(msg.causes) < 8:
+                msg.causes.append(cause)
+        if status is Status.SENT:
             msg.delivered = True
-        elif ev.status in (Status.BOUNCED, Status.EXPIRED):
+        elif status in (Status.BOUNCED, Status.EXPIRED):
             msg.bounced = True
-        if ev.delay is not None:
-            msg.delay = max(msg.delay or 0.0, ev.delay)
+        if delay is not None:
+            msg.delay = max(msg.delay or 0.0, delay)
         if not msg.destination:
-            msg.destination = ev.destination
+            msg.destination = destination
 
     def _evict(self) -> None:
         if len(self._messages) > self.max_messages:
@@ -482,7 +553,7 @@ class Aggregator:
         )
         n = self._delay_n
         s = self._delay_sums
-        avg = [round(x / n, 3) if n else 0.0 for x in s]
+        avg = [round(x / (n * 1_000_000), 3) if n else 0.0 for x in s]
         delays = DelayBreakdown(n, avg[0], avg[1], avg[2], avg[3], self._delay_max)
         coverage = self._coverage.snapshot()
         extra = {"failed_attempts": self._held_count, "timeouts": self._held_timeouts}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import lzma
 from collections.abc import Iterable
 from datetime import datetime
@@ -37,6 +38,18 @@ class NothingReadableError(Exception):
 
 
 def _feed(agg: Aggregator, source: Path | str, parallel: bool = True) -> None:
+    # The fold makes no reference cycles, and its tables are capped: the cyclic
+    # collector would only walk the same live objects again and again (10 % of the time).
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        _feed_source(agg, source, parallel)
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _feed_source(agg: Aggregator, source: Path | str, parallel: bool) -> None:
     agg.set_stamp_reference(reference_time(source))
     if parallel and str(source) != "-" and worth_it(Path(source)):
         with open_log(Path(source)):  # the same checks (readable, text) as below

@@ -109,6 +109,28 @@ class FamilyTracker:
             if entry[2] is None or when > entry[2]:
                 entry[2] = when
 
+    def delivered_items(self) -> list[tuple[str, list[Any]]]:
+        """Deliveries per relay not yet folded, in order of first delivery."""
+        return list(self._delivered.items())
+
+    def merge_delivered(self, items: list[tuple[str, list[Any]]], cap: int) -> None:
+        """Add another tracker's delivered_items() (the deliveries that came after
+        this tracker's): new relays are admitted in order while there is room, as if
+        each delivery had come through delivered()."""
+        table = self._delivered
+        for relay, (count, first, last) in items:
+            entry = table.get(relay)
+            if entry is None:
+                if len(table) >= cap:
+                    continue
+                table[relay] = [count, first, last]
+                continue
+            entry[0] += count
+            if first is not None and (entry[1] is None or first < entry[1]):
+                entry[1] = first
+            if last is not None and (entry[2] is None or last > entry[2]):
+                entry[2] = last
+
     def _fold_deliveries(self) -> None:
         # Only hosts with an IPv6 failure are reported, so only their deliveries are
         # split and tallied (on most logs: none at all).

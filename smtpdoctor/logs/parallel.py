@@ -1,24 +1,26 @@
-"""Both CPU cores on a large log: byte ranges parsed in worker processes, folded in
-order in this one, so the report is exactly the one a single pass gives.
+"""All CPU cores on a large log: byte ranges parsed and folded in worker processes,
+merged in file order in this one, so the report is exactly the one a single pass gives.
 
 A plain (uncompressed) file is cut into ranges of RANGE_SIZE bytes at line ends.
 Each worker reads its range through the same path as a whole file (line_blocks,
-coverage counting, interesting_lines, parse_line) and sends back its coverage counts
-and its events in a compact form (no line text except where a group may need it as
-its sample). The parent folds the ranges' events in file order into the Aggregator:
-every stateful step (the per-message join, held per-attempt lines, the retry causes)
-sees the events in the same order as a single pass. At most WINDOW ranges are in
-flight, so memory stays flat however large the file.
+coverage counting, interesting_lines, parse_line) and folds its events with the
+Aggregator's own code (smtpdoctor.logs.fold.RangeFold); the parent merges that state
+(merge_part) and replays the few order-dependent steps, or folds the range itself
+where the worker's empty start could be wrong. Ranges holding lines of other MTAs
+than Postfix come back as compact events, folded here in order. At most WINDOW
+ranges are in flight, so memory stays flat however large the file.
 """
 
 from __future__ import annotations
 
 import codecs
+import gc
 import itertools
 import multiprocessing
 import os
 from collections import deque
 from collections.abc import Iterator
+from datetime import datetime
 from multiprocessing.pool import AsyncResult
 from pathlib import Path
 from typing import Any
@@ -29,6 +31,7 @@ from smtpdoctor.logs.blocks import line_blocks
 from smtpdoctor.logs.coverage import CoverageCounter
 from smtpdoctor.logs.events import Delays, EventKind, LogEvent, Status
 from smtpdoctor.logs.exim import RETRY_NOT_REACHED
+from smtpdoctor.logs.fold import RangeFold, RangePart, foldable, group_keys, merge_part
 from smtpdoctor.logs.parser import parse_line
 from smtpdoctor.logs.reader import compression_of
 from smtpdoctor.logs.scan import interesting_lines
@@ -37,7 +40,6 @@ from smtpdoctor.phases import Phase
 RANGE_SIZE = 8 << 20
 MIN_SIZE = 32 << 20  # smaller files: one process (starting workers costs more)
 WINDOW = 4  # ranges parsed ahead of the fold
-MAX_GROUPS = 5_000  # the Aggregator's default group cap (feed_file checks it)
 _KINDS = tuple(EventKind)
 _STATUSES = tuple(Status)
 _CAUSES = tuple(CauseCode)
@@ -47,7 +49,7 @@ _STATUS_I = {s: i for i, s in enumerate(_STATUSES)}
 _CAUSE_I = {c: i for i, c in enumerate(_CAUSES)}
 _PHASE_I = {p: i for i, p in enumerate(_PHASES)}
 Packed = tuple[Any, ...]
-RangeResult = tuple[tuple[int, int, int, int, int, int], list[str], list[Packed]]
+RangeResult = tuple[tuple[int, int, int, int, int, int], list[str], "RangePart | list[Packed]"]
 
 
 def worth_it(path: Path) -> bool:
@@ -100,21 +102,11 @@ def _chunks(path: str, start: int, end: int, size: int = 1 << 18) -> Iterator[st
         yield tail
 
 
-def _pack(ev: LogEvent, seen: set[tuple[Any, ...]]) -> Packed:
-    raw = ""
-    if ev.kind is EventKind.FAILURE or ev.kind is EventKind.SERVER_TIMEOUT:
-        raw = ev.raw
-    elif ev.cause is not None:
-        # The fold needs a line's text only where it may start a group (its sample):
-        # the first line of each key. Once a range has seen MAX_GROUPS keys, the
-        # parent's table is full whatever came before, so only the first line of each
-        # "(other)" key can still start one.
-        key: tuple[Any, ...] = (ev.cause, ev.phase, ev.destination, ev.relay)
-        if len(seen) >= MAX_GROUPS:
-            key = (ev.cause, ev.phase, "(other)")
-        if key not in seen or not ev.relay:
-            seen.add(key)
-            raw = ev.raw
+def _pack(ev: LogEvent) -> Packed:
+    # A line's text goes along wherever the fold may make it a group's sample: any
+    # line with a cause (which of them starts a group depends on --since and on what
+    # the parent's table holds, known only there).
+    raw = ev.raw if ev.cause is not None or ev.kind is not EventKind.DELIVERY else ""
     return (
         _KIND_I[ev.kind],
         ev.mta,
@@ -153,12 +145,31 @@ def _unpack(p: Packed) -> LogEvent:
     )
 
 
-def parse_range(task: tuple[str, int, int]) -> RangeResult:
-    """Parse one byte range (in a worker): its coverage counts and packed events."""
-    path, start, end = task
+Task = tuple[str, int, int, datetime | None, datetime, int, list[tuple[Any, ...]] | None]
+
+
+def parse_range(task: Task) -> RangeResult:
+    """Parse and fold one byte range (in a worker): its coverage counts and either its
+    folded state (RangePart) or, for ranges a worker cannot fold, its packed events."""
+    path, start, end, since, reference, max_groups, full_keys = task
+    gc.disable()  # no cycles are made here; the collector would only rescan the events
+    try:
+        return _parse_range(path, start, end, since, reference, max_groups, full_keys)
+    finally:
+        gc.enable()
+
+
+def _parse_range(
+    path: str,
+    start: int,
+    end: int,
+    since: datetime | None,
+    reference: datetime,
+    max_groups: int,
+    full_keys: list[tuple[Any, ...]] | None,
+) -> RangeResult:
     cov = CoverageCounter()
-    events: list[Packed] = []
-    seen: set[tuple[Any, ...]] = set()
+    events: list[LogEvent] = []
     for block in line_blocks(_chunks(path, start, end), cov):
         cov.count_block(block)
         for line in interesting_lines(block):
@@ -167,31 +178,51 @@ def parse_range(task: tuple[str, int, int]) -> RangeResult:
             except Exception:  # a parser bug must not lose the whole run
                 ev = None
             if ev is not None:
-                events.append(_pack(ev, seen))
+                events.append(ev)
     counts = (cov.lines, cov.parsed, cov.recognised, cov.binary, cov.truncated, 0)
-    return counts, cov.samples, events
+    if foldable(events):
+        fold = RangeFold(since, reference, full_keys)
+        feed = fold.feed_event
+        for ev in events:
+            feed(ev)
+        return counts, cov.samples, fold.export(max_groups, full_keys is not None)
+    return counts, cov.samples, [_pack(ev) for ev in events]
 
 
-def feed_file(agg: Aggregator, path: Path, workers: int = 2) -> None:
-    """Fold path into agg using worker processes for the parsing; the same result as
-    agg.feed_chunks over the whole file."""
-    if agg.max_groups > MAX_GROUPS:
-        raise ValueError(f"feed_file needs max_groups <= {MAX_GROUPS}")
-    tasks = [(str(path), a, b) for a, b in ranges(path)]
+def feed_file(agg: Aggregator, path: Path, workers: int | None = None) -> None:
+    """Fold path into agg using worker processes for the parsing and most of the
+    folding; the same result as agg.feed_chunks over the whole file."""
+    spans = ranges(path)
+    # One worker per core and one more: this process mostly waits for results, and its
+    # share of work (merging, the per-message join) runs beside the workers.
+    workers = workers or (os.cpu_count() or 1) + 1
+    reference = agg.stamp_reference
+
+    def task(i: int) -> Task:
+        a, b = spans[i]
+        keys = group_keys(agg) if agg.groups_full else None
+        return (str(path), a, b, agg.since, reference, agg.max_groups, keys)
+
     ctx = multiprocessing.get_context("fork")
     with ctx.Pool(workers) as pool:
-        pending: deque[AsyncResult[RangeResult]] = deque()
-        it = iter(tasks)
-        for task in it:
-            pending.append(pool.apply_async(parse_range, (task,)))
-            if len(pending) >= WINDOW:
-                break
+        pending: deque[tuple[int, AsyncResult[RangeResult]]] = deque()
+        nxt = 0
+        while nxt < len(spans) and len(pending) < WINDOW:
+            pending.append((nxt, pool.apply_async(parse_range, (task(nxt),))))
+            nxt += 1
         while pending:
-            counts, samples, events = pending.popleft().get()
-            nxt = next(it, None)
-            if nxt is not None:
-                pending.append(pool.apply_async(parse_range, (nxt,)))
-            agg.absorb_range(counts, samples)
-            feed = agg.feed_event
-            for packed in events:
-                feed(_unpack(packed))
+            i, result = pending.popleft()
+            counts, samples, got = result.get()
+            if isinstance(got, RangePart):
+                if merge_part(agg, got):
+                    agg.absorb_range(counts, samples)
+                else:  # the parent's state matters here: fold the range line by line
+                    agg.feed_chunks(_chunks(str(path), *spans[i]))
+            else:
+                agg.absorb_range(counts, samples)
+                feed = agg.feed_event
+                for packed in got:
+                    feed(_unpack(packed))
+            if nxt < len(spans):
+                pending.append((nxt, pool.apply_async(parse_range, (task(nxt),))))
+                nxt += 1

@@ -55,10 +55,18 @@ def parse_line(line: str) -> LogEvent | None:
             return event
     fields = locate_fields(line)
     if fields is None:
-        line = normalize_header(line)
-        fields = locate_fields(line)
+        header = normalize_header(line)
+        fields = locate_fields(header)
         if fields is None:
             return None
+        event = _dispatch(header, fields)
+        if event is not None and event.raw == header:
+            event = event._replace(raw=line)  # the line as written, not as rewritten
+        return event
+    return _dispatch(line, fields)
+
+
+def _dispatch(line: str, fields: tuple[int, int, int]) -> LogEvent | None:
     end, host_end, colon = fields
     bracket = line.find("[", host_end + 1, colon)
     if bracket >= 0:

@@ -26,7 +26,7 @@ from smtpdoctor.replies import classify_reply
 _DELIVERY = re.compile(
     r"(?P<qid>[0-9A-Za-z]+): to=<?(?P<to>[^>,]*)>?,(?: orig_to=<?[^>,]*>?,)?"
     r" relay=(?P<relay>[^,]*),(?: conn_use=\d+,)? delay=(?P<delay>[\d.]+),"
-    r"(?: delays=(?P<a>[\d.]+)/(?P<b>[\d.]+)/(?P<c>[\d.]+)/(?P<d>[\d.]+),)?"
+    r"(?: delays=(?P<delays>[\d.]+/[\d.]+/[\d.]+/[\d.]+),)?"
     r"(?: dsn=(?P<dsn>[\d.]+),)? status=(?P<status>\w+)(?: \((?P<reason>.*)\))?"
 )
 _EXPIRED = re.compile(r"(?P<qid>[0-9A-Za-z]+): from=<[^>]*>, status=expired")
@@ -89,6 +89,7 @@ def _connect_cause(rest: str) -> tuple[CauseCode | None, Phase | None]:
 # <address>. Patterns that start with a literal: the regex engine skips to it fast.
 _BRACKETS = re.compile(r"\[[^\]\s]*\]")
 _ANGLES = re.compile(r"<[^<>\s]*>")
+_PORT = re.compile(r"[:0-9]*")
 
 
 def _split_host(reason: str) -> tuple[str, str]:
@@ -102,9 +103,7 @@ def _split_host(reason: str) -> tuple[str, str]:
         if e < 0:
             return reason, ""
         start = reason.rfind(" ", 0, b) + 1
-        end = e + 1
-        while end < len(reason) and (reason[end] == ":" or reason[end].isdigit()):
-            end += 1
+        end = _PORT.match(reason, e + 1).end()  # type: ignore[union-attr]  # always matches
         relay = reason[start:end].rstrip(":")
         if relay[:1] in "([" and start == b:
             relay = ""  # "[192.0.2.1] Our system ..." is not a relay
@@ -227,7 +226,7 @@ def parse_delivery(parts: SyslogLine, raw: str) -> LogEvent | None:
             raw=raw,
             pid=parts.pid,
         )
-    qid, to, relay_field, delay, a, b, c, d, dsn, status_word, reason = m.groups()
+    qid, to, relay_field, delay, delays_text, dsn, status_word, reason = m.groups()
     status = _STATUSES.get(status_word, Status.NONE)
     reason = reason or ""
     cause: CauseCode | None = None
@@ -243,7 +242,7 @@ def parse_delivery(parts: SyslogLine, raw: str) -> LogEvent | None:
             cause = _unquoted_cause(reason, dsn or "", status)
         if cause is None and status is Status.BOUNCED:
             cause = CauseCode.REJECTED
-    delays = None if a is None else Delays(float(a), float(b), float(c), float(d))
+    delays = None if delays_text is None else _delays(delays_text)
     return LogEvent(
         EventKind.DELIVERY,
         "postfix",
@@ -258,9 +257,23 @@ def parse_delivery(parts: SyslogLine, raw: str) -> LogEvent | None:
         delays,
         dsn or "",
         reason,
-        raw=raw,
-        pid=parts.pid,
+        raw,
+        parts.pid,
     )
+
+
+_DELAYS: dict[str, Delays] = {}
+
+
+def _delays(text: str) -> Delays:
+    """`delays=a/b/c/d` (the same few texts come back on a log full of retries)."""
+    got = _DELAYS.get(text)
+    if got is None:
+        a, b, c, d = text.split("/")
+        if len(_DELAYS) >= 65536:
+            _DELAYS.clear()
+        got = _DELAYS[text] = Delays(float(a), float(b), float(c), float(d))
+    return got
 
 
 # The messages of smtp/lmtp lines about one attempt (the status line follows).

@@ -34,6 +34,11 @@ class StampParser:
         self._cached = lru_cache(maxsize=4096)(self._parse)
         self._minutes: dict[str, datetime] = {}
 
+    @property
+    def reference(self) -> datetime:
+        """The time years are inferred against."""
+        return self._now
+
     def set_reference(self, reference: datetime) -> None:
         """Infer years against reference from now on (an aware or local datetime)."""
         ref = reference if reference.tzinfo is not None else reference.replace(tzinfo=_LOCAL)

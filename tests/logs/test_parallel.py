@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import itertools
 import sys
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
+from smtpdoctor.catalogue import CauseCode
 from smtpdoctor.logs import parallel
 from smtpdoctor.logs.aggregate import Aggregator
 from smtpdoctor.logs.api import analyze
@@ -64,7 +66,6 @@ def test_parallel_equals_one_pass_when_the_group_table_fills(
     big_log: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(parallel, "RANGE_SIZE", 200_000)
-    monkeypatch.setattr(parallel, "MAX_GROUPS", 40)
     one, many = Aggregator(max_groups=40), Aggregator(max_groups=40)
     with big_log.open("rb") as f:
         one.feed_chunks(text_chunks(f))
@@ -73,3 +74,58 @@ def test_parallel_equals_one_pass_when_the_group_table_fills(
     assert [g.destination for g in a.groups].count("(other)") > 5
     assert b.groups == a.groups
     assert (b.totals, b.messages, b.coverage) == (a.totals, a.messages, a.coverage)
+
+
+def test_ranges_folded_in_workers_merge_exactly_across_seams(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A busy relay's log (per-attempt `connect to` lines held until their status line,
+    messages whose lines straddle ranges) cut into many small ranges: the merged
+    worker folds equal one pass, and both the merge and the parent's own fold of a
+    range whose start depends on what came before are taken."""
+    sys.path.insert(0, str(REPO / "bench"))
+    try:
+        import logs_bench
+    finally:
+        sys.path.pop(0)
+    log = tmp_path / "busy.log"
+    logs_bench.generate(log, 40_000)
+    monkeypatch.setattr(parallel, "MIN_SIZE", 0)
+    monkeypatch.setattr(parallel, "RANGE_SIZE", 3_000)
+    outcomes: list[bool] = []
+    merge = parallel.merge_part
+
+    def counting(agg: Aggregator, part: parallel.RangePart) -> bool:
+        outcomes.append(merge(agg, part))
+        return outcomes[-1]
+
+    monkeypatch.setattr(parallel, "merge_part", counting)
+    one = analyze([log], parallel=False)
+    many = analyze([log])
+    assert True in outcomes and False in outcomes
+    assert many.groups == one.groups
+    assert many.totals == one.totals
+    assert many.messages == one.messages
+    assert many.delays == one.delays
+    assert many.histogram == one.histogram
+    assert many.coverage == one.coverage
+    assert many.insights == one.insights
+    # the held `connect to` line gave its status line (relay=none) the relay
+    held = [g for g in one.groups if g.cause is CauseCode.CONNECT_TIMEOUT]
+    assert held and all(g.relay for g in held)
+
+
+def test_parallel_equals_one_pass_with_since(
+    big_log: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """--since is applied in the workers' folds as in one pass."""
+    monkeypatch.setattr(parallel, "MIN_SIZE", 0)
+    monkeypatch.setattr(parallel, "RANGE_SIZE", 200_000)
+    first = analyze([big_log], parallel=False).first_seen
+    assert first is not None
+    since = first + timedelta(hours=4)
+    one = analyze([big_log], since=since, parallel=False)
+    many = analyze([big_log], since=since)
+    assert 0 < one.totals["before_since"] < one.totals["parsed"]
+    assert (many.groups, many.totals, many.messages) == (one.groups, one.totals, one.messages)
+    assert (many.delays, many.histogram) == (one.delays, one.histogram)

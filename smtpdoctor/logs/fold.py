@@ -1,0 +1,280 @@
+"""The fold of one byte range in a worker process, and its exact merge in the parent.
+
+A worker folds its range's events into the same Aggregator state a single pass keeps
+(groups, histogram, totals, delays, held per-attempt lines, TLS details, deliveries per
+relay), starting empty. Everything there merges exactly in file order: counts add,
+first/last take min/max, capped tables admit new keys in order of first occurrence
+(a dict keeps that order), delay sums are integers. Only the steps whose outcome
+depends on the whole history are not done in the worker but recorded in order as
+compact tuples (`ops`): the per-message join (an LRU table across the whole log) and
+the IPv6 failure tallies; the parent replays them through the same methods.
+
+The worker assumed an empty start; where the parent's state could have changed the
+outcome (a status line whose per-attempt line was held at the end of the previous
+range, a TLS detail from before the range, the held table or the TLS table reaching
+its cap, a group sample not shipped), merge_part says so and the parent folds that
+range itself, line by line, exactly as a single pass would.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from smtpdoctor.catalogue import CauseCode
+from smtpdoctor.logs.aggregate import MAX_HOURS, OTHER, Aggregator, GroupKey, _Group
+from smtpdoctor.logs.events import LogEvent, Status
+from smtpdoctor.logs.families import MAX_ADDRESSES, MAX_HOSTS
+from smtpdoctor.phases import Phase
+
+STATUSES = tuple(Status)
+CAUSES = tuple(CauseCode)
+PHASES = tuple(Phase)
+STATUS_I = {s: i for i, s in enumerate(STATUSES)}
+CAUSE_I = {c: i for i, c in enumerate(CAUSES)}
+PHASE_I = {p: i for i, p in enumerate(PHASES)}
+MAX_HELD = 4096  # the Aggregator's caps on held per-attempt lines and TLS details
+SAMPLES_PER_CLASS = 16  # "(other)" group samples shipped per cause/phase/direction
+_NOTE, _REMOVED, _FAMILY = 0, 1, 2
+
+
+@dataclass
+class RangePart:
+    """What a worker sends back for one byte range (compact: no per-event objects)."""
+
+    totals: dict[str, int]
+    groups: list[tuple[Any, ...]]
+    hours: list[tuple[datetime, int]]
+    delay_sums: list[int]
+    delay_n: int
+    delay_max: float
+    first: datetime | None
+    last: datetime | None
+    mtas: set[str]
+    delivered: list[tuple[str, list[Any]]]
+    held: dict[str, list[LogEvent]]
+    tls: dict[str, LogEvent]
+    tls_popped: set[str]
+    tls_missed: set[str]
+    tls_puts: int
+    probes: set[str]  # pids of status lines (a held line's key is postfix:PID)
+    max_held: int
+    ops: list[tuple[Any, ...]] = field(default_factory=list)
+
+
+class RangeFold(Aggregator):
+    """An Aggregator for one byte range: the ordered steps are recorded, not done."""
+
+    def __init__(
+        self,
+        since: datetime | None,
+        reference: datetime,
+        full_keys: list[tuple[Any, ...]] | None = None,
+    ) -> None:
+        super().__init__(since, max_groups=1 << 62)
+        self.set_stamp_reference(reference)
+        if full_keys is not None:
+            # The parent's group table is full: its keys are all there will ever be
+            # (new keys go to "(other)" groups), so this range routes them the same way.
+            for ci, pi, dest, relay, direction in full_keys:
+                key = (CAUSES[ci], None if pi < 0 else PHASES[pi], dest, relay, direction)
+                self._groups[key] = _Group()
+            self.max_groups = len(self._groups)
+        self.ops: list[tuple[Any, ...]] = []
+        self.probes: set[str] = set()
+        self.tls_missed: set[str] = set()
+        self.tls_popped: set[str] = set()
+        self.tls_puts = 0
+        self.max_held = 0
+
+    def _note_message(self, ev: LogEvent, when: datetime | None) -> None:
+        self.ops.append(
+            (
+                _NOTE,
+                ev.queue_id,
+                ev.stamp,
+                when,
+                STATUS_I[ev.status],
+                -1 if ev.cause is None else CAUSE_I[ev.cause],
+                -1 if ev.phase is None else PHASE_I[ev.phase],
+                ev.relay,
+                ev.delay,
+                ev.destination,
+            )
+        )
+
+    def _removed(self, ev: LogEvent, when: datetime | None) -> None:
+        self.ops.append((_REMOVED, ev.queue_id, when))
+
+    def _family_failed(self, ev: LogEvent, when: datetime | None) -> None:
+        assert ev.cause is not None
+        self.ops.append((_FAMILY, ev.relay, CAUSE_I[ev.cause], when, ev.destination, ev.mta))
+
+    def _delivery(self, ev: LogEvent, when: datetime | None) -> None:
+        if ev.pid:  # Postfix only (foldable): its hold key is "postfix:" + pid
+            self.probes.add(ev.pid)
+        super()._delivery(ev, when)
+
+    def _tls_put(self, key: str, ev: LogEvent) -> None:
+        self.tls_puts += 1
+        super()._tls_put(key, ev)
+
+    def _tls_take(self, key: str) -> LogEvent | None:
+        got = super()._tls_take(key)
+        (self.tls_missed if got is None else self.tls_popped).add(key)
+        return got
+
+    def _hold(self, key: str, ev: LogEvent) -> None:
+        super()._hold(key, ev)
+        self.max_held = max(self.max_held, len(self._held_by_pid))
+
+    def export(self, max_groups: int, parent_full: bool) -> RangePart:
+        """The state to merge; group samples only where the parent may need them."""
+        groups: list[tuple[Any, ...]] = []
+        per_class: dict[tuple[Any, ...], int] = {}
+        for i, (key, g) in enumerate(self._groups.items()):
+            if not g.count:
+                continue  # one of the parent's keys, not seen in this range
+            cause, phase, dest, relay, direction = key
+            ci = CAUSE_I[cause]
+            pi = -1 if phase is None else PHASE_I[phase]
+            klass = (ci, pi, direction)
+            seen = per_class.get(klass, 0)
+            per_class[klass] = seen + 1
+            ship = (not parent_full and i < max_groups) or seen < SAMPLES_PER_CLASS
+            groups.append(
+                (ci, pi, dest, relay, direction, g.count, g.first, g.last,
+                 g.sample if ship else None, g.mta)
+            )  # fmt: skip
+        return RangePart(
+            totals=dict(self.totals),
+            groups=groups,
+            hours=list(self._hours.items()),
+            delay_sums=self._delay_sums,
+            delay_n=self._delay_n,
+            delay_max=self._delay_max,
+            first=self._first,
+            last=self._last,
+            mtas=self._mtas,
+            delivered=list(self._families.delivered_items()),
+            held=self._held_by_pid,
+            tls=self._tls_by_pid,
+            tls_popped=self.tls_popped,
+            tls_missed=self.tls_missed,
+            tls_puts=self.tls_puts,
+            probes=self.probes,
+            max_held=self.max_held,
+            ops=self.ops,
+        )
+
+
+def group_keys(agg: Aggregator) -> list[tuple[Any, ...]]:
+    """agg's group keys, compact (for a worker once the table is full)."""
+    return [
+        (CAUSE_I[c], -1 if p is None else PHASE_I[p], dest, relay, direction)
+        for c, p, dest, relay, direction in agg._groups
+    ]
+
+
+def foldable(events: list[LogEvent]) -> bool:
+    """Can a worker fold these events? Postfix only: the Exim retry rules read the
+    per-message table and the per-domain causes, which only the parent has."""
+    return all(ev.mta == "postfix" for ev in events)
+
+
+def merge_part(agg: Aggregator, part: RangePart) -> bool:
+    """Merge a worker's range into agg, exactly as if agg had folded the range's lines
+    itself; False (agg unchanged) when the parent must fold the range itself."""
+    held = agg._held_by_pid
+    tls = agg._tls_by_pid
+    probes = part.probes
+    if held and any(key[8:] in probes for key in held if key.startswith("postfix:")):
+        return False
+    if len(held) + part.max_held > MAX_HELD:
+        return False
+    if tls and not tls.keys().isdisjoint(part.tls_missed):
+        return False
+    if len(tls) + part.tls_puts > MAX_HELD:
+        return False
+    groups = agg._groups
+    plan: list[tuple[GroupKey, tuple[Any, ...]]] = []
+    created: set[GroupKey] = set()
+    size = len(groups)
+    for entry in part.groups:
+        ci, pi, dest, relay, direction = entry[:5]
+        cause, phase = CAUSES[ci], None if pi < 0 else PHASES[pi]
+        key: GroupKey = (cause, phase, dest, relay, direction)
+        if key not in groups:
+            if size < agg.max_groups:
+                if entry[8] is None:
+                    return False
+                size += 1
+            else:
+                key = (cause, phase, OTHER, OTHER, direction)
+                if key not in groups and key not in created:
+                    if entry[8] is None:
+                        return False
+                    created.add(key)
+        plan.append((key, entry))
+    # From here on nothing can fail: apply.
+    for key, entry in plan:
+        g = groups.get(key)
+        if g is None:
+            g = groups[key] = _Group(sample=entry[8], mta=entry[9])
+        g.count += entry[5]
+        first, last = entry[6], entry[7]
+        if first is not None and (g.first is None or first < g.first):
+            g.first = first
+        if last is not None and (g.last is None or last > g.last):
+            g.last = last
+    hours = agg._hours
+    for hour, n in part.hours:
+        if hour in hours or len(hours) < MAX_HOURS:
+            hours[hour] += n
+    agg.totals.update(part.totals)
+    for i in range(4):
+        agg._delay_sums[i] += part.delay_sums[i]
+    agg._delay_n += part.delay_n
+    agg._delay_max = max(agg._delay_max, part.delay_max)
+    if part.first is not None and (agg._first is None or part.first < agg._first):
+        agg._first = part.first
+    if part.last is not None and (agg._last is None or part.last > agg._last):
+        agg._last = part.last
+    agg._mtas |= part.mtas
+    agg._families.merge_delivered(part.delivered, MAX_HOSTS * MAX_ADDRESSES)
+    for pid_key, evs in part.held.items():
+        mine = held.get(pid_key)
+        if mine is None:
+            held[pid_key] = evs
+        else:
+            mine.extend(evs[: max(0, 16 - len(mine))])
+    for pid_key in part.tls_popped:
+        tls.pop(pid_key, None)
+    tls.update(part.tls)
+    _replay(agg, part.ops)
+    return True
+
+
+def _replay(agg: Aggregator, ops: list[tuple[Any, ...]]) -> None:
+    note = agg._note
+    for op in ops:
+        kind = op[0]
+        if kind == _NOTE:
+            _, qid, stamp, when, si, ci, pi, relay, delay, dest = op
+            note(
+                qid,
+                STATUSES[si],
+                None if ci < 0 else CAUSES[ci],
+                None if pi < 0 else PHASES[pi],
+                relay,
+                delay,
+                stamp,
+                dest,
+                when,
+            )
+        elif kind == _REMOVED:
+            agg._drop_message(op[1], op[2])
+        else:
+            _, relay, ci, when, dest, mta = op
+            agg._families.failed(relay, CAUSES[ci], when, dest, mta)
