@@ -438,22 +438,7 @@ class Aggregator:
         else:
             self._messages.move_to_end(qid)
             msg.last = when or msg.last
-        if stamp != msg.last_attempt:
-            msg.attempts += 1
-            msg.last_attempt = stamp
-        if cause is not None:
-            msg.failures += 1
-            msg.last_failure = (cause, phase, relay)
-            if cause not in msg.causes and len(msg.causes) < 8:
-                msg.causes.append(cause)
-        if status is Status.SENT:
-            msg.delivered = True
-        elif status in (Status.BOUNCED, Status.EXPIRED):
-            msg.bounced = True
-        if delay is not None:
-            msg.delay = max(msg.delay or 0.0, delay)
-        if not msg.destination:
-            msg.destination = destination
+        _apply_attempt(msg, status, cause, phase, relay, delay, stamp, destination)
 
     def _evict(self) -> None:
         if len(self._messages) > self.max_messages:
@@ -510,11 +495,13 @@ class Aggregator:
         Does not change the state: failed attempts still waiting for their status line
         are counted in this snapshot, and still matched when that line comes (so
         --follow counts each failure once, however late the status line arrives)."""
-        held_groups = self._held_groups()
+        held_groups, hours, held_messages = self._held_snapshot()
         stats = self._msg_stats.copy()
+        stats["tracked"] += sum(1 for qid in held_messages if qid not in self._messages)
         worst = list(self._worst)
         pending_traces: list[MessageTrace] = []
-        for qid, msg in self._messages.items():
+        every = {**self._messages, **held_messages}  # held attempts counted in, copies
+        for qid, msg in every.items():
             if msg is None:
                 stats["delivered_first_try"] += 1
                 continue
@@ -579,7 +566,7 @@ class Aggregator:
                 worst=tuple(traces[: self.keep_worst]),
             ),
             delays=delays,
-            histogram=tuple(sorted(self._hours.items())),
+            histogram=tuple(sorted(hours.items())),
             sources=sources,
             warnings=warnings,
             since=self.since,
@@ -590,17 +577,21 @@ class Aggregator:
             coverage=coverage,
         )
 
-    def _held_groups(self) -> dict[GroupKey, _Group]:
-        """The groups with the failed attempts still held counted in (copies of the
-        touched groups; the state is left as it is)."""
+    def _held_snapshot(
+        self,
+    ) -> tuple[dict[GroupKey, _Group], Counter[datetime], dict[str, _Message | None]]:
+        """The groups, the histogram and the message records with the failed attempts
+        still held counted in (copies of what they touch; the state is left as it is)."""
         groups = self._groups
+        hours = self._hours
+        messages: dict[str, _Message | None] = {}
         self._held_count = self._held_timeouts = 0
         for held in self._held_by_pid.values():
             for ev in held:
                 if ev.cause is None:
                     continue
                 if groups is self._groups:
-                    groups = dict(self._groups)
+                    groups, hours = dict(self._groups), Counter(self._hours)
                 key: GroupKey = (ev.cause, ev.phase, ev.destination, ev.relay, "outbound")
                 if key not in groups and len(groups) >= self.max_groups:
                     key = (ev.cause, ev.phase, OTHER, OTHER, "outbound")
@@ -611,10 +602,62 @@ class Aggregator:
                 if when is not None:
                     g.first = when if g.first is None else min(g.first, when)
                     g.last = when if g.last is None else max(g.last, when)
+                    hour = self._when(ev.stamp)[1]
+                    if hour is not None and (hour in hours or len(hours) < MAX_HOURS):
+                        hours[hour] += 1
                 groups[key] = g
+                if ev.queue_id:
+                    known = messages.get(ev.queue_id, self._messages.get(ev.queue_id, _ABSENT))
+                    messages[ev.queue_id] = _with_held_attempt(known, ev, when)
                 self._held_count += 1
                 self._held_timeouts += ev.cause in TIMEOUT_CAUSES
-        return groups
+        return groups, hours, messages
+
+
+def _apply_attempt(
+    msg: _Message,
+    status: Status,
+    cause: CauseCode | None,
+    phase: Phase | None,
+    relay: str,
+    delay: float | None,
+    stamp: str,
+    destination: str,
+) -> None:
+    """Count one attempt (or failure) of a message into its record."""
+    if stamp != msg.last_attempt:
+        msg.attempts += 1
+        msg.last_attempt = stamp
+    if cause is not None:
+        msg.failures += 1
+        msg.last_failure = (cause, phase, relay)
+        if cause not in msg.causes and len(msg.causes) < 8:
+            msg.causes.append(cause)
+    if status is Status.SENT:
+        msg.delivered = True
+    elif status in (Status.BOUNCED, Status.EXPIRED):
+        msg.bounced = True
+    if delay is not None:
+        msg.delay = max(msg.delay or 0.0, delay)
+    if not msg.destination:
+        msg.destination = destination
+
+
+def _with_held_attempt(msg: object, ev: LogEvent, when: datetime | None) -> _Message:
+    """A copy of a message's record (or a new one) with a held failed attempt counted in:
+    what the record will say once that attempt's status line comes. ``msg`` is the
+    record, None (delivered at the first try to another recipient) or _ABSENT."""
+    if msg is _ABSENT:
+        copy = _Message(first=when, last=when, destination=ev.destination)
+    elif not isinstance(msg, _Message):
+        copy = _Message(when, when, ev.destination, attempts=1, delivered=True)
+    else:
+        copy = replace(msg, causes=list(msg.causes))
+        copy.last = when or copy.last
+    _apply_attempt(
+        copy, ev.status, ev.cause, ev.phase, ev.relay, ev.delay, ev.stamp, ev.destination
+    )
+    return copy
 
 
 def _until_error(chunks: Iterable[str], failed: list[BaseException]) -> Iterator[str]:

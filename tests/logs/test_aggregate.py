@@ -113,3 +113,26 @@ def test_rolling_summary_for_follow() -> None:
     first, second = text.splitlines()
     assert "PROBLEMS: 1 timeouts" in first
     assert "command_timeout rcpt  slow.example via mx.slow.example[192.0.2.2]:25" in second
+
+
+# The last line of tests/logs/samples/sendmail.log: a failed attempt whose status line
+# never came (the log ends, or the process died). It is held for that line.
+HELD_AT_END = (
+    "Nov 27 10:08:00 mx sendmail[2140]: 4ARA08xD002140: timeout waiting for input from "
+    "mx.eod.example.com. during client DATA status\n"
+)
+
+
+def test_an_attempt_still_held_counts_everywhere_and_is_still_matched() -> None:
+    for report in _both(HELD_AT_END):
+        assert [(g.cause, g.count) for g in report.groups] == [("data_timeout", 1)]
+        assert [n for _, n in report.histogram] == [1]
+        assert (report.messages.tracked, report.messages.pending) == (1, 1)
+        assert [(t.queue_id, t.attempts, t.causes) for t in report.messages.worst] == [
+            ("4ARA08xD002140", 1, ("data_timeout",))
+        ]
+    agg = Aggregator()
+    agg.feed_line(HELD_AT_END.rstrip("\n"))
+    first = agg.report()
+    again = agg.report()  # a snapshot changes nothing: the same counts twice
+    assert (again.histogram, again.messages) == (first.histogram, first.messages)
