@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -143,6 +143,73 @@ def _num(value: Any) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool)
 
 
+_Fail = Callable[[str, str], UsageError]
+
+
+def _ports(key: str, value: Any, base: ProbeKnobs, fail: _Fail) -> tuple[int, ...]:
+    if not isinstance(value, list) or not all(
+        isinstance(p, int) and not isinstance(p, bool) and 0 < p < 65536 for p in value
+    ):
+        raise fail(key, "a list of port numbers (1-65535)")
+    return tuple(value)
+
+
+def _choice(choices: tuple[str, ...]) -> Callable[[str, Any, ProbeKnobs, _Fail], str]:
+    def check(key: str, value: Any, base: ProbeKnobs, fail: _Fail) -> str:
+        if value not in choices:
+            raise fail(key, f"one of {', '.join(choices)}, not {value!r}")
+        return str(value)
+
+    return check
+
+
+def _timeouts(key: str, value: Any, base: ProbeKnobs, fail: _Fail) -> dict[Phase, float]:
+    if not isinstance(value, dict):
+        raise fail(key, "a table PHASE = SECONDS")
+    limits = dict(base.timeouts)
+    for phase_name, seconds in value.items():
+        try:
+            phase = Phase(phase_name)
+        except ValueError:
+            raise fail(key, f"unknown phase {phase_name!r}") from None
+        if not _num(seconds) or not 0 < seconds <= 86400:
+            raise fail(key, f"{phase_name}: seconds between 0 and 86400")
+        limits[phase] = float(seconds)
+    return limits
+
+
+def _string(key: str, value: Any, base: ProbeKnobs, fail: _Fail) -> str:
+    if not isinstance(value, str):
+        raise fail(key, "a string")
+    return value
+
+
+def _file(key: str, value: Any, base: ProbeKnobs, fail: _Fail) -> Path:
+    if not isinstance(value, str) or not value:
+        raise fail(key, "a file path")
+    return Path(value)
+
+
+def _budget(key: str, value: Any, base: ProbeKnobs, fail: _Fail) -> float:
+    if not _num(value) or value <= 0:
+        raise fail(key, "seconds, more than 0")
+    return float(value)
+
+
+_KNOB_CHECKS: dict[str, Callable[[str, Any, ProbeKnobs, _Fail], Any]] = {
+    "ports": _ports,
+    "tls": _choice(TLS_MODES),
+    "starttls": _choice(STARTTLS_MODES),
+    "timeouts": _timeouts,
+    "user": _string,
+    "sender": _string,
+    "recipient": _string,
+    "password_file": _file,
+    "cafile": _file,
+    "budget": _budget,
+}
+
+
 def _knobs(
     raw: Mapping[str, Any], base: ProbeKnobs, loc: _Locator, table: str, index: int = 0
 ) -> ProbeKnobs:
@@ -151,47 +218,10 @@ def _knobs(
 
     values: dict[str, Any] = {}
     for key, value in raw.items():
-        if key == "ports":
-            if not isinstance(value, list) or not all(
-                isinstance(p, int) and not isinstance(p, bool) and 0 < p < 65536 for p in value
-            ):
-                raise fail(key, "a list of port numbers (1-65535)")
-            values[key] = tuple(value)
-        elif key == "tls":
-            if value not in TLS_MODES:
-                raise fail(key, f"one of {', '.join(TLS_MODES)}, not {value!r}")
-            values[key] = value
-        elif key == "starttls":
-            if value not in STARTTLS_MODES:
-                raise fail(key, f"one of {', '.join(STARTTLS_MODES)}, not {value!r}")
-            values[key] = value
-        elif key == "timeouts":
-            if not isinstance(value, dict):
-                raise fail(key, "a table PHASE = SECONDS")
-            limits = dict(base.timeouts)
-            for phase_name, seconds in value.items():
-                try:
-                    phase = Phase(phase_name)
-                except ValueError:
-                    raise fail(key, f"unknown phase {phase_name!r}") from None
-                if not _num(seconds) or not 0 < seconds <= 86400:
-                    raise fail(key, f"{phase_name}: seconds between 0 and 86400")
-                limits[phase] = float(seconds)
-            values[key] = limits
-        elif key in ("user", "sender", "recipient"):
-            if not isinstance(value, str):
-                raise fail(key, "a string")
-            values[key] = value
-        elif key in ("password_file", "cafile"):
-            if not isinstance(value, str) or not value:
-                raise fail(key, "a file path")
-            values[key] = Path(value)
-        elif key == "budget":
-            if not _num(value) or value <= 0:
-                raise fail(key, "seconds, more than 0")
-            values[key] = float(value)
-        else:
+        check = _KNOB_CHECKS.get(key)
+        if check is None:
             raise fail(key, f"unknown setting (known: {', '.join(KNOBS)})")
+        values[key] = check(key, value, base, fail)
     merged = {**base.__dict__, **values}
     knobs = ProbeKnobs(**merged)
     if knobs.password_file is not None and knobs.user is None:
@@ -241,16 +271,8 @@ def _path(value: Any, what: str, loc: _Locator, table: str | None, key: str) -> 
     return Path(value)
 
 
-def parse_config(text: str, path: Path) -> FailoverConfig:
-    """The config from TOML text; UsageError with FILE:LINE on any mistake."""
-    loc = _Locator(path, text)
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        found = re.search(r"at line (\d+)", str(exc))
-        line = found.group(1) if found else "1"
-        message = re.sub(r"\s*\(at line \d+, column \d+\)", "", str(exc))
-        raise UsageError(f"{path}:{line}: not valid TOML: {message}") from None
+def _top_level(data: Mapping[str, Any], loc: _Locator) -> tuple[str, float, Path]:
+    """The known top-level keys; mta, interval and state_dir checked."""
     for key in data:
         if key not in _TOP:
             raise loc.error(f"unknown setting {key!r} (known: {', '.join(_TOP)})", None, key)
@@ -263,7 +285,13 @@ def parse_config(text: str, path: Path) -> FailoverConfig:
     state_dir = _path(
         data.get("state_dir", "/var/lib/smtpdoctor/failover"), "state_dir", loc, None, "state_dir"
     )
-    breaker = _breaker(data.get("breaker", {}), loc)
+    return str(mta), float(interval), state_dir
+
+
+def _mta_sections(
+    data: Mapping[str, Any], loc: _Locator
+) -> tuple[Mapping[str, Any], Mapping[str, Any]]:
+    """[postfix] and [exim], with no unknown keys."""
     postfix = _section(data, "postfix", loc)
     exim = _section(data, "exim", loc)
     exim_keys = ("route_file", "log", "binary", "config", "check_address")
@@ -271,22 +299,44 @@ def parse_config(text: str, path: Path) -> FailoverConfig:
         for key in _section(data, table, loc):
             if key not in known:
                 raise loc.error(f"unknown {table} setting {key!r}", table, key)
-    modules_raw = _section(data, "modules", loc)
+    return postfix, exim
+
+
+def _modules(data: Mapping[str, Any], loc: _Locator) -> dict[str, ProbeKnobs]:
     modules: dict[str, ProbeKnobs] = {}
-    for name, raw in modules_raw.items():
+    for name, raw in _section(data, "modules", loc).items():
         if not isinstance(raw, dict):
             raise loc.error(f"modules.{name} must be a table", "modules")
         modules[name] = _knobs(raw, ProbeKnobs(), loc, f"modules.{name}")
-    relays_raw = data.get("relays")
+    return modules
+
+
+def _relays(relays_raw: Any, modules: Mapping[str, ProbeKnobs], loc: _Locator) -> list[RelayConfig]:
     if not isinstance(relays_raw, list) or not relays_raw:
         raise loc.error("no [[relays]]: list at least one relay, in order of preference")
-    relays: list[RelayConfig] = []
-    for index, raw in enumerate(relays_raw):
-        relays.append(_relay(raw, index, modules, loc))
+    relays = [_relay(raw, index, modules, loc) for index, raw in enumerate(relays_raw)]
     names = [r.name for r in relays]
     for index, name in enumerate(names):
         if names.index(name) != index:
             raise loc.error(f"relay name {name!r} is used twice", "relays", "name", index)
+    return relays
+
+
+def parse_config(text: str, path: Path) -> FailoverConfig:
+    """The config from TOML text; UsageError with FILE:LINE on any mistake."""
+    loc = _Locator(path, text)
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        found = re.search(r"at line (\d+)", str(exc))
+        line = found.group(1) if found else "1"
+        message = re.sub(r"\s*\(at line \d+, column \d+\)", "", str(exc))
+        raise UsageError(f"{path}:{line}: not valid TOML: {message}") from None
+    mta, interval, state_dir = _top_level(data, loc)
+    breaker = _breaker(data.get("breaker", {}), loc)
+    postfix, exim = _mta_sections(data, loc)
+    modules = _modules(data, loc)
+    relays = _relays(data.get("relays"), modules, loc)
     exim_route = exim.get("route_file")
     if mta == "exim" and exim_route is None:
         raise loc.error("mta = exim needs [exim] route_file", "exim")
