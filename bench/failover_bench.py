@@ -72,31 +72,10 @@ class Column:
 
 
 def _failover_config(lab: FailoverLab) -> Path:
-    lines = [
-        'mta = "postfix"',
-        "interval = 1",
-        f'state_dir = "{lab.root / "state"}"',
-        "[breaker]",
-        "failures_to_open = 2",
-        "successes_to_close = 3",
-        "backoff = 10",
-        "backoff_max = 60",
-        "hold = 30",
-        "stall = 30",
-        "[postfix]",
-        f'config_dir = "{lab.postfix.config_dir}"',
-        f'log = "{lab.postfix.log_path}"',
-        "[modules.relay]",
-        'recipient = "probe@dest.test"',
-        'sender = "probe@lab.test"',
-        "timeouts = { connect = 2, greeting = 3, ehlo = 3, starttls = 3, mail = 3,"
-        " rcpt = 3, quit = 2 }",
-        "budget = 8",
-    ]
-    for relay in lab.relays.values():
-        lines += ["[[relays]]", f'name = "{relay.name}"', f'target = "{relay.route}"']
-        lines += ['module = "relay"']
-    return lab.write_config("\n".join(lines) + "\n")
+    # the lab's config (probe knobs, relays) with production-like breaker settings;
+    # jitter 0.2 is the default, named because the lab's own default is 0.1
+    return lab.config(failures_to_open=2, successes_to_close=3, backoff=10, backoff_max=60,
+                      jitter=0.2, hold=30, stall=30)  # fmt: skip
 
 
 def _inject(lab: FailoverLab, column: Column, count: int, rate: float, fault: str,

@@ -34,6 +34,7 @@ import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
@@ -291,6 +292,108 @@ groups:
 JOBS = ("smtpdoctor", "smtpdoctor_fast", "blackbox")
 
 
+# fault -> job -> [(seconds to firing, cause, seconds the failed probe took)]
+AlertResults = dict[str, dict[str, list[tuple[float, str, float]]]]
+
+
+class _AlertLab:
+    """The alert bench's namespace: relays, blackbox, the monitor and Prometheus."""
+
+    def __init__(self, space: Any, tmp: Path, relay_address: str):
+        self.space = space
+        self.tmp = tmp
+        self.relay_address = relay_address
+        self.ca = tmp / "ca.pem"
+
+    def start_relay(self, mode: str) -> None:
+        self.space.start(f"relay-{mode}", sys.executable, "-m", "tests.support.badsmtp",
+                         "--listen", f"{self.relay_address}:25", "--mode", mode,
+                         "--ca-out", str(self.ca))  # fmt: skip
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and not self.ca.exists():
+            time.sleep(0.1)
+        time.sleep(1.0)
+
+    def write_configs(self) -> None:
+        tmp, ca, relay = self.tmp, self.ca, self.relay_address
+        (tmp / "blackbox.yml").write_text(BLACKBOX_STARTTLS.replace("CAFILE", str(ca)))
+        (tmp / "bench.toml").write_text(
+            'mail_log = "off"\nqueue = false\n[modules.starttls]\nstarttls = "require"\n'
+            f'cafile = "{ca}"\ntimeouts = {{ connect = 1, starttls = 2 }}\n'
+            '[modules.starttls_fast]\nstarttls = "require"\nfollow_ups = false\n'
+            f'cafile = "{ca}"\ntimeouts = {{ connect = 1, starttls = 2 }}\n'
+        )
+        (tmp / "rules.yml").write_text(ALERT_RULES)
+        (tmp / "prometheus.yml").write_text(
+            "global: {scrape_interval: 5s, scrape_timeout: 5s, evaluation_interval: 1s}\n"
+            "rule_files: [rules.yml]\nscrape_configs:\n"
+            "  - job_name: blackbox\n    metrics_path: /probe\n"
+            f"    params: {{module: [smtp_starttls], target: ['{relay}:25']}}\n"
+            "    static_configs: [{targets: ['127.0.0.1:9115']}]\n"
+            "  - job_name: smtpdoctor\n    metrics_path: /probe\n"
+            f"    params: {{module: [starttls], target: ['{relay}:25']}}\n"
+            "    static_configs: [{targets: ['127.0.0.1:9925']}]\n"
+            "  - job_name: smtpdoctor_fast\n    metrics_path: /probe\n"
+            f"    params: {{module: [starttls_fast], target: ['{relay}:25']}}\n"
+            "    static_configs: [{targets: ['127.0.0.1:9925']}]\n"
+        )
+
+    def start_daemons(self, prometheus: str) -> None:
+        tmp = self.tmp
+        assert BLACKBOX is not None
+        self.space.start("blackbox", BLACKBOX, f"--config.file={tmp / 'blackbox.yml'}",
+                         "--web.listen-address=127.0.0.1:9115")  # fmt: skip
+        self.space.start("monitor", *monitor_argv(tmp / "bench.toml", 9925, tmp))
+        self.space.start("prometheus", prometheus, f"--config.file={tmp / 'prometheus.yml'}",
+                         f"--storage.tsdb.path={tmp / 'tsdb'}",
+                         "--web.listen-address=127.0.0.1:9090")  # fmt: skip
+
+    def firing(self) -> dict[str, dict[str, str]]:
+        doc = self.space.get(9090, "/api/v1/alerts")
+        alerts = doc["data"]["alerts"] if doc else []
+        return {a["labels"]["job"]: a["labels"] for a in alerts if a["state"] == "firing"}
+
+    def healthy(self) -> bool:
+        doc = self.space.get(9090, "/api/v1/query?query=probe_success")
+        values = [r["value"][1] for r in doc["data"]["result"]] if doc else []
+        return values == ["1"] * len(JOBS) and not self.firing()
+
+    def wait_healthy(self, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline and not self.healthy():
+            time.sleep(0.2)
+
+    def probe_took(self, job: str) -> float:
+        doc = self.space.get(9090, f"/api/v1/query?query=probe_duration_seconds{{job='{job}'}}")
+        result = doc["data"]["result"] if doc else []
+        return float(result[0]["value"][1]) if result else float("nan")
+
+    def inject(self, fault: str, stall_ruleset: str) -> None:
+        if fault == "drop":
+            self.space.nft(
+                "table inet fault {\n chain out {\n  type filter hook output "
+                f"priority 0;\n  ip daddr {self.relay_address} tcp dport 25 drop\n }}\n}}\n"
+            )
+        else:
+            self.space.nft(stall_ruleset)  # new connections to :25 go to the stalling server
+
+    def time_alerts(self, fault: str, results: AlertResults) -> None:
+        """Until every job fires (at most 60 s): when each did, for what, how long it took."""
+        start = time.monotonic()
+        seen: dict[str, float] = {}
+        while time.monotonic() - start < 60 and len(seen) < len(JOBS):
+            for job, labels in self.firing().items():
+                if job not in seen:
+                    seen[job] = time.monotonic() - start
+                    cause = (
+                        f"{labels['cause']} in {labels['phase']}" if "cause" in labels else "none"
+                    )
+                    results.setdefault(fault, {}).setdefault(job, []).append(
+                        (seen[job], cause, self.probe_took(job))
+                    )
+            time.sleep(0.2)
+
+
 def bench_alert(rounds: int, tmp: Path) -> None:
     prometheus = shutil.which("prometheus")
     if os.geteuid() != 0 or prometheus is None or BLACKBOX is None:
@@ -299,125 +402,34 @@ def bench_alert(rounds: int, tmp: Path) -> None:
     from tests.monitor.test_end_to_end import RELAY, STALL, Namespace
     from tests.support.netns import loopback_namespace, run
 
-    ca = tmp / "ca.pem"
-    py = sys.executable
+    results: AlertResults = {}
     with loopback_namespace("sdbench", [RELAY]) as ns:
         space = Namespace(ns, tmp)
+        lab = _AlertLab(space, tmp, RELAY)
         try:
-
-            def relay(mode: str) -> None:
-                space.start(
-                    f"relay-{mode}",
-                    py,
-                    "-m",
-                    "tests.support.badsmtp",
-                    "--listen",
-                    f"{RELAY}:25",
-                    "--mode",
-                    mode,
-                    "--ca-out",
-                    str(ca),
-                )
-                deadline = time.monotonic() + 20
-                while time.monotonic() < deadline and not ca.exists():
-                    time.sleep(0.1)
-                time.sleep(1.0)
-
-            relay("normal")
+            lab.start_relay("normal")
             # the TLS fault sends new connections to :25 here (nftables DNAT): no restart,
             # no window where the port is closed
-            space.start("relay-stall", py, "-m", "tests.support.badsmtp", "--listen",
+            space.start("relay-stall", sys.executable, "-m", "tests.support.badsmtp", "--listen",
                         f"{RELAY}:2525", "--mode", "starttls-stall")  # fmt: skip
-            (tmp / "blackbox.yml").write_text(BLACKBOX_STARTTLS.replace("CAFILE", str(ca)))
-            (tmp / "bench.toml").write_text(
-                'mail_log = "off"\nqueue = false\n[modules.starttls]\nstarttls = "require"\n'
-                f'cafile = "{ca}"\ntimeouts = {{ connect = 1, starttls = 2 }}\n'
-                '[modules.starttls_fast]\nstarttls = "require"\nfollow_ups = false\n'
-                f'cafile = "{ca}"\ntimeouts = {{ connect = 1, starttls = 2 }}\n'
-            )
-            (tmp / "rules.yml").write_text(ALERT_RULES)
-            (tmp / "prometheus.yml").write_text(
-                "global: {scrape_interval: 5s, scrape_timeout: 5s, evaluation_interval: 1s}\n"
-                "rule_files: [rules.yml]\nscrape_configs:\n"
-                "  - job_name: blackbox\n    metrics_path: /probe\n"
-                f"    params: {{module: [smtp_starttls], target: ['{RELAY}:25']}}\n"
-                "    static_configs: [{targets: ['127.0.0.1:9115']}]\n"
-                "  - job_name: smtpdoctor\n    metrics_path: /probe\n"
-                f"    params: {{module: [starttls], target: ['{RELAY}:25']}}\n"
-                "    static_configs: [{targets: ['127.0.0.1:9925']}]\n"
-                "  - job_name: smtpdoctor_fast\n    metrics_path: /probe\n"
-                f"    params: {{module: [starttls_fast], target: ['{RELAY}:25']}}\n"
-                "    static_configs: [{targets: ['127.0.0.1:9925']}]\n"
-            )
-            space.start(
-                "blackbox",
-                BLACKBOX,
-                f"--config.file={tmp / 'blackbox.yml'}",
-                "--web.listen-address=127.0.0.1:9115",
-            )
-            space.start("monitor", *monitor_argv(tmp / "bench.toml", 9925, tmp))
-            space.start(
-                "prometheus",
-                prometheus,
-                f"--config.file={tmp / 'prometheus.yml'}",
-                f"--storage.tsdb.path={tmp / 'tsdb'}",
-                "--web.listen-address=127.0.0.1:9090",
-            )
-
-            def firing() -> dict[str, dict[str, str]]:
-                doc = space.get(9090, "/api/v1/alerts")
-                alerts = doc["data"]["alerts"] if doc else []
-                return {a["labels"]["job"]: a["labels"] for a in alerts if a["state"] == "firing"}
-
-            def healthy() -> bool:
-                doc = space.get(9090, "/api/v1/query?query=probe_success")
-                values = [r["value"][1] for r in doc["data"]["result"]] if doc else []
-                return values == ["1"] * len(JOBS) and not firing()
-
-            def wait(check: object, timeout: float) -> None:
-                deadline = time.monotonic() + timeout
-                while time.monotonic() < deadline and not check():  # type: ignore[operator]
-                    time.sleep(0.2)
-
-            def probe_took(job: str) -> float:
-                doc = space.get(9090, f"/api/v1/query?query=probe_duration_seconds{{job='{job}'}}")
-                result = doc["data"]["result"] if doc else []
-                return float(result[0]["value"][1]) if result else float("nan")
-
-            # fault -> job -> [(seconds to firing, cause, seconds the failed probe took)]
-            results: dict[str, dict[str, list[tuple[float, str, float]]]] = {}
+            lab.write_configs()
+            lab.start_daemons(prometheus)
             for fault in ("drop", "tls-stall"):
                 for _ in range(rounds):
-                    wait(healthy, 60)
+                    lab.wait_healthy(60)
                     # a random moment within the scrape interval: healthy() turns true
                     # just after a scrape, which would favour whichever job scrapes first
                     time.sleep(random.uniform(0, 5))
-                    if fault == "drop":
-                        space.nft(
-                            "table inet fault {\n chain out {\n  type filter hook output "
-                            f"priority 0;\n  ip daddr {RELAY} tcp dport 25 drop\n }}\n}}\n"
-                        )
-                    else:
-                        space.nft(STALL)  # new connections to :25 go to the stalling server
-                    start = time.monotonic()
-                    seen: dict[str, float] = {}
-                    while time.monotonic() - start < 60 and len(seen) < len(JOBS):
-                        for job, labels in firing().items():
-                            if job not in seen:
-                                seen[job] = time.monotonic() - start
-                                cause = (
-                                    f"{labels['cause']} in {labels['phase']}"
-                                    if "cause" in labels
-                                    else "none"
-                                )
-                                results.setdefault(fault, {}).setdefault(job, []).append(
-                                    (seen[job], cause, probe_took(job))
-                                )
-                        time.sleep(0.2)
+                    lab.inject(fault, STALL)
+                    lab.time_alerts(fault, results)
                     family = "inet" if fault == "drop" else "ip"
                     run("ip", "netns", "exec", ns, "nft", "delete", "table", family, "fault")
         finally:
             space.stop()
+    _print_alerts(rounds, results)
+
+
+def _print_alerts(rounds: int, results: AlertResults) -> None:
     print(
         f"alert: fault to firing alert in Prometheus (scrape every 5 s, timeout 5 s, rules "
         f"every 1 s, no `for`), median of {rounds} rounds; smtpdoctor /probe with connect 1 s "

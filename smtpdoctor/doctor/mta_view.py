@@ -111,6 +111,35 @@ def _probe_evidence(probe: ProbeView, what: str) -> Evidence:
     return Evidence(Source.PROBE, f"live check of {probe.target} from here {what}")
 
 
+def _contrast(
+    failures: list[MtaFailure],
+    probe: ProbeView,
+    *,
+    severity: Severity,
+    summary: str,
+    subject: str,
+    config: str,
+    probe_saw: str,
+    fixes: tuple[str, ...],
+    phase: Phase | None = None,
+) -> Finding:
+    """The shape of every finding here: what the MTA's config says, what the MTA reported
+    (the cause of its first failure), what the live check from here saw instead."""
+    return Finding(
+        code=failures[0].code,
+        severity=severity,
+        summary=summary,
+        subject=subject,
+        phase=phase,
+        evidence=(
+            Evidence(Source.CONFIG, config),
+            *_mta_evidence(failures),
+            _probe_evidence(probe, probe_saw),
+        ),
+        fixes=fixes,
+    )
+
+
 def _states(files: list[JailFile]) -> str:
     """'/etc/resolv.conf is stale; /etc/hosts and /etc/nsswitch.conf are missing'."""
     parts = []
@@ -151,8 +180,9 @@ def _jail_findings(
             f"postfix{view.config_args} reload",
         ]
         out.append(
-            Finding(
-                code=dns[0].code,
+            _contrast(
+                dns,
+                probe,
                 severity=Severity.ERROR,
                 summary=(
                     f"Postfix's {name} client runs chrooted in {jail.root}, where "
@@ -162,11 +192,8 @@ def _jail_findings(
                 ),
                 subject=view.relayhost_text or view.relayhost,
                 phase=Phase.RESOLVE,
-                evidence=(
-                    Evidence(Source.CONFIG, f"master.cf: {line}; in its jail: {words}"),
-                    *_mta_evidence(dns),
-                    _probe_evidence(probe, "resolved and reached it (with the system's /etc)"),
-                ),
+                config=f"master.cf: {line}; in its jail: {words}",
+                probe_saw="resolved and reached it (with the system's /etc)",
                 fixes=tuple(fixes),
             )
         )
@@ -178,8 +205,9 @@ def _jail_findings(
     if tls and probe.tls_verified and capath:
         ca = capath[0]
         out.append(
-            Finding(
-                code=tls[0].code,
+            _contrast(
+                tls,
+                probe,
                 severity=Severity.ERROR,
                 summary=(
                     f"Postfix's {name} client runs chrooted in {jail.root}, where "
@@ -188,11 +216,8 @@ def _jail_findings(
                 ),
                 subject=view.relayhost_text or view.relayhost,
                 phase=Phase.STARTTLS,
-                evidence=(
-                    Evidence(Source.CONFIG, f"master.cf: {line}; {ca.jail} is missing"),
-                    *_mta_evidence(tls),
-                    _probe_evidence(probe, "verified its certificate"),
-                ),
+                config=f"master.cf: {line}; {ca.jail} is missing",
+                probe_saw="verified its certificate",
                 fixes=(
                     f"mkdir -p {ca.jail.parent} && cp -a {ca.system} {ca.jail}",
                     "or use smtp_tls_CAfile (read before the chroot): "
@@ -226,8 +251,9 @@ def _family_findings(
     uses = "/".join(sorted(allowed)).replace("ipv", "IPv") or "no address family"
     want = " ".join(sorted(allowed | probe.families_ok))
     return [
-        Finding(
-            code=connect[0].code,
+        _contrast(
+            connect,
+            probe,
             severity=Severity.ERROR,
             summary=(
                 f"Postfix uses only {uses} "
@@ -236,11 +262,8 @@ def _family_findings(
             ),
             subject=view.relayhost_text or probe.target,
             phase=Phase.CONNECT,
-            evidence=(
-                Evidence(Source.CONFIG, f"inet_protocols = {value}"),
-                *_mta_evidence(connect),
-                _probe_evidence(probe, f"passed over {works} only"),
-            ),
+            config=f"inet_protocols = {value}",
+            probe_saw=f"passed over {works} only",
             fixes=(
                 f"postconf{view.config_args} -e 'inet_protocols = {want.replace(' ', ', ')}'",
                 f"postfix{view.config_args} stop && postfix{view.config_args} start "
@@ -268,8 +291,9 @@ def _preference_findings(
     first = "first" if value == broken else "first in about half of the attempts"
     timeout = view.settings.get("smtp_connect_timeout", "30s")
     return [
-        Finding(
-            code=connect[0].code,
+        _contrast(
+            connect,
+            probe,
             severity=Severity.WARNING,
             summary=(
                 f"Postfix tries {broken.replace('ipv', 'IPv')} {first} "
@@ -279,11 +303,8 @@ def _preference_findings(
             ),
             subject=view.relayhost_text or probe.target,
             phase=Phase.CONNECT,
-            evidence=(
-                Evidence(Source.CONFIG, f"smtp_address_preference = {value}"),
-                *_mta_evidence(connect),
-                _probe_evidence(probe, f"passed over {works.replace('ipv', 'IPv')} only"),
-            ),
+            config=f"smtp_address_preference = {value}",
+            probe_saw=f"passed over {works.replace('ipv', 'IPv')} only",
             fixes=(
                 f"postconf{view.config_args} -e 'smtp_address_preference = {works}' && "
                 f"postfix{view.config_args} reload",
@@ -308,8 +329,9 @@ def _bind_findings(
         if value not in view.local_addresses:
             continue  # Postfix warns, then connects without binding: not why it fails
         out.append(
-            Finding(
-                code=connect[0].code,
+            _contrast(
+                connect,
+                probe,
                 severity=Severity.ERROR,
                 summary=(
                     f"Postfix sends from {value} ({name}); the live check, from this "
@@ -318,11 +340,8 @@ def _bind_findings(
                 ),
                 subject=view.relayhost_text or probe.target,
                 phase=Phase.CONNECT,
-                evidence=(
-                    Evidence(Source.CONFIG, f"{name} = {value}"),
-                    *_mta_evidence(connect),
-                    _probe_evidence(probe, "connected without a bind address"),
-                ),
+                config=f"{name} = {value}",
+                probe_saw="connected without a bind address",
                 fixes=(
                     f"find what treats {value} differently: `ip route get ADDRESS from {value}` "
                     "(ADDRESS: the relay's) and the firewalls on the path",
@@ -340,8 +359,9 @@ def _netns_findings(
     if view.mta_netns is None or not failures:
         return []
     return [
-        Finding(
-            code=failures[0].code,
+        _contrast(
+            failures,
+            probe,
             severity=Severity.WARNING,
             summary=(
                 f"Postfix runs in another network namespace ({view.mta_netns}) than this "
@@ -349,15 +369,11 @@ def _netns_findings(
                 "differ, so the live check does not test the MTA's path"
             ),
             subject=view.relayhost_text or probe.target,
-            evidence=(
-                Evidence(
-                    Source.CONFIG,
-                    f"the master process is in network namespace {view.mta_netns}, "
-                    f"smtpdoctor in {view.own_netns or 'another'}",
-                ),
-                *_mta_evidence(failures),
-                _probe_evidence(probe, "passed"),
+            config=(
+                f"the master process is in network namespace {view.mta_netns}, "
+                f"smtpdoctor in {view.own_netns or 'another'}"
             ),
+            probe_saw="passed",
             fixes=(
                 f"run the check where the MTA runs: nsenter --net=/proc/$(cat "
                 f"{view.settings.get('queue_directory', '/var/spool/postfix')}/pid/master.pid)"
@@ -387,8 +403,9 @@ def _route_findings(
     out = []
     for host, found in elsewhere.items():
         out.append(
-            Finding(
-                code=found[0].code,
+            _contrast(
+                found,
+                probe,
                 severity=Severity.ERROR,
                 summary=(
                     f"Postfix sends this mail to {host} ({configured}), not to relayhost "
@@ -396,11 +413,8 @@ def _route_findings(
                     f"next hop that fails is {host}"
                 ),
                 subject=host,
-                evidence=(
-                    Evidence(Source.CONFIG, f"{configured}; relayhost = {view.relayhost_text}"),
-                    *_mta_evidence(found),
-                    _probe_evidence(probe, "passed"),
-                ),
+                config=f"{configured}; relayhost = {view.relayhost_text}",
+                probe_saw="passed",
                 fixes=(
                     f"smtpdoctor check {host} (the next hop the MTA really uses)",
                     f"postmap{view.config_args} -q DOMAIN MAP: which entry sends DOMAIN to {host}",

@@ -177,23 +177,38 @@ class Breaker:
         """The breaker after one probe's outcome; `rng()` returns a float in [0, 1)."""
         if outcome is Outcome.NEUTRAL:
             return self
+        success = outcome is Outcome.SUCCESS
         if self.state is BreakerState.CLOSED:
-            if outcome is Outcome.SUCCESS:
-                return replace(self, failures=0)
-            failures = self.failures + 1
-            if failures >= config.failures_to_open:
-                return self._open(now, config.backoff_s, config, rng)
-            return replace(self, failures=failures)
+            return self._observe_closed(success, now, config, rng)
         if self.state is BreakerState.OPEN:
-            if now < self.retry_at:
-                return self  # a result that came in before the trial was due changes nothing
-            if outcome is Outcome.SUCCESS:
-                half = Breaker(BreakerState.HALF_OPEN, 0, 1, now)
-                return half._maybe_close(now, config)
-            backoff = min(self.backoff_s * 2, config.backoff_max_s)
-            return replace(self._open(now, backoff, config, rng), since=self.since)
-        # half-open
-        if outcome is Outcome.SUCCESS:
+            return self._observe_open(success, now, config, rng)
+        return self._observe_half_open(success, now, config, rng)
+
+    def _observe_closed(
+        self, success: bool, now: float, config: BreakerConfig, rng: Callable[[], float]
+    ) -> Breaker:
+        if success:
+            return replace(self, failures=0)
+        failures = self.failures + 1
+        if failures >= config.failures_to_open:
+            return self._open(now, config.backoff_s, config, rng)
+        return replace(self, failures=failures)
+
+    def _observe_open(
+        self, success: bool, now: float, config: BreakerConfig, rng: Callable[[], float]
+    ) -> Breaker:
+        if now < self.retry_at:
+            return self  # a result that came in before the trial was due changes nothing
+        if success:
+            half = Breaker(BreakerState.HALF_OPEN, 0, 1, now)
+            return half._maybe_close(now, config)
+        backoff = min(self.backoff_s * 2, config.backoff_max_s)
+        return replace(self._open(now, backoff, config, rng), since=self.since)
+
+    def _observe_half_open(
+        self, success: bool, now: float, config: BreakerConfig, rng: Callable[[], float]
+    ) -> Breaker:
+        if success:
             return replace(self, successes=self.successes + 1)._maybe_close(now, config)
         return self._open(now, config.backoff_s, config, rng)
 

@@ -4,10 +4,10 @@ Errors are one line naming the file and line (`FILE:LINE: what is wrong`), raise
 UsageError (exit 2) before anything is changed.
 
 The probe knobs of a relay (`ports`, `tls`, `starttls`, `timeouts`, `user`,
-`password_file`, `cafile`, `sender`, `recipient`, `budget`) carry the same names as
-`smtpdoctor monitor`'s `[modules.NAME]` tables: a relay may name a module
-(`module = "NAME"`) defined in `[modules.NAME]` in this file, and set knobs of its own
-on top.
+`password_file`, `cafile`, `sender`, `recipient`, `budget`) are read by
+`smtpdoctor.probe_knobs`, as `smtpdoctor monitor`'s `[modules.NAME]` tables are (monitor
+names the envelope `from` and `to`): a relay may name a module (`module = "NAME"`)
+defined in `[modules.NAME]` in this file, and set knobs of its own on top.
 """
 
 from __future__ import annotations
@@ -15,32 +15,18 @@ from __future__ import annotations
 import re
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from smtpdoctor.exitcodes import UsageError
 from smtpdoctor.failover.breaker import BreakerConfig
-from smtpdoctor.phases import Phase
+from smtpdoctor.probe_knobs import FAILOVER_WORDING, KnobReader, ProbeKnobs, toml_error
 from smtpdoctor.target import parse_target
 
 __all__ = ["FailoverConfig", "ProbeKnobs", "RelayConfig", "load_config"]
 
 MTAS = ("postfix", "exim")
-TLS_MODES = ("auto", "implicit", "plain")
-STARTTLS_MODES = ("auto", "require", "never")
-KNOBS = (
-    "ports",
-    "tls",
-    "starttls",
-    "timeouts",
-    "user",
-    "password_file",
-    "cafile",
-    "sender",
-    "recipient",
-    "budget",
-)
 _TOP = ("mta", "interval", "state_dir", "breaker", "postfix", "exim", "modules", "relays")
 _BREAKER = {
     "failures_to_open": "failures_to_open",
@@ -51,22 +37,6 @@ _BREAKER = {
     "hold": "hold_s",
     "stall": "stall_s",
 }
-
-
-@dataclass(frozen=True)
-class ProbeKnobs:
-    """How one relay is probed (monitor's module knobs)."""
-
-    ports: tuple[int, ...] = ()
-    tls: str = "auto"
-    starttls: str = "auto"
-    timeouts: Mapping[Phase, float] = field(default_factory=dict)
-    user: str | None = None
-    password_file: Path | None = None
-    cafile: Path | None = None
-    sender: str = ""
-    recipient: str | None = None
-    budget: float = 30.0
 
 
 @dataclass(frozen=True)
@@ -105,98 +75,23 @@ class FailoverConfig:
         raise KeyError(name)
 
 
-class _Locator:
-    """Finds the line a key was written on (tomllib does not keep positions)."""
-
-    _HEADER = re.compile(r"^\s*\[\[?\s*([^\]]+?)\s*\]\]?\s*(#.*)?$")
+class _Locator(KnobReader):
+    """Errors located by (table, key, index of an array of tables), as failover names them."""
 
     def __init__(self, path: Path, text: str) -> None:
-        self.path = path
-        self.lines = text.splitlines()
-
-    def line(self, table: str | None = None, key: str | None = None, index: int = 0) -> int:
-        """Line of `key` in `table` (the index-th of an array of tables), 1-based."""
-        current: str | None = None
-        seen = -1
-        header_line = 1
-        for number, raw in enumerate(self.lines, start=1):
-            header = self._HEADER.match(raw)
-            if header:
-                current = header.group(1)
-                if current == table:
-                    seen += 1
-                    if seen == index:
-                        header_line = number
-                continue
-            in_table = current == table and (table is None or seen == index)
-            if in_table and key is not None and re.match(rf"^\s*{re.escape(key)}\s*=", raw):
-                return number
-        return header_line
+        super().__init__(str(path), text, FAILOVER_WORDING)
 
     def error(
         self, message: str, table: str | None = None, key: str | None = None, index: int = 0
     ) -> UsageError:
-        return UsageError(f"{self.path}:{self.line(table, key, index)}: {message}")
+        where: tuple[str | int, ...] = tuple(table.split(".")) if table else ()
+        if table == "relays":
+            where = (*where, index)
+        return self.fail((*where, key) if key else where, message)
 
 
 def _num(value: Any) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool)
-
-
-def _knobs(
-    raw: Mapping[str, Any], base: ProbeKnobs, loc: _Locator, table: str, index: int = 0
-) -> ProbeKnobs:
-    def fail(key: str, message: str) -> UsageError:
-        return loc.error(f"{key}: {message}", table, key, index)
-
-    values: dict[str, Any] = {}
-    for key, value in raw.items():
-        if key == "ports":
-            if not isinstance(value, list) or not all(
-                isinstance(p, int) and not isinstance(p, bool) and 0 < p < 65536 for p in value
-            ):
-                raise fail(key, "a list of port numbers (1-65535)")
-            values[key] = tuple(value)
-        elif key == "tls":
-            if value not in TLS_MODES:
-                raise fail(key, f"one of {', '.join(TLS_MODES)}, not {value!r}")
-            values[key] = value
-        elif key == "starttls":
-            if value not in STARTTLS_MODES:
-                raise fail(key, f"one of {', '.join(STARTTLS_MODES)}, not {value!r}")
-            values[key] = value
-        elif key == "timeouts":
-            if not isinstance(value, dict):
-                raise fail(key, "a table PHASE = SECONDS")
-            limits = dict(base.timeouts)
-            for phase_name, seconds in value.items():
-                try:
-                    phase = Phase(phase_name)
-                except ValueError:
-                    raise fail(key, f"unknown phase {phase_name!r}") from None
-                if not _num(seconds) or not 0 < seconds <= 86400:
-                    raise fail(key, f"{phase_name}: seconds between 0 and 86400")
-                limits[phase] = float(seconds)
-            values[key] = limits
-        elif key in ("user", "sender", "recipient"):
-            if not isinstance(value, str):
-                raise fail(key, "a string")
-            values[key] = value
-        elif key in ("password_file", "cafile"):
-            if not isinstance(value, str) or not value:
-                raise fail(key, "a file path")
-            values[key] = Path(value)
-        elif key == "budget":
-            if not _num(value) or value <= 0:
-                raise fail(key, "seconds, more than 0")
-            values[key] = float(value)
-        else:
-            raise fail(key, f"unknown setting (known: {', '.join(KNOBS)})")
-    merged = {**base.__dict__, **values}
-    knobs = ProbeKnobs(**merged)
-    if knobs.password_file is not None and knobs.user is None:
-        raise loc.error("password_file needs user", table, "password_file", index)
-    return knobs
 
 
 def _route(target: str, knobs: ProbeKnobs) -> str:
@@ -241,16 +136,8 @@ def _path(value: Any, what: str, loc: _Locator, table: str | None, key: str) -> 
     return Path(value)
 
 
-def parse_config(text: str, path: Path) -> FailoverConfig:
-    """The config from TOML text; UsageError with FILE:LINE on any mistake."""
-    loc = _Locator(path, text)
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        found = re.search(r"at line (\d+)", str(exc))
-        line = found.group(1) if found else "1"
-        message = re.sub(r"\s*\(at line \d+, column \d+\)", "", str(exc))
-        raise UsageError(f"{path}:{line}: not valid TOML: {message}") from None
+def _top_level(data: Mapping[str, Any], loc: _Locator) -> tuple[str, float, Path]:
+    """The known top-level keys; mta, interval and state_dir checked."""
     for key in data:
         if key not in _TOP:
             raise loc.error(f"unknown setting {key!r} (known: {', '.join(_TOP)})", None, key)
@@ -263,7 +150,13 @@ def parse_config(text: str, path: Path) -> FailoverConfig:
     state_dir = _path(
         data.get("state_dir", "/var/lib/smtpdoctor/failover"), "state_dir", loc, None, "state_dir"
     )
-    breaker = _breaker(data.get("breaker", {}), loc)
+    return str(mta), float(interval), state_dir
+
+
+def _mta_sections(
+    data: Mapping[str, Any], loc: _Locator
+) -> tuple[Mapping[str, Any], Mapping[str, Any]]:
+    """[postfix] and [exim], with no unknown keys."""
     postfix = _section(data, "postfix", loc)
     exim = _section(data, "exim", loc)
     exim_keys = ("route_file", "log", "binary", "config", "check_address")
@@ -271,22 +164,41 @@ def parse_config(text: str, path: Path) -> FailoverConfig:
         for key in _section(data, table, loc):
             if key not in known:
                 raise loc.error(f"unknown {table} setting {key!r}", table, key)
-    modules_raw = _section(data, "modules", loc)
+    return postfix, exim
+
+
+def _modules(data: Mapping[str, Any], loc: _Locator) -> dict[str, ProbeKnobs]:
     modules: dict[str, ProbeKnobs] = {}
-    for name, raw in modules_raw.items():
+    for name, raw in _section(data, "modules", loc).items():
         if not isinstance(raw, dict):
             raise loc.error(f"modules.{name} must be a table", "modules")
-        modules[name] = _knobs(raw, ProbeKnobs(), loc, f"modules.{name}")
-    relays_raw = data.get("relays")
+        modules[name] = loc.knobs(raw, ("modules", name))
+    return modules
+
+
+def _relays(relays_raw: Any, modules: Mapping[str, ProbeKnobs], loc: _Locator) -> list[RelayConfig]:
     if not isinstance(relays_raw, list) or not relays_raw:
         raise loc.error("no [[relays]]: list at least one relay, in order of preference")
-    relays: list[RelayConfig] = []
-    for index, raw in enumerate(relays_raw):
-        relays.append(_relay(raw, index, modules, loc))
+    relays = [_relay(raw, index, modules, loc) for index, raw in enumerate(relays_raw)]
     names = [r.name for r in relays]
     for index, name in enumerate(names):
         if names.index(name) != index:
             raise loc.error(f"relay name {name!r} is used twice", "relays", "name", index)
+    return relays
+
+
+def parse_config(text: str, path: Path) -> FailoverConfig:
+    """The config from TOML text; UsageError with FILE:LINE on any mistake."""
+    loc = _Locator(path, text)
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise toml_error(str(path), exc, "not valid TOML: ") from None
+    mta, interval, state_dir = _top_level(data, loc)
+    breaker = _breaker(data.get("breaker", {}), loc)
+    postfix, exim = _mta_sections(data, loc)
+    modules = _modules(data, loc)
+    relays = _relays(data.get("relays"), modules, loc)
     exim_route = exim.get("route_file")
     if mta == "exim" and exim_route is None:
         raise loc.error("mta = exim needs [exim] route_file", "exim")
@@ -341,7 +253,7 @@ def _relay(raw: Any, index: int, modules: Mapping[str, ProbeKnobs], loc: _Locato
             )
         base = modules[module]
     knob_values = {k: v for k, v in raw.items() if k not in ("target", "name", "module")}
-    knobs = _knobs(knob_values, base, loc, "relays", index)
+    knobs = loc.knobs(knob_values, ("relays", index), base)
     try:
         route = _route(target, knobs)
     except UsageError as exc:

@@ -8,18 +8,18 @@ and nowhere else in this package.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from smtpdoctor.catalogue import CauseCode
 from smtpdoctor.diagnose.rules import diagnose
-from smtpdoctor.exitcodes import UsageError
-from smtpdoctor.failover.config import ProbeKnobs, RelayConfig
+from smtpdoctor.failover.config import RelayConfig
 from smtpdoctor.phases import Phase
 from smtpdoctor.probe.check import CheckOptions, run_check
-from smtpdoctor.probe.session import Credentials
-from smtpdoctor.probe.timeouts import Profile, Timeouts
+from smtpdoctor.probe_options import check_options as knob_options
 
-__all__ = ["RelayHealth", "check_relay", "read_password"]
+__all__ = ["RelayHealth", "check_options", "check_relay"]
+
+DEFAULT_BUDGET_S = 30.0  # a relay's probe, when its knobs set no budget
 
 
 @dataclass(frozen=True)
@@ -34,42 +34,13 @@ class RelayHealth:
     detail: str = ""  # the first cause's one-line summary (evidence for the journal)
 
 
-def read_password(path: str) -> str:
-    """The first line of a password file; UsageError if missing or empty."""
-    try:
-        with open(path, encoding="utf-8") as handle:
-            password = handle.readline().rstrip("\r\n")
-    except OSError as exc:
-        raise UsageError(f"cannot read password_file {path}: {exc.strerror or exc}") from None
-    if not password:
-        raise UsageError(f"password_file {path} is empty")
-    return password
-
-
 def check_options(relay: RelayConfig) -> CheckOptions:
     """The check a relay's knobs ask for: its route's address and port, no follow-ups."""
-    knobs: ProbeKnobs = relay.knobs
-    credentials = None
-    if knobs.user is not None:
-        password = read_password(str(knobs.password_file)) if knobs.password_file else ""
-        credentials = Credentials(knobs.user, password)
-    timeouts = Timeouts.quick()
-    if knobs.timeouts:
-        timeouts = Timeouts({**timeouts.limits, **knobs.timeouts}, Profile.QUICK, overridden=True)
+    knobs = relay.knobs
     port = int(relay.route.rsplit(":", 1)[1])
-    return CheckOptions(
-        target=relay.target,
-        ports=(port,),
-        tls=knobs.tls,
-        starttls=knobs.starttls,
-        timeouts=timeouts,
-        budget_s=knobs.budget,
-        credentials=credentials,
-        sender=knobs.sender or None,
-        recipients=(knobs.recipient,) if knobs.recipient else (),
-        cafile=knobs.cafile,
-        follow_ups=False,  # one quick session per round: no TLS-mode or MSS retries
-    )
+    options = knob_options(relay.target, knobs, knobs.budget_s or DEFAULT_BUDGET_S)
+    # one quick session per round: no TLS-mode or MSS retries
+    return replace(options, ports=(port,), follow_ups=False)
 
 
 async def check_relay(relay: RelayConfig) -> RelayHealth:

@@ -33,17 +33,13 @@ from typing import Any
 
 from smtpdoctor.exitcodes import UsageError
 from smtpdoctor.monitor.module import ProbeModule
-from smtpdoctor.phases import Phase
-from smtpdoctor.target import parse_mailbox, parse_target
+from smtpdoctor.probe_knobs import MONITOR_WORDING, ConfigError, KnobReader, duration, toml_error
+from smtpdoctor.target import parse_target
 
 DEFAULT_LISTEN = "127.0.0.1:9925"
 DEFAULT_INTERVAL_S = 60.0
 DEFAULT_CONCURRENCY = 32
 MAX_BUDGET_S = 150.0  # check's quick-profile budget
-
-
-class ConfigError(UsageError):
-    """A configuration problem, located: 'FILE:LINE: message'."""
 
 
 @dataclass(frozen=True)
@@ -93,56 +89,12 @@ class MonitorConfig:
 
 TOP_KEYS = ("interval", "concurrency", "listen", "history", "retention", "targets", "modules",
             "hooks", "mail_log", "queue", "web_config")  # fmt: skip
-MODULE_KEYS = ("ports", "tls", "starttls", "timeouts", "budget", "user", "password_file",
-               "send", "from", "to", "cafile", "helo", "follow_ups")  # fmt: skip
-
-_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$")
-_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0, None: 1.0}
+MODULE_KEYS = MONITOR_WORDING.known
 
 
-class _Lines:
-    """Where each key of a TOML document is: tomllib gives values, not positions."""
-
-    _HEADER = re.compile(r"^\s*(\[\[?)\s*([^\]]+?)\s*\]\]?")
-    _KEY = re.compile(r"^\s*([A-Za-z0-9_\-\"'.]+)\s*=")
-
-    def __init__(self, text: str):
-        self.where: dict[tuple[str | int, ...], int] = {}
-        counts: dict[str, int] = {}
-        table: tuple[str | int, ...] = ()
-        for number, line in enumerate(text.splitlines(), start=1):
-            header = self._HEADER.match(line)
-            if header:
-                name = header.group(2).replace('"', "").replace("'", "")
-                parts: tuple[str | int, ...] = tuple(p.strip() for p in name.split("."))
-                if header.group(1) == "[[":
-                    index = counts.get(name, 0)
-                    counts[name] = index + 1
-                    parts = (*parts, index)
-                table = parts
-                self.where.setdefault(table, number)
-                continue
-            key = self._KEY.match(line)
-            if key:
-                path = (*table, *(k.strip("\"'") for k in key.group(1).split(".")))
-                self.where.setdefault(path, number)
-
-    def line(self, *path: str | int) -> int:
-        """The line of the key, else of its closest enclosing table, else 1."""
-        while path:
-            if path in self.where:
-                return self.where[path]
-            path = path[:-1]
-        return 1
-
-
-class _Reader:
+class _Reader(KnobReader):
     def __init__(self, source: str, text: str):
-        self.source = source
-        self.lines = _Lines(text)
-
-    def fail(self, path: tuple[str | int, ...], message: str) -> ConfigError:
-        return ConfigError(f"{self.source}:{self.lines.line(*path)}: {message}")
+        super().__init__(source, text, MONITOR_WORDING)
 
     def check_keys(
         self, table: dict[str, Any], known: set[str], path: tuple[str | int, ...]
@@ -156,13 +108,8 @@ class _Reader:
                 )
 
     def duration(self, value: Any, path: tuple[str | int, ...], lo: float, hi: float) -> float:
-        if isinstance(value, bool):
-            raise self.fail(path, f"{path[-1]}: expected seconds or a duration like '30s'")
-        if isinstance(value, int | float):
-            seconds = float(value)
-        elif isinstance(value, str) and (m := _DURATION.match(value)):
-            seconds = float(m.group(1)) * _UNITS[m.group(2)]
-        else:
+        seconds = duration(value)
+        if seconds is None:
             raise self.fail(
                 path, f"{path[-1]}: expected seconds or a duration like '30s', got {value!r}"
             )
@@ -186,66 +133,7 @@ class _Reader:
         path: tuple[str | int, ...] = ("modules", name)
         if not isinstance(table, dict):
             raise self.fail(path, f"modules.{name}: expected a table")
-        known = set(MODULE_KEYS)
-        self.check_keys(table, known, path)
-        ports = table.get("ports", [])
-        if not isinstance(ports, list):
-            raise self.fail((*path, "ports"), "ports: expected a list of port numbers")
-        timeouts = table.get("timeouts", {})
-        if not isinstance(timeouts, dict):
-            raise self.fail((*path, "timeouts"), "timeouts: expected a table PHASE = SECONDS")
-        limits: list[tuple[str, float]] = []
-        for phase, seconds in timeouts.items():
-            if phase != "command" and phase not in {p.value for p in Phase}:
-                raise self.fail((*path, "timeouts"), f"timeouts: unknown phase {phase!r}")
-            limits.append((phase, self.duration(seconds, (*path, "timeouts"), 0.001, 3600)))
-        user = table.get("user")
-        password_file = table.get("password_file")
-        if user is not None and password_file is None:
-            raise self.fail((*path, "user"), "user needs password_file (never a password here)")
-        recipients = table.get("to", [])
-        if isinstance(recipients, str):
-            recipients = [recipients]
-        try:
-            sender = parse_mailbox(table["from"], "from") if "from" in table else None
-            rcpts = tuple(parse_mailbox(r, "to") for r in recipients)
-        except UsageError as exc:
-            raise self.fail((*path, "to" if "from" not in table else "from"), str(exc)) from None
-        send = table.get("send", False)
-        if not isinstance(send, bool):
-            raise self.fail((*path, "send"), "send: expected true or false")
-        follow_ups = table.get("follow_ups", True)
-        if not isinstance(follow_ups, bool):
-            raise self.fail((*path, "follow_ups"), "follow_ups: expected true or false")
-        return ProbeModule(
-            ports=tuple(self.integer(p, (*path, "ports"), 1, 65535) for p in ports),
-            tls=self.string(
-                table.get("tls", "auto"), (*path, "tls"), ("auto", "implicit", "plain")
-            ),
-            starttls=self.string(
-                table.get("starttls", "auto"), (*path, "starttls"), ("auto", "require", "never")
-            ),
-            timeouts=tuple(limits),
-            budget_s=(
-                self.duration(table["budget"], (*path, "budget"), 0.1, 3600)
-                if "budget" in table
-                else None
-            ),
-            user=self.string(user, (*path, "user")) if user is not None else None,
-            password_file=(
-                Path(self.string(password_file, (*path, "password_file")))
-                if password_file is not None
-                else None
-            ),
-            send=send,
-            sender=sender,
-            recipients=rcpts,
-            cafile=Path(self.string(table["cafile"], (*path, "cafile")))
-            if "cafile" in table
-            else None,
-            helo=self.string(table["helo"], (*path, "helo")) if "helo" in table else None,
-            follow_ups=follow_ups,
-        )
+        return self.knobs(table, path)
 
     def target(self, index: int, table: Any, modules: dict[str, ProbeModule]) -> TargetSpec:
         path: tuple[str | int, ...] = ("targets", index)
@@ -292,10 +180,7 @@ def parse_config(text: str, source: str = "<config>") -> MonitorConfig:
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        m = re.search(r"\(at line (\d+), column \d+\)", str(exc))
-        line = m.group(1) if m else "1"
-        reason = re.sub(r"\s*\(at line.*", "", str(exc))
-        raise ConfigError(f"{source}:{line}: {reason}") from None
+        raise toml_error(source, exc) from None
     r = _Reader(source, text)
     r.check_keys(data, set(TOP_KEYS), ())
     modules_table = data.get("modules", {})

@@ -10,7 +10,6 @@ import asyncio
 import socket
 import time
 from datetime import datetime
-from pathlib import Path
 
 from smtpdoctor.diagnose.rules import diagnose
 from smtpdoctor.exitcodes import UsageError
@@ -18,48 +17,16 @@ from smtpdoctor.monitor.module import ProbeModule
 from smtpdoctor.monitor.sample import CauseLabel, ProbeSample
 from smtpdoctor.probe.check import CheckOptions, run_check
 from smtpdoctor.probe.results import CheckResult, EndpointResult
-from smtpdoctor.probe.session import Credentials
-from smtpdoctor.probe.timeouts import Timeouts
+from smtpdoctor.probe_options import check_options as knob_options
 
 # Past the budget the check owns, how long the monitor waits before it abandons a probe:
 # the check keeps its own deadline, this only guards against a bug there.
 GRACE_S = 2.0
 
 
-def _password(path: Path) -> str:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        reason = getattr(exc, "strerror", None) or str(exc)
-        raise UsageError(f"cannot read password_file {path}: {reason}") from None
-    password = text.splitlines()[0] if text else ""
-    if not password:
-        raise UsageError(f"password_file {path} is empty")
-    return password
-
-
 def check_options(target: str, module: ProbeModule, budget_s: float) -> CheckOptions:
     """check's options for one probe of a target with a module's knobs."""
-    overrides = [f"{phase}={seconds}" for phase, seconds in module.timeouts]
-    credentials = None
-    if module.user and module.password_file:
-        credentials = Credentials(module.user, _password(module.password_file))
-    return CheckOptions(
-        target=target,
-        ports=module.ports,
-        tls=module.tls,
-        starttls=module.starttls,
-        timeouts=Timeouts.quick().with_overrides(overrides),
-        budget_s=budget_s,
-        credentials=credentials,
-        sender=module.sender,
-        recipients=module.recipients,
-        send=module.send,
-        helo_name=module.helo,
-        cafile=module.cafile,
-        families=(socket.AF_INET, socket.AF_INET6),
-        follow_ups=module.follow_ups,
-    )
+    return knob_options(target, module, budget_s)
 
 
 def _reported(result: CheckResult, passed: tuple[str, ...]) -> EndpointResult | None:

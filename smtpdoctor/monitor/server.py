@@ -122,26 +122,14 @@ class _Handler(BaseHTTPRequestHandler):
     def _probe(self, query: dict[str, list[str]]) -> None:
         target = (query.get("target") or [""])[0]
         module = (query.get("module") or ["default"])[0]
-        if not target:
-            self._send(400, b"target parameter is missing\n")
+        problem = self._probe_problem(target, module)
+        if problem is not None:
+            self._send(400, problem.encode())
             return
-        try:
-            parse_target(target)
-        except UsageError as exc:
-            self._send(400, f"bad target: {exc}\n".encode())
+        timeout = self._scrape_timeout()
+        if timeout is None:
+            self._send(400, b"bad X-Prometheus-Scrape-Timeout-Seconds\n")
             return
-        if module not in self.server.modules():
-            self._send(400, f"unknown module {module!r}\n".encode())
-            return
-        timeout = DEFAULT_PROBE_TIMEOUT_S
-        header = self.headers.get("X-Prometheus-Scrape-Timeout-Seconds")
-        if header:
-            try:
-                timeout = float(header) - SCRAPE_TIMEOUT_OFFSET_S
-            except ValueError:
-                self._send(400, b"bad X-Prometheus-Scrape-Timeout-Seconds\n")
-                return
-        timeout = min(max(timeout, 0.5), MAX_PROBE_TIMEOUT_S)
         if not self.server.probe_slots.acquire(blocking=False):
             self._send(503, b"too many probes in flight\n")
             return
@@ -153,9 +141,31 @@ class _Handler(BaseHTTPRequestHandler):
             return
         finally:
             self.server.probe_slots.release()
-        sample_registry = probe_registry(sample)
-        body = generate_latest(sample_registry)
+        body = generate_latest(probe_registry(sample))
         if time.monotonic() - started > timeout + SCRAPE_TIMEOUT_OFFSET_S:
             self._send(503, b"probe did not finish in time\n")
             return
         self._send(200, body, CONTENT_TYPE_LATEST)
+
+    def _probe_problem(self, target: str, module: str) -> str | None:
+        """Why a /probe request cannot run (the 400 body), or None."""
+        if not target:
+            return "target parameter is missing\n"
+        try:
+            parse_target(target)
+        except UsageError as exc:
+            return f"bad target: {exc}\n"
+        if module not in self.server.modules():
+            return f"unknown module {module!r}\n"
+        return None
+
+    def _scrape_timeout(self) -> float | None:
+        """The probe's time from Prometheus' scrape timeout header; None if unreadable."""
+        timeout = DEFAULT_PROBE_TIMEOUT_S
+        header = self.headers.get("X-Prometheus-Scrape-Timeout-Seconds")
+        if header:
+            try:
+                timeout = float(header) - SCRAPE_TIMEOUT_OFFSET_S
+            except ValueError:
+                return None
+        return min(max(timeout, 0.5), MAX_PROBE_TIMEOUT_S)

@@ -138,15 +138,12 @@ class BasicAuth:
         """True for a header carrying a known user and the right password."""
         if not self.enabled:
             return True
-        if not header or not header.startswith("Basic "):
+        credentials = _basic_credentials(header)
+        if credentials is None:
             return False
-        try:
-            decoded = base64.b64decode(header[6:], validate=True).decode()
-        except (binascii.Error, UnicodeDecodeError):
-            return False
-        user, sep, password = decoded.partition(":")
+        decoded, user, password = credentials
         hashed = self.users.get(user)
-        if not sep or hashed is None:
+        if hashed is None:
             return False
         # the cache key includes the hash, so a changed file never honours an old password
         key = hashlib.sha256(hashed + b"\0" + decoded.encode()).digest()
@@ -158,3 +155,17 @@ class BasicAuth:
         with self._lock:
             self._good.add(key)
         return True
+
+
+def _basic_credentials(header: str | None) -> tuple[str, str, str] | None:
+    """(user:password, user, password) of a Basic Authorization header; None if malformed."""
+    if not header or not header.startswith("Basic "):
+        return None
+    try:
+        decoded = base64.b64decode(header[6:], validate=True).decode()
+    except (binascii.Error, UnicodeDecodeError):
+        return None
+    user, sep, password = decoded.partition(":")
+    if not sep:
+        return None
+    return decoded, user, password

@@ -76,6 +76,14 @@ def doctor(lab: Lab, pf: PostfixInstance, *extra: str) -> tuple[int, dict[str, A
     return run.returncode, json.loads(run.stdout)
 
 
+def only_cause(doc: dict[str, Any], words: str) -> dict[str, Any]:
+    """The one cause of doctor's JSON whose summary says words (fails on none or several)."""
+    found = [c for c in doc["causes"] if words in c["summary"]]
+    assert len(found) == 1, doc["causes"]
+    cause: dict[str, Any] = found[0]
+    return cause
+
+
 def defer_one(pf: PostfixInstance, pattern: str) -> str:
     pf.sendmail("alice@example.org", ["bob@example.net"])
     try:
@@ -157,9 +165,7 @@ def test_bind_address_the_path_drops_is_named(lab: Lab, lab_postfix: Starter) ->
     rc, doc = doctor(lab, pf)
 
     assert rc == 1
-    found = [c for c in doc["causes"] if "smtp_bind_address" in c["summary"]]
-    assert len(found) == 1, doc["causes"]
-    cause = found[0]
+    cause = only_cause(doc, "smtp_bind_address")
     assert cause["code"] == "connect_timeout" and cause["severity"] == "error"
     assert "Postfix sends from 198.51.100.3" in cause["summary"]
     assert any("-e 'smtp_bind_address ='" in fix for fix in cause["fixes"])
@@ -182,9 +188,7 @@ def test_inet_protocols_without_the_family_that_works_is_named(
     rc, doc = doctor(lab, pf)
 
     assert rc == 1
-    found = [c for c in doc["causes"] if "inet_protocols" in c["summary"]]
-    assert len(found) == 1, doc["causes"]
-    cause = found[0]
+    cause = only_cause(doc, "inet_protocols")
     assert "Postfix uses only IPv4 (inet_protocols = ipv4)" in cause["summary"]
     assert "answers only over IPv6" in cause["summary"]
     assert f"postconf -c {pf.config_dir} -e 'inet_protocols = ipv4, ipv6'" in cause["fixes"]
@@ -197,9 +201,7 @@ def test_transport_map_to_another_next_hop_is_named(lab: Lab, lab_postfix: Start
     rc, doc = doctor(lab, pf)
 
     assert rc == 1
-    found = [c for c in doc["causes"] if "transport_maps" in c["summary"]]
-    assert len(found) == 1, doc["causes"]
-    cause = found[0]
+    cause = only_cause(doc, "transport_maps")
     assert "Postfix sends this mail to 203.0.113.10" in cause["summary"]
     assert "not to relayhost [s1.lab.test]:25" in cause["summary"]
     assert "smtpdoctor check 203.0.113.10 (the next hop the MTA really uses)" in cause["fixes"]
@@ -213,10 +215,9 @@ def test_mta_in_another_network_namespace_is_named(lab: Lab, lab_postfix: Starte
         rc, doc = doctor(lab, pf)
 
     assert rc == 1
-    found = [c for c in doc["causes"] if "network namespace" in c["summary"]]
-    assert len(found) == 1, doc["causes"]
-    assert f"({other})" in found[0]["summary"]
-    assert f"({lab.client.ns})" in found[0]["summary"]
+    cause = only_cause(doc, "network namespace")
+    assert f"({other})" in cause["summary"]
+    assert f"({lab.client.ns})" in cause["summary"]
 
 
 def test_chroot_without_capath_is_named(lab: Lab, lab_postfix: Starter, tmp_path: Path) -> None:
@@ -254,9 +255,7 @@ def test_chroot_without_capath_is_named(lab: Lab, lab_postfix: Starter, tmp_path
     rc, doc = doctor(lab, pf)
 
     assert rc == 1
-    found = [c for c in doc["causes"] if "smtp_tls_CApath" in c["summary"]]
-    assert len(found) == 1, doc["causes"]
-    cause = found[0]
+    cause = only_cause(doc, "smtp_tls_CApath")
     assert cause["code"] == "tls_cert_invalid"
     assert "smtp_tls_CApath /etc/ssl/certs does not exist" in cause["summary"]
     assert any("verified its certificate" in e["text"] for e in cause["evidence"])
@@ -272,9 +271,7 @@ def test_address_preference_for_the_broken_family_is_named(lab: Lab, lab_postfix
     rc, doc = doctor(lab, pf)
 
     assert rc == 1
-    found = [c for c in doc["causes"] if "smtp_address_preference" in c["summary"]]
-    assert len(found) == 1, doc["causes"]
-    cause = found[0]
+    cause = only_cause(doc, "smtp_address_preference")
     assert cause["severity"] == "warning"
     assert "Postfix tries IPv6 first (smtp_address_preference = ipv6)" in cause["summary"]
     assert cause["fixes"][0].startswith(

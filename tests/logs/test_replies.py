@@ -9,7 +9,9 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -87,9 +89,10 @@ def test_exim_log_line(row: tuple[str, ...]) -> None:
     assert event.phase == Phase(row[3])
 
 
-def test_postfix_log_lines_through_the_command(tmp_path: Path) -> None:
-    log = tmp_path / "mail.log"
-    log.write_text("".join(_postfix_line(n, r) + "\n" for n, r in enumerate(FAILURES)))
+def logs_groups(log: Path, rows: Iterable[tuple[int, tuple[str, ...]]]) -> list[dict[str, Any]]:
+    """The groups of `smtpdoctor logs --json` for (n, row) pairs written to log as Postfix
+    lines (row n to rn.example.com); the command must find problems (exit 1)."""
+    log.write_text("".join(_postfix_line(n, r) + "\n" for n, r in rows))
     out = subprocess.run(
         [sys.executable, "-m", "smtpdoctor", "logs", str(log), "--json", "--no-rotated"],
         capture_output=True,
@@ -98,7 +101,12 @@ def test_postfix_log_lines_through_the_command(tmp_path: Path) -> None:
         check=False,
     )
     assert out.returncode == 1, out.stderr
-    groups = json.loads(out.stdout)["groups"]
+    groups: list[dict[str, Any]] = json.loads(out.stdout)["groups"]
+    return groups
+
+
+def test_postfix_log_lines_through_the_command(tmp_path: Path) -> None:
+    groups = logs_groups(tmp_path / "mail.log", enumerate(FAILURES))
     got = {g["destination"]: (g["cause"], g["phase"], g["count"]) for g in groups}
     want = {f"r{n}.example.com": (r[4], r[3], 1) for n, r in enumerate(FAILURES)}
     assert got == want

@@ -25,6 +25,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
+from typing import Self
 
 from tests.support.certs import make_certs
 
@@ -443,7 +444,73 @@ def _decode_plain(text: str) -> tuple[str, str]:
     return parts[1], parts[2]
 
 
-class BadSMTPServer:
+class _LoopThread:
+    """An event loop in a background thread: start() returns once _startup() is done
+    (or raises what it raised), stop() ends the loop after _shutdown()."""
+
+    _ready_timeout = 10.0
+
+    def __init__(self, name: str) -> None:
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._run, name=name, daemon=True)
+        self._ready = threading.Event()
+        self._error: BaseException | None = None
+        self._stopped = False
+
+    async def _startup(self) -> None:
+        raise NotImplementedError
+
+    async def _shutdown(self) -> None:
+        raise NotImplementedError
+
+    async def _abandon(self) -> None:
+        """Clean up after a failed _startup()."""
+
+    def _run(self) -> None:
+        asyncio.set_event_loop(self._loop)
+        try:
+            self._loop.run_until_complete(self._startup())
+        except BaseException as exc:  # handed to the starting thread
+            self._error = exc
+            self._loop.run_until_complete(self._abandon())
+            self._ready.set()
+            return
+        self._ready.set()
+        self._loop.run_forever()
+        self._loop.run_until_complete(self._shutdown())
+        self._loop.run_until_complete(self._loop.shutdown_asyncgens())
+        self._loop.close()
+
+    def start(self) -> Self:
+        """Start; returns when listening."""
+        self._thread.start()
+        self._ready.wait(self._ready_timeout)
+        if self._error is not None:
+            raise self._error
+        return self
+
+    def stop(self) -> None:
+        """Stop and wait for the thread (idempotent)."""
+        if self._stopped:
+            return
+        self._stopped = True
+        if self._thread.is_alive():
+            self._loop.call_soon_threadsafe(self._loop.stop)
+            self._thread.join(10)
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+
+class BadSMTPServer(_LoopThread):
     """A BadSMTP running in a background thread with its own event loop.
 
     Use as a context manager: ``with BadSMTPServer(BadConfig(mode="busy-421")) as s:``
@@ -453,11 +520,7 @@ class BadSMTPServer:
 
     def __init__(self, config: BadConfig, host: str = "127.0.0.1", port: int = 0) -> None:
         self.server = BadSMTP(config, host, port)
-        self._loop = asyncio.new_event_loop()
-        self._thread = threading.Thread(target=self._run, name="badsmtp", daemon=True)
-        self._ready = threading.Event()
-        self._error: BaseException | None = None
-        self._stopped = False
+        super().__init__("badsmtp")
 
     @property
     def host(self) -> str:
@@ -475,117 +538,39 @@ class BadSMTPServer:
         host = f"[{self.host}]" if ":" in self.host else self.host
         return f"{host}:{self.port}"
 
-    def _run(self) -> None:
-        asyncio.set_event_loop(self._loop)
-        try:
-            self._loop.run_until_complete(self.server.start())
-        except BaseException as exc:  # handed to the starting thread
-            self._error = exc
-            self._ready.set()
-            return
-        self._ready.set()
-        self._loop.run_forever()
-        self._loop.run_until_complete(self.server.stop())
-        self._loop.run_until_complete(self._loop.shutdown_asyncgens())
-        self._loop.close()
+    async def _startup(self) -> None:
+        await self.server.start()
 
-    def start(self) -> BadSMTPServer:
-        """Start listening; returns when bound."""
-        self._thread.start()
-        self._ready.wait(10)
-        if self._error is not None:
-            raise self._error
-        return self
-
-    def stop(self) -> None:
-        """Stop and wait for the thread (idempotent)."""
-        if self._stopped:
-            return
-        self._stopped = True
-        if self._thread.is_alive():
-            self._loop.call_soon_threadsafe(self._loop.stop)
-            self._thread.join(10)
-
-    def __enter__(self) -> BadSMTPServer:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
+    async def _shutdown(self) -> None:
+        await self.server.stop()
 
 
-class BadSMTPFleet:
+class BadSMTPFleet(_LoopThread):
     """Many BadSMTP servers, one per config, on one event loop in one background
     thread: ``with BadSMTPFleet(configs) as fleet:`` then ``fleet.ports[i]`` serves
     ``configs[i]``. Leaving the block stops every server and connection."""
 
+    _ready_timeout = 30.0
+
     def __init__(self, configs: list[BadConfig], host: str = "127.0.0.1") -> None:
         self.servers = [BadSMTP(config, host) for config in configs]
         self.host = host
-        self._loop = asyncio.new_event_loop()
-        self._thread = threading.Thread(target=self._run, name="badsmtp-fleet", daemon=True)
-        self._ready = threading.Event()
-        self._error: BaseException | None = None
-        self._stopped = False
+        super().__init__("badsmtp-fleet")
 
     @property
     def ports(self) -> list[int]:
         """The bound port of each server, in the order of the configs."""
         return [server.port for server in self.servers]
 
-    async def _start_all(self) -> None:
+    async def _startup(self) -> None:
         for server in self.servers:
             await server.start()
 
-    async def _stop_all(self) -> None:
+    async def _shutdown(self) -> None:
         await asyncio.gather(*(server.stop() for server in self.servers))
 
-    def _run(self) -> None:
-        asyncio.set_event_loop(self._loop)
-        try:
-            self._loop.run_until_complete(self._start_all())
-        except BaseException as exc:  # handed to the starting thread
-            self._error = exc
-            self._loop.run_until_complete(self._stop_all())
-            self._ready.set()
-            return
-        self._ready.set()
-        self._loop.run_forever()
-        self._loop.run_until_complete(self._stop_all())
-        self._loop.run_until_complete(self._loop.shutdown_asyncgens())
-        self._loop.close()
-
-    def start(self) -> BadSMTPFleet:
-        """Start every server; returns when all are bound."""
-        self._thread.start()
-        self._ready.wait(30)
-        if self._error is not None:
-            raise self._error
-        return self
-
-    def stop(self) -> None:
-        """Stop every server and wait for the thread (idempotent)."""
-        if self._stopped:
-            return
-        self._stopped = True
-        if self._thread.is_alive():
-            self._loop.call_soon_threadsafe(self._loop.stop)
-            self._thread.join(10)
-
-    def __enter__(self) -> BadSMTPFleet:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
+    async def _abandon(self) -> None:
+        await self._shutdown()
 
 
 @contextlib.contextmanager

@@ -71,61 +71,16 @@ class Relay:
             writer.close()
 
     async def _session(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        async def say(line: str) -> None:
-            writer.write(line.encode() + b"\r\n")
-            await writer.drain()
-
-        tls_on = False
-        rcpts: list[str] = []
-        await say(f"220 {self.name}.lab.test ESMTP recorder")
+        session = _Session(self, reader, writer)
+        await session.say(f"220 {self.name}.lab.test ESMTP recorder")
         while True:
             raw = await reader.readline()
             if not raw:
                 return
             line = raw[:_MAX_LINE].decode(errors="replace").strip()
             verb = line.split(" ", 1)[0].upper()
-            if verb in ("EHLO", "HELO"):
-                caps = ["PIPELINING", "SIZE 10240000", "8BITMIME"]
-                if self.tls is not None and not tls_on:
-                    caps.append("STARTTLS")
-                lines = [f"{self.name}.lab.test", *caps]
-                for i, cap in enumerate(lines):
-                    sep = " " if i == len(lines) - 1 else "-"
-                    await say(f"250{sep}{cap}")
-            elif verb == "STARTTLS" and self.tls is not None and not tls_on:
-                await say("220 2.0.0 Ready to start TLS")
-                if self.fault() == "tls":
-                    await asyncio.sleep(3600)
-                    return
-                await writer.start_tls(self.tls, ssl_handshake_timeout=30.0)
-                tls_on = True
-            elif verb == "MAIL":
-                rcpts = []
-                await say("250 2.1.0 Ok")
-            elif verb == "RCPT":
-                if self.fault() == "greylist":
-                    await say("450 4.2.0 <x>: Recipient address rejected: Greylisted")
-                else:
-                    rcpts.append(line[8:].strip().split(" ")[0].strip("<>").lower())
-                    await say("250 2.1.5 Ok")
-            elif verb == "DATA":
-                await say("354 End data with <CR><LF>.<CR><LF>")
-                body = await self._read_data(reader)
-                found = _MID.search(body)
-                mid = found.group(1).decode(errors="replace") if found else None
-                if self.fault() == "eod":
-                    self._write(mid, rcpts, acked=False)
-                    await asyncio.sleep(3600)
-                    return
-                self._write(mid, rcpts, acked=True)
-                await say("250 2.0.0 Ok: queued")
-            elif verb in ("RSET", "NOOP"):
-                await say("250 2.0.0 Ok")
-            elif verb == "QUIT":
-                await say("221 2.0.0 Bye")
+            if not await session.command(verb, line):
                 return
-            else:
-                await say("502 5.5.2 Error: command not recognized")
 
     async def _read_data(self, reader: asyncio.StreamReader) -> bytes:
         chunks: list[bytes] = []
@@ -142,6 +97,95 @@ class Relay:
     def _write(self, mid: str | None, rcpts: list[str], acked: bool) -> None:
         entry = {"relay": self.name, "mid": mid, "rcpts": rcpts, "t": time.time(), "acked": acked}
         self.record.write(json.dumps(entry) + "\n")
+
+
+class _Session:
+    """One client's conversation with a Relay: a handler per verb."""
+
+    def __init__(self, relay: Relay, reader: asyncio.StreamReader, writer: asyncio.StreamWriter):
+        self.relay = relay
+        self.reader = reader
+        self.writer = writer
+        self.tls_on = False
+        self.rcpts: list[str] = []
+
+    async def say(self, line: str) -> None:
+        self.writer.write(line.encode() + b"\r\n")
+        await self.writer.drain()
+
+    async def command(self, verb: str, line: str) -> bool:
+        """Answer one command; False when the session is over."""
+        handler = {
+            "EHLO": self._ehlo,
+            "HELO": self._ehlo,
+            "STARTTLS": self._starttls,
+            "MAIL": self._mail,
+            "RCPT": self._rcpt,
+            "DATA": self._data,
+            "RSET": self._ok,
+            "NOOP": self._ok,
+            "QUIT": self._quit,
+        }.get(verb, self._unknown)
+        return await handler(line)
+
+    async def _ehlo(self, line: str) -> bool:
+        caps = ["PIPELINING", "SIZE 10240000", "8BITMIME"]
+        if self.relay.tls is not None and not self.tls_on:
+            caps.append("STARTTLS")
+        lines = [f"{self.relay.name}.lab.test", *caps]
+        for i, cap in enumerate(lines):
+            sep = " " if i == len(lines) - 1 else "-"
+            await self.say(f"250{sep}{cap}")
+        return True
+
+    async def _starttls(self, line: str) -> bool:
+        if self.relay.tls is None or self.tls_on:
+            return await self._unknown(line)
+        await self.say("220 2.0.0 Ready to start TLS")
+        if self.relay.fault() == "tls":
+            await asyncio.sleep(3600)
+            return False
+        await self.writer.start_tls(self.relay.tls, ssl_handshake_timeout=30.0)
+        self.tls_on = True
+        return True
+
+    async def _mail(self, line: str) -> bool:
+        self.rcpts = []
+        await self.say("250 2.1.0 Ok")
+        return True
+
+    async def _rcpt(self, line: str) -> bool:
+        if self.relay.fault() == "greylist":
+            await self.say("450 4.2.0 <x>: Recipient address rejected: Greylisted")
+        else:
+            self.rcpts.append(line[8:].strip().split(" ")[0].strip("<>").lower())
+            await self.say("250 2.1.5 Ok")
+        return True
+
+    async def _data(self, line: str) -> bool:
+        await self.say("354 End data with <CR><LF>.<CR><LF>")
+        body = await self.relay._read_data(self.reader)
+        found = _MID.search(body)
+        mid = found.group(1).decode(errors="replace") if found else None
+        if self.relay.fault() == "eod":
+            self.relay._write(mid, self.rcpts, acked=False)
+            await asyncio.sleep(3600)
+            return False
+        self.relay._write(mid, self.rcpts, acked=True)
+        await self.say("250 2.0.0 Ok: queued")
+        return True
+
+    async def _ok(self, line: str) -> bool:
+        await self.say("250 2.0.0 Ok")
+        return True
+
+    async def _quit(self, line: str) -> bool:
+        await self.say("221 2.0.0 Bye")
+        return False
+
+    async def _unknown(self, line: str) -> bool:
+        await self.say("502 5.5.2 Error: command not recognized")
+        return True
 
 
 def read_records(path: Path) -> list[dict[str, object]]:
