@@ -41,7 +41,12 @@ _FAMILIES: dict[CauseCode, str] = {
 _SPECIFICITY = {
     CauseCode.PORT25_BLOCKED: 3,
     CauseCode.TLS_MODE_MISMATCH: 3,
+    # What a connect attempt ended in: equally specific, so the source that saw it
+    # decides (a queue that says "refused" beats a config finding coded as a timeout).
     CauseCode.CONNECT_TIMEOUT: 2,
+    CauseCode.CONNECT_REFUSED: 2,
+    CauseCode.HOST_UNREACHABLE: 2,
+    CauseCode.NETWORK_UNREACHABLE: 2,
 }
 _SOURCE_RANK = {
     Source.PROBE: 4,
@@ -229,11 +234,26 @@ def add_config(ranker: Ranker, report: ConfigReport, relay: str | None) -> None:
             ranker.add(finding, _CONFIG_WEIGHT[finding.severity])
 
 
+_SYSLOG_HEAD = re.compile(r"^.*?\[\d+\]: ")
+
+
+def log_reason(line: str, limit: int = 160) -> str:
+    """The part of a log line that says why: from Postfix's ``status=`` on, else the
+    message after the syslog header; cut at ``limit`` with an ellipsis."""
+    at = line.find(" status=")
+    if at >= 0:
+        text = line[at + 1 :]
+    else:
+        head = _SYSLOG_HEAD.match(line)
+        text = line[head.end() :] if head else line
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 def log_finding(group: LogGroup) -> Finding:
     """A log group as the Finding doctor ranks (the one conversion from the logs' model)."""
     text = (
         f"{group.count} log event(s) of {group.cause.value} for {group.destination or '?'} "
-        f"via {group.relay or '?'}, e.g. {group.sample[:140]}"
+        f"via {group.relay or '?'}, e.g. {log_reason(group.sample)}"
     )
     finding = _observation(group.cause, group.relay or group.destination, Source.LOGS, text)
     return replace(finding, phase=group.phase)
