@@ -115,7 +115,7 @@ def _rollup_table(title: str, first_col: str, rows: list[Rollup], top: int) -> T
     table.add_column(first_col)
     table.add_column("count", justify="right", no_wrap=True)
     table.add_column("timeouts", justify="right", no_wrap=True)
-    table.add_column("causes" if first_col == "destination" else "destinations")
+    table.add_column("causes" if first_col == "destination" else "relays")
     table.add_column("first seen", no_wrap=True)
     table.add_column("last seen", no_wrap=True)
     for r in rows[:top]:

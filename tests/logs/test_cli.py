@@ -189,3 +189,16 @@ def test_journal_with_no_mail_records_is_exit_3() -> None:
     proc = _cli("--journal", "--since", "1 hour ago")
     assert proc.returncode == 3
     assert "journald returned no mail records" in proc.stderr
+
+
+def test_the_cause_table_names_its_relay_column() -> None:
+    out = _cli(str(SAMPLES / "sendmail.log")).stdout
+    header = next(line for line in out.splitlines() if "cause / phase" in line)
+    assert [c.strip() for c in header.strip("┃│ ").replace("┃", "│").split("│")] == [
+        "cause / phase",
+        "count",
+        "timeouts",
+        "relays",
+        "first seen",
+        "last seen",
+    ]
