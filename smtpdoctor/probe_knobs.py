@@ -98,6 +98,8 @@ class Locator:
         while path:
             if path in self.where:
                 return self.where[path]
+            if (*path, 0) in self.where:  # an array of tables: where its first one starts
+                return self.where[(*path, 0)]
             path = path[:-1]
         return 1
 

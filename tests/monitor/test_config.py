@@ -75,6 +75,8 @@ def test_a_full_config_is_read() -> None:
         (('password_file = "/etc/smtpdoctor/relay.pass"\n', ""), 17, "user needs password_file"),
         (('command = ["/usr/local/bin/notify"]', 'command = "notify"'), 23, "a list (argv)"),
         (('[[targets]]\ntarget = "@', "[[targets]]\ntarget = @"), 10, "Invalid value"),
+        # a misspelt array of tables is found where its first table starts
+        (('[[targets]]\ntarget = "@', '[[target]]\ntarget = "@'), 9, "unknown key 'target'"),
     ],
 )
 def test_every_refusal_names_the_file_and_line(
