@@ -136,7 +136,12 @@ class Ranker:
             if cand.score <= 0:
                 continue
             info = describe(cand.code)
-            fixes = tuple(cand.fixes) + tuple(f for f in info.fixes if f not in cand.fixes)
+            fixes = tuple(cand.fixes)
+            # A cause seen only in a setting is fixed by the setting's own command: the
+            # catalogue's fixes (firewall rules, traceroutes) are for a fault seen on the wire.
+            settings_only = bool(fixes) and all(e.source is Source.CONFIG for e in cand.evidence)
+            if not settings_only:
+                fixes += tuple(f for f in info.fixes if f not in cand.fixes)
             summary = cand.summary or f"{info.title}" + (
                 f": {cand.subject}" if cand.subject else ""
             )

@@ -5,7 +5,7 @@ Pure: Findings as config, queue and logs produce them; no MTA.
 
 from __future__ import annotations
 
-from smtpdoctor.catalogue import CauseCode
+from smtpdoctor.catalogue import CauseCode, describe
 from smtpdoctor.doctor.rank import Ranker, log_reason
 from smtpdoctor.finding import Evidence, Finding, Severity, Source
 from smtpdoctor.phases import Phase
@@ -73,3 +73,30 @@ def test_a_log_sample_shows_the_reason_not_the_header() -> None:
     assert log_reason(exim) == exim  # no syslog header: the whole line
     long = "Nov 27 23:10:01 mx postfix/smtp[123]: " + "x" * 300
     assert log_reason(long) == "x" * 159 + "…"
+
+
+def test_a_cause_seen_only_in_a_setting_gets_the_setting_s_fix_alone() -> None:
+    fix = "postconf -e 'smtp_connect_timeout = 30s' && postfix reload"
+    setting = Finding(
+        code=CauseCode.CONNECT_TIMEOUT,
+        severity=Severity.ERROR,
+        summary="smtp_connect_timeout = 1s is below 10s",
+        subject="smtp_connect_timeout",
+        evidence=(Evidence(Source.CONFIG, "smtp_connect_timeout = 1s is below 10s"),),
+        fixes=(fix,),
+    )
+    ranker = Ranker()
+    ranker.add(setting, 15)
+    [alone] = ranker.ranked()
+    assert alone.finding.fixes == (fix,)
+    # Seen on the wire too (the queue): the catalogue's fixes for the fault follow.
+    wire = Finding(
+        code=CauseCode.CONNECT_TIMEOUT,
+        severity=Severity.ERROR,
+        summary="",
+        subject="smtp_connect_timeout",
+        evidence=(Evidence(Source.QUEUE, "deferred: Connection timed out"),),
+    )
+    ranker.add(wire, 20)
+    [both] = ranker.ranked()
+    assert both.finding.fixes == (fix, *describe(CauseCode.CONNECT_TIMEOUT).fixes)
