@@ -192,7 +192,12 @@ def run(args: argparse.Namespace) -> int:
 
         render = check_interrupted.render_json if args.json else check_interrupted.render_text
         sys.stdout.write(
-            render(args.target, outcome.signal_name, outcome.elapsed_ms, measured.as_dict())
+            render(
+                args.target,
+                outcome.signal_name,
+                outcome.elapsed_ms,
+                measured.as_dict(outcome.stopped_at),
+            )
         )
         return INTERRUPTED_EXIT
     result = outcome

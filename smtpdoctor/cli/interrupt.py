@@ -78,7 +78,8 @@ class Interrupted:
     """The check stopped on a signal before it finished."""
 
     signal_name: str
-    elapsed_ms: float
+    elapsed_ms: float  # from the start of the run to the signal
+    stopped_at: float  # the signal's monotonic time: measure the cut phase to it
 
 
 def run_interruptible(coro: Coroutine[Any, Any, T]) -> T | Interrupted:
@@ -91,6 +92,7 @@ async def _guarded(coro: Coroutine[Any, Any, T]) -> T | Interrupted:
     me = asyncio.current_task()
     task = asyncio.ensure_future(coro)
     caught: list[str] = []
+    caught_at: list[float] = []
     start = time.monotonic()
 
     def stop(sig: signal.Signals) -> None:
@@ -99,6 +101,7 @@ async def _guarded(coro: Coroutine[Any, Any, T]) -> T | Interrupted:
         # and die with an exception nobody retrieves.
         if not caught:
             caught.append(sig.name)
+            caught_at.append(time.monotonic())
             for t in asyncio.all_tasks():
                 if t is not me:
                     t.cancel()
@@ -114,7 +117,7 @@ async def _guarded(coro: Coroutine[Any, Any, T]) -> T | Interrupted:
         if not caught:
             raise
         await _settle()
-        return Interrupted(caught[0], round((time.monotonic() - start) * 1000, 1))
+        return Interrupted(caught[0], round((caught_at[0] - start) * 1000, 1), caught_at[0])
     finally:
         for sig in installed:
             loop.remove_signal_handler(sig)

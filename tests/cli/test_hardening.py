@@ -171,6 +171,8 @@ def test_signal_stops_cleanly_with_partial_result(
         assert [(p["phase"], p["status"]) for p in ep["phases"]] == [("connect", "ok")]
         assert ep["interrupted_phase"]["phase"] == "greeting"
         assert ep["interrupted_phase"]["ms"] >= 300
+        # the cut phase is measured up to the signal, inside the run's elapsed time
+        assert ep["interrupted_phase"]["ms"] <= doc["elapsed_ms"]
     else:
         assert f"interrupted ({signum.name})" in out
         assert f"{server.target}: connect ok" in out
