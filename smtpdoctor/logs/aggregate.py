@@ -151,11 +151,11 @@ class Aggregator:
     def feed_block(self, block: str) -> None:
         """Fold in a block of complete lines (NULs already taken out): the one path
         every line takes, whole files, byte ranges, --follow and journald alike."""
-        self._coverage.count_block(block)
-        self.totals["lines"] += block.count("\n")
+        lines = self._coverage.count_block(block)
+        self.totals["lines"] += lines
         parse = parse_line
         feed_event = self.feed_event
-        for line in interesting_lines(block):
+        for line in interesting_lines(block, lines):
             try:
                 event = parse(line)
             except Exception:  # a parser bug must not lose the whole run
