@@ -151,11 +151,11 @@ class Aggregator:
     def feed_block(self, block: str) -> None:
         """Fold in a block of complete lines (NULs already taken out): the one path
         every line takes, whole files, byte ranges, --follow and journald alike."""
-        self._coverage.count_block(block)
-        self.totals["lines"] += block.count("\n")
+        lines = self._coverage.count_block(block)
+        self.totals["lines"] += lines
         parse = parse_line
         feed_event = self.feed_event
-        for line in interesting_lines(block):
+        for line in interesting_lines(block, lines):
             try:
                 event = parse(line)
             except Exception:  # a parser bug must not lose the whole run
@@ -412,32 +412,33 @@ class Aggregator:
         when: datetime | None,
     ) -> None:
         """The per-message join: one attempt (or failure) of message qid."""
-        msg = self._messages.get(qid, _ABSENT)
-        if (
-            msg is _ABSENT
-            and status is Status.SENT
-            and cause is None
-            and (delay is None or delay < self.delayed_after)
-        ):
-            # Delivered at the first try, nothing else known (most mail): a table slot
-            # and no object.
-            self._messages[qid] = None
-            self._msg_stats["tracked"] += 1
-            self._evict()
-            return
+        messages = self._messages
+        msg = messages.get(qid, _ABSENT)
         if msg is _ABSENT:
-            msg = _Message(first=when, last=when, destination=destination)
-            self._messages[qid] = msg
             self._msg_stats["tracked"] += 1
-            self._evict()
+            if (
+                status is Status.SENT
+                and cause is None
+                and (delay is None or delay < self.delayed_after)
+            ):
+                # Delivered at the first try, nothing else known (most mail): a table
+                # slot and no object.
+                messages[qid] = None
+                if len(messages) > self.max_messages:
+                    self._evict()
+                return
+            msg = messages[qid] = _Message(when, when, destination)
+            if len(messages) > self.max_messages:
+                self._evict()
         elif msg is None:  # was delivered to another recipient at the first try
             msg = _Message(when, when, destination, attempts=1, delivered=True)
             msg.last_attempt = stamp
-            self._messages[qid] = msg
-            self._messages.move_to_end(qid)
+            messages[qid] = msg
+            messages.move_to_end(qid)
         else:
-            self._messages.move_to_end(qid)
-            msg.last = when or msg.last
+            messages.move_to_end(qid)
+            if when is not None:
+                msg.last = when
         _apply_attempt(msg, status, cause, phase, relay, delay, stamp, destination)
 
     def _evict(self) -> None:
@@ -635,10 +636,12 @@ def _apply_attempt(
             msg.causes.append(cause)
     if status is Status.SENT:
         msg.delivered = True
-    elif status in (Status.BOUNCED, Status.EXPIRED):
+    elif status is Status.BOUNCED or status is Status.EXPIRED:
         msg.bounced = True
     if delay is not None:
-        msg.delay = max(msg.delay or 0.0, delay)
+        old = msg.delay
+        if old is None or delay > old:
+            msg.delay = delay if delay > 0.0 else 0.0
     if not msg.destination:
         msg.destination = destination
 

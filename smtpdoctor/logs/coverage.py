@@ -61,11 +61,11 @@ class CoverageCounter:
         self.lines = self.parsed = self.recognised = self.binary = self.truncated = 0
         self.samples: list[str] = []
 
-    def count_block(self, block: str) -> None:
-        """Count a block of complete, newline-terminated lines."""
+    def count_block(self, block: str) -> int:
+        """Count a block of complete, newline-terminated lines; returns its line count."""
         lines = block.count("\n")
         if not lines:
-            return
+            return 0
         self.lines += lines
         parsed = _count_headers(block, lines)
         self.parsed += parsed
@@ -80,6 +80,7 @@ class CoverageCounter:
         if "-" in block[:5] or "\n1" in block or "\n2" in block:
             mta += len(_EXIM_MAIN.findall("\n" + block))
         self.recognised += min(mta, parsed)
+        return lines
 
     def _sample(self, block: str) -> None:
         for line in block.splitlines():

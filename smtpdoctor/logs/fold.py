@@ -256,23 +256,19 @@ def merge_part(agg: Aggregator, part: RangePart) -> bool:
     return True
 
 
+# Index -1 (nothing) is the last entry: None.
+_CAUSES_OR_NONE: tuple[CauseCode | None, ...] = (*CAUSES, None)
+_PHASES_OR_NONE: tuple[Phase | None, ...] = (*PHASES, None)
+
+
 def _replay(agg: Aggregator, ops: list[tuple[Any, ...]]) -> None:
     note = agg._note
+    causes, phases = _CAUSES_OR_NONE, _PHASES_OR_NONE
     for op in ops:
         kind = op[0]
         if kind == _NOTE:
             _, qid, stamp, when, si, ci, pi, relay, delay, dest = op
-            note(
-                qid,
-                STATUSES[si],
-                None if ci < 0 else CAUSES[ci],
-                None if pi < 0 else PHASES[pi],
-                relay,
-                delay,
-                stamp,
-                dest,
-                when,
-            )
+            note(qid, STATUSES[si], causes[ci], phases[pi], relay, delay, stamp, dest, when)
         elif kind == _REMOVED:
             agg._drop_message(op[1], op[2])
         else:

@@ -19,9 +19,9 @@ import itertools
 import multiprocessing
 import os
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import datetime
-from multiprocessing.pool import AsyncResult
+from multiprocessing.pool import AsyncResult, Pool
 from pathlib import Path
 from typing import Any
 
@@ -171,8 +171,8 @@ def _parse_range(
     cov = CoverageCounter()
     events: list[LogEvent] = []
     for block in line_blocks(_chunks(path, start, end), cov):
-        cov.count_block(block)
-        for line in interesting_lines(block):
+        lines = cov.count_block(block)
+        for line in interesting_lines(block, lines):
             try:
                 ev = parse_line(line)
             except Exception:  # a parser bug must not lose the whole run
@@ -204,7 +204,25 @@ def feed_file(agg: Aggregator, path: Path, workers: int | None = None) -> None:
         return (str(path), a, b, agg.since, reference, agg.max_groups, keys)
 
     ctx = multiprocessing.get_context("fork")
-    with ctx.Pool(workers) as pool:
+    # The merge makes no reference cycles, but it creates a record per retried message;
+    # the cyclic collector would rescan the whole per-message table again and again.
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        _feed_ranges(agg, path, spans, task, ctx.Pool(workers))
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _feed_ranges(
+    agg: Aggregator,
+    path: Path,
+    spans: list[tuple[int, int]],
+    task: Callable[[int], Task],
+    pool: Pool,
+) -> None:
+    with pool:
         pending: deque[tuple[int, AsyncResult[RangeResult]]] = deque()
         nxt = 0
         while nxt < len(spans) and len(pending) < WINDOW:

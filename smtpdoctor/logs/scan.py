@@ -53,8 +53,9 @@ _EXIM_MAIN = re.compile(r"\n\d{4}-\d\d-\d\d \d\d:")
 _STARTS = tuple("\n" + m for m in MONTHS) + tuple(f"\n{d}" for d in range(10))
 
 
-def interesting_lines(block: str) -> Iterator[str]:
-    """The lines of block (complete lines, '\\n'-separated) that hold any needle, in order."""
+def interesting_lines(block: str, lines: int | None = None) -> Iterator[str]:
+    """The lines of block (complete lines, '\\n'-separated) that hold any needle, in order
+    (lines: the block's count of '\\n', when the caller has it)."""
     starts: set[int] = set()
     find = block.find
     rfind = block.rfind
@@ -66,11 +67,13 @@ def interesting_lines(block: str) -> Iterator[str]:
             _EXIM_MAIN.match("\n" + block[:20]) is not None or _EXIM_MAIN.search(block) is not None
         ):
             needles.extend(group)  # an Exim main log: "2026-11-27 10:00:00 ..."
-    if block.count("status=") * 3 > block.count("\n"):
+    if lines is None:
+        lines = block.count("\n")
+    if block.count("status=") * 3 > lines:
         # Most lines hold a needle (a log full of deliveries and deferrals): one regex
         # search per line costs less than finding each needle's lines one by one.
         search = _any_of(tuple(needles))
-        yield from [line for line in block.split("\n") if search(line)]
+        yield from filter(search, block.split("\n"))
         return
     for needle in needles:
         pos = find(needle)
