@@ -138,7 +138,7 @@ def _on_term(signum: int, frame: FrameType | None) -> None:
     raise _Stop
 
 
-def _follow(args: argparse.Namespace, since: datetime | None) -> int:
+def _follow(args: argparse.Namespace, since: datetime | None) -> int:  # noqa: PLR0912  (one loop over follow events: start, rotate, rolling report, stop)
     agg = Aggregator(since, max_messages=args.max_messages)
     signal.signal(signal.SIGTERM, _on_term)
     source: tuple[str, ...] = ("journal",) if args.journal else (args.files[0],)

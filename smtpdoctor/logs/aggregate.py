@@ -295,7 +295,7 @@ class Aggregator:
             self._failed_attempt(event, self._stamps.parse(held.stamp))
         return relay
 
-    def _delivery(self, ev: LogEvent, when: datetime | None) -> None:
+    def _delivery(self, ev: LogEvent, when: datetime | None) -> None:  # noqa: PLR0912  (the hot path for status lines, kept flat for speed)
         if self._held_by_pid:
             key = _hold_key(ev)
             if key in self._held_by_pid:

@@ -52,7 +52,7 @@ def _relay(text: str) -> str:
     return f"{m.group('host')}[{m.group('ip')}]" + (f":{port}" if port else "")
 
 
-def classify_exim(text: str) -> tuple[CauseCode | None, Phase | None]:
+def classify_exim(text: str) -> tuple[CauseCode | None, Phase | None]:  # noqa: PLR0911, PLR0912  (ordered wording cascade: first match wins)
     """Cause and phase for the error part of an Exim `==` or `**` line."""
     low = text.lower()
     if (
@@ -137,7 +137,7 @@ def _exim_phase(what: str) -> Phase | None:
     return phase_from_words(what)
 
 
-def parse_exim(line: str) -> LogEvent | None:
+def parse_exim(line: str) -> LogEvent | None:  # noqa: PLR0911  (one return per Exim line kind)
     """One Exim main log line, or None when it is not about a delivery."""
     m = _HEAD.match(line)
     if m is None:

@@ -183,7 +183,7 @@ def foldable(events: list[LogEvent]) -> bool:
     return all(ev.mta == "postfix" for ev in events)
 
 
-def merge_part(agg: Aggregator, part: RangePart) -> bool:
+def merge_part(agg: Aggregator, part: RangePart) -> bool:  # noqa: PLR0911, PLR0912, PLR0915  (each refusal to merge is one early return)
     """Merge a worker's range into agg, exactly as if agg had folded the range's lines
     itself; False (agg unchanged) when the parent must fold the range itself."""
     held = agg._held_by_pid

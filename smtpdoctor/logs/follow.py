@@ -16,7 +16,7 @@ def _decode(raw: bytes) -> str:
     return raw.decode("utf-8", "replace").rstrip("\r\n")
 
 
-def follow_lines(path: Path, poll: float = 0.25, from_start: bool = True) -> Iterator[str | None]:
+def follow_lines(path: Path, poll: float = 0.25, from_start: bool = True) -> Iterator[str | None]:  # noqa: PLR0912  (open, read, rotate and truncate in one loop)
     """Yield lines as they are written; yield None when idle (so callers can tick).
 
     When the file is renamed away and a new one appears at ``path`` (logrotate's

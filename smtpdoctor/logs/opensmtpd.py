@@ -26,7 +26,7 @@ def _duration(text: str) -> float | None:
     return float(total) if text else None
 
 
-def _classify(text: str) -> tuple[CauseCode | None, Phase | None]:
+def _classify(text: str) -> tuple[CauseCode | None, Phase | None]:  # noqa: PLR0911  (ordered wording cascade: first match wins)
     low = text.lower()
     if "connection timeout" in low or "connect timeout" in low:
         return CauseCode.CONNECT_TIMEOUT, Phase.CONNECT

@@ -66,7 +66,7 @@ def parse_line(line: str) -> LogEvent | None:
     return _dispatch(line, fields)
 
 
-def _dispatch(line: str, fields: tuple[int, int, int]) -> LogEvent | None:
+def _dispatch(line: str, fields: tuple[int, int, int]) -> LogEvent | None:  # noqa: PLR0911  (one return per MTA program)
     end, host_end, colon = fields
     bracket = line.find("[", host_end + 1, colon)
     if bracket >= 0:
@@ -98,7 +98,7 @@ def _parts(line: str, end: int, host_end: int, colon: int, program: str, pid: st
     return SyslogLine(line[:end], line[end + 1 : host_end], program, pid, line[colon + 2 :])
 
 
-def _postfix(line: str, daemon: str, end: int, colon: int, pid: str) -> LogEvent | None:
+def _postfix(line: str, daemon: str, end: int, colon: int, pid: str) -> LogEvent | None:  # noqa: PLR0911  (one return per Postfix daemon's line kind)
     if daemon in _SERVER_DAEMONS:
         if "timeout after " not in line:
             return None

@@ -130,7 +130,7 @@ def _classify_cached(reason: str) -> tuple[CauseCode | None, Phase | None, str]:
     return _classify(reason)
 
 
-def _classify(reason: str) -> tuple[CauseCode | None, Phase | None, str]:
+def _classify(reason: str) -> tuple[CauseCode | None, Phase | None, str]:  # noqa: PLR0911, PLR0912  (ordered wording cascade: first match wins)
     if reason.startswith("delivery temporarily suspended: "):
         reason = reason[32:]
     if reason.startswith("connect to "):

@@ -117,7 +117,7 @@ def parse_sendmail(parts: SyslogLine, raw: str) -> LogEvent | None:
     )
 
 
-def _classify(stat: str) -> tuple[CauseCode | None, Phase | None]:
+def _classify(stat: str) -> tuple[CauseCode | None, Phase | None]:  # noqa: PLR0911  (ordered wording cascade: first match wins)
     low = stat.lower()
     if "cannot send message for" in low or "message timed out" in low:
         return CauseCode.RETRY_EXPIRED, None
