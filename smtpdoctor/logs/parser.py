@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 
+from smtpdoctor.catalogue import CauseCode
 from smtpdoctor.logs.events import EventKind, LogEvent
 from smtpdoctor.logs.exim import parse_exim
 from smtpdoctor.logs.opensmtpd import parse_opensmtpd
@@ -104,6 +105,10 @@ def _postfix(line: str, daemon: str, end: int, colon: int, pid: str) -> LogEvent
             return None
         return parse_other(SyslogLine(line[:end], "", daemon, pid, line[colon + 2 :]), line)
     if daemon not in _DELIVERY_DAEMONS:
+        if line.endswith("mail system is down"):  # postqueue, postsuper: the master is stopped
+            return LogEvent(
+                EventKind.FAILURE, "postfix", line[:end], cause=CauseCode.MTA_STOPPED, raw=line
+            )
         return None
     if "status=" in line:
         return parse_delivery(SyslogLine(line[:end], "", daemon, pid, line[colon + 2 :]), line)

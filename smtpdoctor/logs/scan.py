@@ -24,6 +24,7 @@ _POSTFIX = (
     "lost connection with ",
     "SSL_connect error",
     "TLS handshake",
+    "mail system is down",
 )
 _SENDMAIL = ("stat=", "timeout waiting for input")
 _OPENSMTPD = (" mta ",)
@@ -39,7 +40,7 @@ _EXIM = (
     "unreachable",
 )
 # Each group is searched only in blocks where its detector shows up: a Postfix log
-# costs its eight needles, not all twenty. The Postfix group is always searched
+# costs its nine needles, not all twenty. The Postfix group is always searched
 # (its programs can be renamed with syslog_name).
 _GROUPS: tuple[tuple[tuple[str, ...], tuple[str, ...]], ...] = (
     ((), _POSTFIX),

@@ -136,3 +136,13 @@ def test_an_attempt_still_held_counts_everywhere_and_is_still_matched() -> None:
     first = agg.report()
     again = agg.report()  # a snapshot changes nothing: the same counts twice
     assert (again.histogram, again.messages) == (first.histogram, first.messages)
+
+
+def test_a_stopped_postfix_is_found_in_the_log_by_lines_and_by_blocks() -> None:
+    # postqueue's own line on a real Postfix 3.7 whose master was stopped
+    line = (
+        "Nov 27 10:09:00 mx postfix/postqueue[2150]: fatal: Queue report unavailable - "
+        "mail system is down\n"
+    )
+    for report in _both(line):
+        assert [(g.cause, g.phase, g.count) for g in report.groups] == [("mta_stopped", None, 1)]
