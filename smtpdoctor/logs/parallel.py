@@ -25,29 +25,33 @@ from multiprocessing.pool import AsyncResult, Pool
 from pathlib import Path
 from typing import Any
 
-from smtpdoctor.catalogue import CauseCode
 from smtpdoctor.logs.aggregate import Aggregator
 from smtpdoctor.logs.blocks import line_blocks
 from smtpdoctor.logs.coverage import CoverageCounter
-from smtpdoctor.logs.events import Delays, EventKind, LogEvent, Status
+from smtpdoctor.logs.events import Delays, EventKind, LogEvent
 from smtpdoctor.logs.exim import RETRY_NOT_REACHED
-from smtpdoctor.logs.fold import RangeFold, RangePart, foldable, group_keys, merge_part
+from smtpdoctor.logs.fold import (
+    CAUSE_I,
+    CAUSES,
+    PHASE_I,
+    PHASES,
+    STATUS_I,
+    STATUSES,
+    RangeFold,
+    RangePart,
+    foldable,
+    group_keys,
+    merge_part,
+)
 from smtpdoctor.logs.parser import parse_line
 from smtpdoctor.logs.reader import compression_of
 from smtpdoctor.logs.scan import interesting_lines
-from smtpdoctor.phases import Phase
 
 RANGE_SIZE = 8 << 20
 MIN_SIZE = 32 << 20  # smaller files: one process (starting workers costs more)
 WINDOW = 4  # ranges parsed ahead of the fold
 _KINDS = tuple(EventKind)
-_STATUSES = tuple(Status)
-_CAUSES = tuple(CauseCode)
-_PHASES = tuple(Phase)
 _KIND_I = {k: i for i, k in enumerate(_KINDS)}
-_STATUS_I = {s: i for i, s in enumerate(_STATUSES)}
-_CAUSE_I = {c: i for i, c in enumerate(_CAUSES)}
-_PHASE_I = {p: i for i, p in enumerate(_PHASES)}
 Packed = tuple[Any, ...]
 RangeResult = tuple[tuple[int, int, int, int, int, int], list[str], "RangePart | list[Packed]"]
 
@@ -112,9 +116,9 @@ def _pack(ev: LogEvent) -> Packed:
         ev.mta,
         ev.stamp,
         ev.queue_id,
-        _STATUS_I[ev.status],
-        -1 if ev.cause is None else _CAUSE_I[ev.cause],
-        -1 if ev.phase is None else _PHASE_I[ev.phase],
+        STATUS_I[ev.status],
+        -1 if ev.cause is None else CAUSE_I[ev.cause],
+        -1 if ev.phase is None else PHASE_I[ev.phase],
         ev.destination,
         ev.relay,
         ev.delay,
@@ -131,9 +135,9 @@ def _unpack(p: Packed) -> LogEvent:
         p[1],
         p[2],
         p[3],
-        _STATUSES[p[4]],
-        None if p[5] < 0 else _CAUSES[p[5]],
-        None if p[6] < 0 else _PHASES[p[6]],
+        STATUSES[p[4]],
+        None if p[5] < 0 else CAUSES[p[5]],
+        None if p[6] < 0 else PHASES[p[6]],
         p[7],
         p[8],
         p[9],
