@@ -15,18 +15,13 @@ from smtpdoctor.diagnose.rules import diagnose
 from smtpdoctor.exitcodes import UsageError
 from smtpdoctor.monitor.module import ProbeModule
 from smtpdoctor.monitor.sample import CauseLabel, ProbeSample
-from smtpdoctor.probe.check import CheckOptions, run_check
+from smtpdoctor.probe.check import run_check
 from smtpdoctor.probe.results import CheckResult, EndpointResult
-from smtpdoctor.probe_options import check_options as knob_options
+from smtpdoctor.probe_options import check_options
 
 # Past the budget the check owns, how long the monitor waits before it abandons a probe:
 # the check keeps its own deadline, this only guards against a bug there.
 GRACE_S = 2.0
-
-
-def check_options(target: str, module: ProbeModule, budget_s: float) -> CheckOptions:
-    """check's options for one probe of a target with a module's knobs."""
-    return knob_options(target, module, budget_s)
 
 
 def _reported(result: CheckResult, passed: tuple[str, ...]) -> EndpointResult | None:
