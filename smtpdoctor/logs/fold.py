@@ -18,6 +18,7 @@ range itself, line by line, exactly as a single pass would.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -37,6 +38,10 @@ PHASE_I = {p: i for i, p in enumerate(PHASES)}
 MAX_HELD = 4096  # the Aggregator's caps on held per-attempt lines and TLS details
 SAMPLES_PER_CLASS = 16  # "(other)" group samples shipped per cause/phase/direction
 _NOTE, _REMOVED, _FAMILY = 0, 1, 2
+# A time as sent back: the stamp text it was parsed from (a str pickles several times
+# faster than a datetime, and the parent's stamp cache turns it back into the same
+# datetime), or the datetime itself where no stamp is known.
+Moment = str | datetime | None
 
 
 @dataclass
@@ -49,8 +54,8 @@ class RangePart:
     delay_sums: list[int]
     delay_n: int
     delay_max: float
-    first: datetime | None
-    last: datetime | None
+    first: Moment
+    last: Moment
     mtas: set[str]
     delivered: list[tuple[str, list[Any]]]
     held: dict[str, list[LogEvent]]
@@ -87,6 +92,20 @@ class RangeFold(Aggregator):
         self.tls_popped: set[str] = set()
         self.tls_puts = 0
         self.max_held = 0
+        # (time, its UTC offset) -> a stamp that gave it, so times go back as stamps.
+        self._stamp_of: dict[tuple[datetime, Any], str] = {}
+
+    def _when(self, stamp: str) -> tuple[datetime | None, datetime | None]:
+        got = super()._when(stamp)
+        when = got[0]
+        if when is not None:
+            self._stamp_of.setdefault((when, when.utcoffset()), stamp)
+        return got
+
+    def _moment(self, when: datetime | None) -> Moment:
+        if when is None:
+            return None
+        return self._stamp_of.get((when, when.utcoffset()), when)
 
     def _note_message(self, ev: LogEvent, when: datetime | None) -> None:
         self.ops.append(
@@ -94,7 +113,6 @@ class RangeFold(Aggregator):
                 _NOTE,
                 ev.queue_id,
                 ev.stamp,
-                when,
                 STATUS_I[ev.status],
                 -1 if ev.cause is None else CAUSE_I[ev.cause],
                 -1 if ev.phase is None else PHASE_I[ev.phase],
@@ -105,11 +123,13 @@ class RangeFold(Aggregator):
         )
 
     def _removed(self, ev: LogEvent, when: datetime | None) -> None:
-        self.ops.append((_REMOVED, ev.queue_id, when))
+        self.ops.append((_REMOVED, ev.queue_id, ev.stamp if when is not None else None))
 
     def _family_failed(self, ev: LogEvent, when: datetime | None) -> None:
         assert ev.cause is not None
-        self.ops.append((_FAMILY, ev.relay, CAUSE_I[ev.cause], when, ev.destination, ev.mta))
+        self.ops.append(
+            (_FAMILY, ev.relay, CAUSE_I[ev.cause], self._moment(when), ev.destination, ev.mta)
+        )
 
     def _delivery(self, ev: LogEvent, when: datetime | None) -> None:
         if ev.pid:  # Postfix only (foldable): its hold key is "postfix:" + pid
@@ -132,6 +152,7 @@ class RangeFold(Aggregator):
     def export(self, max_groups: int, parent_full: bool) -> RangePart:
         """The state to merge; group samples only where the parent may need them."""
         groups: list[tuple[Any, ...]] = []
+        moment = self._moment
         per_class: dict[tuple[Any, ...], int] = {}
         for i, (key, g) in enumerate(self._groups.items()):
             if not g.count:
@@ -144,7 +165,7 @@ class RangeFold(Aggregator):
             per_class[klass] = seen + 1
             ship = (not parent_full and i < max_groups) or seen < SAMPLES_PER_CLASS
             groups.append(
-                (ci, pi, dest, relay, direction, g.count, g.first, g.last,
+                (ci, pi, dest, relay, direction, g.count, moment(g.first), moment(g.last),
                  g.sample if ship else None, g.mta)
             )  # fmt: skip
         return RangePart(
@@ -154,8 +175,8 @@ class RangeFold(Aggregator):
             delay_sums=self._delay_sums,
             delay_n=self._delay_n,
             delay_max=self._delay_max,
-            first=self._first,
-            last=self._last,
+            first=self._moment(self._first),
+            last=self._moment(self._last),
             mtas=self._mtas,
             delivered=list(self._families.delivered_items()),
             held=self._held_by_pid,
@@ -218,12 +239,13 @@ def merge_part(agg: Aggregator, part: RangePart) -> bool:  # noqa: PLR0911, PLR0
                     created.add(key)
         plan.append((key, entry))
     # From here on nothing can fail: apply.
+    at = _at(agg)
     for key, entry in plan:
         g = groups.get(key)
         if g is None:
             g = groups[key] = _Group(sample=entry[8], mta=entry[9])
         g.count += entry[5]
-        first, last = entry[6], entry[7]
+        first, last = at(entry[6]), at(entry[7])
         if first is not None and (g.first is None or first < g.first):
             g.first = first
         if last is not None and (g.last is None or last > g.last):
@@ -237,10 +259,11 @@ def merge_part(agg: Aggregator, part: RangePart) -> bool:  # noqa: PLR0911, PLR0
         agg._delay_sums[i] += part.delay_sums[i]
     agg._delay_n += part.delay_n
     agg._delay_max = max(agg._delay_max, part.delay_max)
-    if part.first is not None and (agg._first is None or part.first < agg._first):
-        agg._first = part.first
-    if part.last is not None and (agg._last is None or part.last > agg._last):
-        agg._last = part.last
+    first, last = at(part.first), at(part.last)
+    if first is not None and (agg._first is None or first < agg._first):
+        agg._first = first
+    if last is not None and (agg._last is None or last > agg._last):
+        agg._last = last
     agg._mtas |= part.mtas
     agg._families.merge_delivered(part.delivered, MAX_HOSTS * MAX_ADDRESSES)
     for pid_key, evs in part.held.items():
@@ -252,8 +275,21 @@ def merge_part(agg: Aggregator, part: RangePart) -> bool:  # noqa: PLR0911, PLR0
     for pid_key in part.tls_popped:
         tls.pop(pid_key, None)
     tls.update(part.tls)
-    _replay(agg, part.ops)
+    _replay(agg, part.ops, at)
     return True
+
+
+def _at(agg: Aggregator) -> Callable[[Moment], datetime | None]:
+    """Turns a Moment sent back by a worker into the datetime it stands for."""
+    whens = agg._whens
+    when_of = agg._when
+
+    def at(moment: Moment) -> datetime | None:
+        if moment is None or isinstance(moment, datetime):
+            return moment
+        return (whens.get(moment) or when_of(moment))[0]
+
+    return at
 
 
 # Index -1 (nothing) is the last entry: None.
@@ -261,16 +297,21 @@ _CAUSES_OR_NONE: tuple[CauseCode | None, ...] = (*CAUSES, None)
 _PHASES_OR_NONE: tuple[Phase | None, ...] = (*PHASES, None)
 
 
-def _replay(agg: Aggregator, ops: list[tuple[Any, ...]]) -> None:
+def _replay(
+    agg: Aggregator, ops: list[tuple[Any, ...]], at: Callable[[Moment], datetime | None]
+) -> None:
     note = agg._note
+    whens = agg._whens
+    when_of = agg._when
     causes, phases = _CAUSES_OR_NONE, _PHASES_OR_NONE
     for op in ops:
         kind = op[0]
         if kind == _NOTE:
-            _, qid, stamp, when, si, ci, pi, relay, delay, dest = op
+            _, qid, stamp, si, ci, pi, relay, delay, dest = op
+            when = (whens.get(stamp) or when_of(stamp))[0]
             note(qid, STATUSES[si], causes[ci], phases[pi], relay, delay, stamp, dest, when)
         elif kind == _REMOVED:
-            agg._drop_message(op[1], op[2])
+            agg._drop_message(op[1], at(op[2]))
         else:
-            _, relay, ci, when, dest, mta = op
-            agg._families.failed(relay, CAUSES[ci], when, dest, mta)
+            _, relay, ci, moment, dest, mta = op
+            agg._families.failed(relay, CAUSES[ci], at(moment), dest, mta)

@@ -111,7 +111,7 @@ def _postfix(line: str, daemon: str, end: int, colon: int, pid: str) -> LogEvent
             )
         return None
     if "status=" in line:
-        return parse_delivery(SyslogLine(line[:end], "", daemon, pid, line[colon + 2 :]), line)
+        return parse_delivery(line, colon + 2, line[:end], pid)
     if daemon == "qmgr":
         if line.endswith(": removed"):
             return LogEvent(

@@ -8,7 +8,6 @@ src/global/dsn_util.c / bounce logging (`status=` lines) and src/smtpd/smtpd.c
 from __future__ import annotations
 
 import re
-from functools import lru_cache
 
 from smtpdoctor.catalogue import CauseCode
 from smtpdoctor.logs.classify import (
@@ -121,13 +120,18 @@ def classify_reason(reason: str) -> tuple[CauseCode | None, Phase | None, str]:
     A log of a server in trouble repeats a few reasons with different hosts and
     recipients: the classification is cached on the reason with those taken out."""
     key, host = _split_host(reason)
-    cause, phase, relay = _classify_cached(key)
+    got = _CLASSIFIED.get(key)
+    if got is None:
+        if len(_CLASSIFIED) >= 16384:
+            _CLASSIFIED.clear()
+        got = _CLASSIFIED[key] = _classify(key)
+    cause, phase, relay = got
     return cause, phase, relay or host
 
 
-@lru_cache(maxsize=16384)
-def _classify_cached(reason: str) -> tuple[CauseCode | None, Phase | None, str]:
-    return _classify(reason)
+# Classifications by the reason with its variable parts taken out (a plain dict: the
+# lookup is on the hot path, and an lru_cache call costs more than the dict's get).
+_CLASSIFIED: dict[str, tuple[CauseCode | None, Phase | None, str]] = {}
 
 
 def _classify(reason: str) -> tuple[CauseCode | None, Phase | None, str]:  # noqa: PLR0911, PLR0912  (ordered wording cascade: first match wins)
@@ -207,59 +211,51 @@ def _unquoted_cause(reason: str, dsn: str, status: Status) -> CauseCode | None:
     return cause
 
 
-def parse_delivery(parts: SyslogLine, raw: str) -> LogEvent | None:
-    """A `QUEUEID: to=<...>, relay=..., status=...` line (or qmgr's `status=expired`)."""
-    m = _DELIVERY.match(parts.message)
+def parse_delivery(line: str, at: int, stamp: str, pid: str) -> LogEvent | None:
+    """The `QUEUEID: to=<...>, relay=..., status=...` line whose message starts at
+    offset `at` of line (or qmgr's `status=expired`); stamp and pid from its header.
+
+    Matched in place (no copy of the message): this runs once per status line."""
+    m = _DELIVERY.match(line, at)
     if m is None:
-        e = _EXPIRED.match(parts.message)
+        e = _EXPIRED.match(line, at)
         if e is None:
             return None
         # qmgr: "QUEUEID: from=<...>, status=expired, returned to sender"
         return LogEvent(
             EventKind.DELIVERY,
             "postfix",
-            parts.stamp,
+            stamp,
             queue_id=e.group("qid"),
             status=Status.EXPIRED,
             cause=CauseCode.RETRY_EXPIRED,
             detail="expired",
-            raw=raw,
-            pid=parts.pid,
+            raw=line,
+            pid=pid,
         )
     qid, to, relay_field, delay, delays_text, dsn, status_word, reason = m.groups()
     status = _STATUSES.get(status_word, Status.NONE)
+    relay = relay_field if relay_field != "none" else ""
+    delays = None if delays_text is None else (_DELAYS.get(delays_text) or _delays(delays_text))
+    if status is Status.SENT:
+        return LogEvent(
+            EventKind.DELIVERY, "postfix", stamp, qid, status, None, None, domain_of(to),
+            relay, float(delay), delays, dsn or "", reason or "", line, pid,
+        )  # fmt: skip
     reason = reason or ""
-    cause: CauseCode | None = None
-    phase: Phase | None = None
-    relay = relay_field if relay_field not in ("none", "") else ""
-    if status is not Status.SENT:
-        cause, phase, reason_relay = classify_reason(reason)
-        if reason_relay and not relay:
-            relay = reason_relay
-        if cause is None and reason:
-            # A reason with no reply code ("user unknown" from local or pipe): the
-            # reply classifier reads its words with the dsn= code as the enhanced code.
-            cause = _unquoted_cause(reason, dsn or "", status)
-        if cause is None and status is Status.BOUNCED:
-            cause = CauseCode.REJECTED
-    delays = None if delays_text is None else _delays(delays_text)
+    cause, phase, reason_relay = classify_reason(reason)
+    if reason_relay and not relay:
+        relay = reason_relay
+    if cause is None and reason:
+        # A reason with no reply code ("user unknown" from local or pipe): the
+        # reply classifier reads its words with the dsn= code as the enhanced code.
+        cause = _unquoted_cause(reason, dsn or "", status)
+    if cause is None and status is Status.BOUNCED:
+        cause = CauseCode.REJECTED
     return LogEvent(
-        EventKind.DELIVERY,
-        "postfix",
-        parts.stamp,
-        qid,
-        status,
-        cause,
-        phase,
-        domain_of(to),
-        relay,
-        float(delay),
-        delays,
-        dsn or "",
-        reason,
-        raw,
-        parts.pid,
-    )
+        EventKind.DELIVERY, "postfix", stamp, qid, status, cause, phase, domain_of(to),
+        relay, float(delay), delays, dsn or "", reason, line, pid,
+    )  # fmt: skip
 
 
 _DELAYS: dict[str, Delays] = {}

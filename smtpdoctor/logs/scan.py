@@ -15,15 +15,15 @@ from functools import lru_cache
 
 from smtpdoctor.logs.syslog import MONTHS
 
-_POSTFIX = (
+_POSTFIX = (  # the most frequent first (_postfix_lines stops at the first found)
     "status=",
     ": removed",
-    "timeout after ",
     "connect to ",
     "conversation with ",
     "lost connection with ",
-    "SSL_connect error",
+    "timeout after ",
     "TLS handshake",
+    "SSL_connect error",
     "mail system is down",
 )
 _SENDMAIL = ("stat=", "timeout waiting for input")
@@ -68,6 +68,12 @@ def interesting_lines(block: str, lines: int | None = None) -> Iterator[str]:
             _EXIM_MAIN.match("\n" + block[:20]) is not None or _EXIM_MAIN.search(block) is not None
         ):
             needles.extend(group)  # an Exim main log: "2026-11-27 10:00:00 ..."
+    if len(needles) == len(_POSTFIX):
+        # Postfix lines only (the usual case): one split, and for each line the needles
+        # tested with `in` (C), the most frequent first; a line without any costs nine
+        # short searches, far less than nine passes over the block or one regex search.
+        yield from _postfix_lines(block)
+        return
     if lines is None:
         lines = block.count("\n")
     if block.count("status=") * 3 > lines:
@@ -88,6 +94,16 @@ def interesting_lines(block: str, lines: int | None = None) -> Iterator[str]:
     for start in sorted(starts):
         end = find("\n", start)
         yield block[start:] if end < 0 else block[start:end]
+
+
+def _postfix_lines(block: str) -> list[str]:
+    n1, n2, n3, n4, n5, n6, n7, n8, n9 = _POSTFIX
+    return [
+        line
+        for line in block.split("\n")
+        if n1 in line or n2 in line or n3 in line or n4 in line or n5 in line
+        or n6 in line or n7 in line or n8 in line or n9 in line
+    ]  # fmt: skip
 
 
 @lru_cache(maxsize=16)
