@@ -217,21 +217,23 @@ class Aggregator:
 
     def feed_event(self, ev: LogEvent) -> None:
         """Fold one event into the counters."""
-        cached = self._whens.get(ev.stamp)
-        when = (cached or self._when(ev.stamp))[0]
-        if self.since is not None and when is not None and when < self.since:
-            self.totals["before_since"] += 1
-            return
+        stamp = ev.stamp
+        when, hour = self._whens.get(stamp) or self._when(stamp)
+        if when is not None:
+            if self.since is not None and when < self.since:
+                self.totals["before_since"] += 1
+                return
+            first = self._first
+            if first is None or when < first:
+                self._first = when
+            last = self._last
+            if last is None or when > last:
+                self._last = when
         self.totals["parsed"] += 1
         self._mtas.add(ev.mta)
-        if when is not None:
-            if self._first is None or when < self._first:
-                self._first = when
-            if self._last is None or when > self._last:
-                self._last = when
         kind = ev.kind
         if kind is EventKind.DELIVERY:
-            self._delivery(ev, when)
+            self._delivery(ev, when, hour)
         elif kind is EventKind.FAILURE:
             if ev.phase is Phase.STARTTLS and ev.pid:
                 # Postfix writes the TLS error first, then "Cannot start TLS" in the
@@ -247,18 +249,22 @@ class Aggregator:
             self._failed_attempt(ev, when)
         elif kind is EventKind.SERVER_TIMEOUT:
             self.totals["server_timeouts"] += 1
-            self._problem(ev, when, "inbound")
+            self._problem(ev, when, "inbound", hour)
         elif kind is EventKind.REMOVED:
             self._removed(ev, when)
 
     def _removed(self, ev: LogEvent, when: datetime | None) -> None:
         self._drop_message(ev.queue_id, when)
 
-    def _drop_message(self, qid: str, when: datetime | None) -> None:
+    def _drop_message(self, qid: str, when: datetime | None, stamp: str | None = None) -> None:
+        """Message qid left the queue at when (or, when that is None, at the time of
+        stamp, worked out only if the message has a record)."""
         msg = self._messages.pop(qid, _ABSENT)
         if msg is None:
             self._msg_stats["delivered_first_try"] += 1
         elif msg is not _ABSENT:
+            if when is None and stamp is not None:
+                when = (self._whens.get(stamp) or self._when(stamp))[0]
             msg.last = when or msg.last
             self._finish(qid, msg, "completed")
 
@@ -295,7 +301,7 @@ class Aggregator:
             self._failed_attempt(event, self._stamps.parse(held.stamp))
         return relay
 
-    def _delivery(self, ev: LogEvent, when: datetime | None) -> None:  # noqa: PLR0912  (the hot path for status lines, kept flat for speed)
+    def _delivery(self, ev: LogEvent, when: datetime | None, hour: Any = _ABSENT) -> None:  # noqa: PLR0912  (the hot path for status lines, kept flat for speed)
         if self._held_by_pid:
             key = _hold_key(ev)
             if key in self._held_by_pid:
@@ -305,24 +311,25 @@ class Aggregator:
         status = ev.status
         if ev.cause is None and status is Status.DEFERRED and ev.detail == RETRY_NOT_REACHED:
             ev = self._retry_cause(ev)
+        totals = self.totals
         if status is Status.SENT:
-            self.totals["deliveries"] += 1
+            totals["deliveries"] += 1
             if ev.relay:
                 self._families.delivered(ev.relay, when)
             if ev.delay is not None and ev.delay >= self.delayed_after:
-                self.totals["delayed"] += 1
+                totals["delayed"] += 1
                 self._add_delays(ev)
         elif status is Status.DEFERRED:
-            self.totals["deferred"] += 1
+            totals["deferred"] += 1
             self._add_delays(ev)
         else:
-            self.totals["bounced"] += 1
+            totals["bounced"] += 1
         if ev.cause is not None:
             if ev.cause is CauseCode.TLS_FAILED and ev.pid:
                 tls = self._tls_take(f"{ev.mta}:{ev.pid}")
                 if tls is not None and tls.cause is not None:
                     ev = _with_cause(ev, tls.cause)
-            self._problem(ev, when, "outbound")
+            self._problem(ev, when, "outbound", hour)
         if ev.queue_id:
             self._note_message(ev, when)
 
@@ -358,9 +365,14 @@ class Aggregator:
         if ev.delay is not None and ev.delay > self._delay_max:
             self._delay_max = ev.delay
 
-    def _problem(self, ev: LogEvent, when: datetime | None, direction: str) -> None:
-        assert ev.cause is not None
-        if ev.cause in TIMEOUT_CAUSES:
+    def _problem(  # noqa: PLR0912  (the hot path of every failure, kept flat for speed)
+        self, ev: LogEvent, when: datetime | None, direction: str, hour: Any = _ABSENT
+    ) -> None:
+        """Count a failure in its group and the histogram (hour: the hour of ev.stamp,
+        when the caller has it)."""
+        cause = ev.cause
+        assert cause is not None
+        if cause in TIMEOUT_CAUSES:
             self.totals["timeouts"] += 1
         if direction == "outbound":
             if ev.phase is Phase.CONNECT and ev.relay:
@@ -368,24 +380,32 @@ class Aggregator:
             if ev.destination and ev.mta == "exim":  # for Exim's "retry time not reached"
                 if len(self._domain_failure) >= MAX_DOMAIN_CAUSES:
                     self._domain_failure.clear()
-                self._domain_failure[ev.destination] = (ev.cause, ev.phase, ev.relay)
-        key: GroupKey = (ev.cause, ev.phase, ev.destination, ev.relay, direction)
+                self._domain_failure[ev.destination] = (cause, ev.phase, ev.relay)
+        key: GroupKey = (cause, ev.phase, ev.destination, ev.relay, direction)
         group = self._groups.get(key)
         if group is None:
             if len(self._groups) >= self.max_groups:
-                key = (ev.cause, ev.phase, OTHER, OTHER, direction)
+                key = (cause, ev.phase, OTHER, OTHER, direction)
                 group = self._groups.get(key)
             if group is None:
                 group = self._groups[key] = _Group(sample=ev.raw, mta=ev.mta)
         group.count += 1
         if when is not None:
-            if group.first is None or when < group.first:
+            first = group.first
+            if first is None or when < first:
                 group.first = when
-            if group.last is None or when > group.last:
+            last = group.last
+            if last is None or when > last:
                 group.last = when
-            hour = (self._whens.get(ev.stamp) or self._when(ev.stamp))[1]
-            if hour is not None and (hour in self._hours or len(self._hours) < MAX_HOURS):
-                self._hours[hour] += 1
+            if hour is _ABSENT:
+                hour = (self._whens.get(ev.stamp) or self._when(ev.stamp))[1]
+            if hour is not None:
+                hours = self._hours
+                n = hours.get(hour)
+                if n is not None:
+                    hours[hour] = n + 1
+                elif len(hours) < MAX_HOURS:
+                    hours[hour] = 1
 
     def _family_failed(self, ev: LogEvent, when: datetime | None) -> None:
         assert ev.cause is not None
@@ -409,9 +429,11 @@ class Aggregator:
         delay: float | None,
         stamp: str,
         destination: str,
-        when: datetime | None,
+        when: Any,
     ) -> None:
-        """The per-message join: one attempt (or failure) of message qid."""
+        """The per-message join: one attempt (or failure) of message qid. when: the
+        time of stamp, or _ABSENT to work it out only if it is needed (most mail is
+        delivered at the first try, which needs no time)."""
         messages = self._messages
         msg = messages.get(qid, _ABSENT)
         if msg is _ABSENT:
@@ -427,16 +449,22 @@ class Aggregator:
                 if len(messages) > self.max_messages:
                     self._evict()
                 return
+            if when is _ABSENT:
+                when = (self._whens.get(stamp) or self._when(stamp))[0]
             msg = messages[qid] = _Message(when, when, destination)
             if len(messages) > self.max_messages:
                 self._evict()
         elif msg is None:  # was delivered to another recipient at the first try
+            if when is _ABSENT:
+                when = (self._whens.get(stamp) or self._when(stamp))[0]
             msg = _Message(when, when, destination, attempts=1, delivered=True)
             msg.last_attempt = stamp
             messages[qid] = msg
             messages.move_to_end(qid)
         else:
             messages.move_to_end(qid)
+            if when is _ABSENT:
+                when = (self._whens.get(stamp) or self._when(stamp))[0]
             if when is not None:
                 msg.last = when
         _apply_attempt(msg, status, cause, phase, relay, delay, stamp, destination)

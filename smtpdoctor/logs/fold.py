@@ -24,7 +24,7 @@ from datetime import datetime
 from typing import Any
 
 from smtpdoctor.catalogue import CauseCode
-from smtpdoctor.logs.aggregate import MAX_HOURS, OTHER, Aggregator, GroupKey, _Group
+from smtpdoctor.logs.aggregate import _ABSENT, MAX_HOURS, OTHER, Aggregator, GroupKey, _Group
 from smtpdoctor.logs.events import LogEvent, Status
 from smtpdoctor.logs.families import MAX_ADDRESSES, MAX_HOSTS
 from smtpdoctor.phases import Phase
@@ -131,10 +131,10 @@ class RangeFold(Aggregator):
             (_FAMILY, ev.relay, CAUSE_I[ev.cause], self._moment(when), ev.destination, ev.mta)
         )
 
-    def _delivery(self, ev: LogEvent, when: datetime | None) -> None:
+    def _delivery(self, ev: LogEvent, when: datetime | None, hour: Any = _ABSENT) -> None:
         if ev.pid:  # Postfix only (foldable): its hold key is "postfix:" + pid
             self.probes.add(ev.pid)
-        super()._delivery(ev, when)
+        super()._delivery(ev, when, hour)
 
     def _tls_put(self, key: str, ev: LogEvent) -> None:
         self.tls_puts += 1
@@ -301,17 +301,15 @@ def _replay(
     agg: Aggregator, ops: list[tuple[Any, ...]], at: Callable[[Moment], datetime | None]
 ) -> None:
     note = agg._note
-    whens = agg._whens
-    when_of = agg._when
+    drop = agg._drop_message
     causes, phases = _CAUSES_OR_NONE, _PHASES_OR_NONE
     for op in ops:
         kind = op[0]
         if kind == _NOTE:
             _, qid, stamp, si, ci, pi, relay, delay, dest = op
-            when = (whens.get(stamp) or when_of(stamp))[0]
-            note(qid, STATUSES[si], causes[ci], phases[pi], relay, delay, stamp, dest, when)
+            note(qid, STATUSES[si], causes[ci], phases[pi], relay, delay, stamp, dest, _ABSENT)
         elif kind == _REMOVED:
-            agg._drop_message(op[1], at(op[2]))
+            drop(op[1], None, op[2])
         else:
             _, relay, ci, moment, dest, mta = op
             agg._families.failed(relay, CAUSES[ci], at(moment), dest, mta)
