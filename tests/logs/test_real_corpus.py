@@ -27,6 +27,7 @@ class Labelled:
     cause: str
     phase: str
     line: str
+    blind: bool  # labelled from the line and the catalogue before the parser ran on it
 
 
 def _labelled() -> list[Labelled]:
@@ -35,10 +36,11 @@ def _labelled() -> list[Labelled]:
     for raw in (DATA / "labels.tsv").read_text().splitlines():
         if raw.startswith("#") or not raw.strip():
             continue
-        name, number, cause, phase, _origin = raw.split("\t")
+        name, number, cause, phase, _origin, labelled = raw.split("\t")
         if name not in files:
             files[name] = (DATA / "logs" / name).read_text().splitlines()
-        rows.append(Labelled(name, int(number), cause, phase, files[name][int(number) - 1]))
+        line = files[name][int(number) - 1]
+        rows.append(Labelled(name, int(number), cause, phase, line, labelled == "blind"))
     return rows
 
 
