@@ -3,7 +3,8 @@
 Formats from OpenSMTPD's mta_session.c / mta.c: `SESSION mta error reason=TEXT` (6.0:
 `SESSION mta event=error reason=TEXT`; some logs lose the session id) and
 `SESSION mta delivery evpid=... from=<..> to=<..> rcpt=<..> source="..."
-relay="..." delay=... result="Ok|TempFail|PermFail|Loop" stat="..."`.
+relay="..." delay=... result="Ok|TempFail|PermFail|Loop" stat="..."` (6.0:
+`mta event=delivery`).
 """
 
 from __future__ import annotations
@@ -86,7 +87,7 @@ def parse_opensmtpd(parts: SyslogLine, raw: str) -> LogEvent | None:
             raw=raw,
             pid=session,  # the delivery line repeats the session id
         )
-    if " mta delivery " not in msg:
+    if " mta delivery " not in msg and " mta event=delivery " not in msg:  # 6.x, 6.0
         return None
     fields = {k: (q or b) for k, q, b in _PAIR.findall(msg)}
     status = _RESULTS.get(fields.get("result", ""), Status.BOUNCED)

@@ -77,6 +77,25 @@ def test_dns_failures_of_mta_on_mx(result: str, stat: str, status: Status, cause
     assert ev.destination == "example.com"
 
 
+def test_the_6_0_delivery_line() -> None:
+    # vedetta-com/caesonia's README (tests/data/logs/opensmtpd-caesonia.log)
+    ev = parse_line(
+        "Mar 22 17:56:37 mercury smtpd[45037]: 8f4864084ecc48f4 mta event=delivery "
+        "evpid=7077717e797a776e from=<puffy@example.com> to=<bill@hotmail.com> rcpt=<-> "
+        'source="203.0.113.1" relay="104.47.38.33 (104.47.38.33)" delay=1s result="PermFail" '
+        "stat=\"550 5.7.1 Unfortunately, messages from [203.0.113.1] weren't sent. Please contact "
+        "your Internet service provider since part of their network is on our block list "
+        '(AS3150)."'
+    )
+    assert ev is not None
+    assert (ev.kind, ev.status, ev.cause) == (EventKind.DELIVERY, Status.BOUNCED, "blocklisted")
+    assert (ev.destination, ev.relay, ev.delay) == (
+        "hotmail.com",
+        "104.47.38.33[104.47.38.33]",
+        1.0,
+    )
+
+
 def test_a_session_line_without_reason_is_not_an_error() -> None:
     assert (
         parse_line("Feb 17 16:00:02 obsd-test smtpd[74143]: f63245cd0d08e264 mta connected") is None
