@@ -91,6 +91,7 @@ _BLOCKLIST = (
     "on our block",
     "(s3150)",  # Microsoft: part of your network is on our block list
     "(s3140)",
+    "ip address has been blocked",  # Gmail 550-5.7.1 UnsolicitedIPError
 )
 _RBL = re.compile(r"\b(?:rbl|rbls)\b")
 _POLICY = (
@@ -181,6 +182,9 @@ _REMOTE = (
     "local problem",
     "system problem",
     "queue file write error",
+    "cannot write",  # sendmail "421 4.3.0 collect: Cannot write ./df...": its own disk
+    "can't write",
+    "no space left",
     "milter",
     "policy service",
     "service unavailable",

@@ -1,8 +1,10 @@
 """OpenSMTPD log lines to events. Pure: no IO.
 
-Formats from OpenSMTPD's mta_session.c / mta.c: `SESSION mta error reason=TEXT` and
+Formats from OpenSMTPD's mta_session.c / mta.c: `SESSION mta error reason=TEXT` (6.0:
+`SESSION mta event=error reason=TEXT`; some logs lose the session id) and
 `SESSION mta delivery evpid=... from=<..> to=<..> rcpt=<..> source="..."
-relay="..." delay=... result="Ok|TempFail|PermFail|Loop" stat="..."`.
+relay="..." delay=... result="Ok|TempFail|PermFail|Loop" stat="..."` (6.0:
+`mta event=delivery`).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ _PAIR = re.compile(r'(\w+)=(?:"([^"]*)"|(\S*))')
 _RESULTS = {"Ok": Status.SENT, "TempFail": Status.DEFERRED, "PermFail": Status.BOUNCED}
 _DUR = re.compile(r"(\d+)([dhms])")
 _UNITS = {"d": 86400, "h": 3600, "m": 60, "s": 1}
+_ERROR_MARKS = (" mta error reason=", " mta event=error reason=")
 
 
 def _duration(text: str) -> float | None:
@@ -35,13 +38,15 @@ def _classify(text: str) -> tuple[CauseCode | None, Phase | None]:  # noqa: PLR0
     if "timeout" in low:
         phase = Phase.GREETING if "banner" in low or "greeting" in low else None
         return (CauseCode.GREETING_TIMEOUT if phase else CauseCode.COMMAND_TIMEOUT), phase
-    if (
-        "no mx found" in low
-        or "domain not found" in low
-        or "domain does not exist" in low
-        or "nxdomain" in low
-    ):
+    # mta.c: DNS_ENONAME is "Domain does not exist"; DNS_ENOTFOUND (the name exists,
+    # without MX records) is "No MX found for domain"; DNS_NULLMX is "Domain does not
+    # accept mail".
+    if "domain not found" in low or "domain does not exist" in low or "nxdomain" in low:
         return CauseCode.DNS_NXDOMAIN, Phase.RESOLVE
+    if "no mx found" in low:
+        return CauseCode.DNS_NO_ADDRESS, Phase.RESOLVE
+    if "does not accept mail" in low:
+        return CauseCode.MX_NULL, Phase.RESOLVE
     if "temporary failure in mx lookup" in low or "dns error" in low:
         return CauseCode.DNS_TIMEOUT, Phase.RESOLVE
     if "connection closed" in low or ("io error" in low and "reset" in low):
@@ -52,11 +57,22 @@ def _classify(text: str) -> tuple[CauseCode | None, Phase | None]:  # noqa: PLR0
     return reply_cause(text, None), None
 
 
+def _error(msg: str) -> tuple[str, str] | None:
+    """(session id, reason) of an `mta error` line; the id is '' when the log lost it."""
+    padded = " " + msg
+    for mark in _ERROR_MARKS:
+        at = padded.find(mark)
+        if at >= 0:
+            return padded[1:at], padded[at + len(mark) :]
+    return None
+
+
 def parse_opensmtpd(parts: SyslogLine, raw: str) -> LogEvent | None:
     """One `smtpd[pid]:` line about outbound delivery (`mta ...`)."""
     msg = parts.message
-    if " mta error " in msg:
-        reason = msg.split("reason=", 1)[-1]
+    error = _error(msg)
+    if error is not None:
+        session, reason = error
         cause, phase = _classify(reason)
         if cause is None:
             return None
@@ -64,14 +80,14 @@ def parse_opensmtpd(parts: SyslogLine, raw: str) -> LogEvent | None:
             EventKind.FAILURE,
             "opensmtpd",
             parts.stamp,
-            queue_id=msg.split(" ", 1)[0],
+            queue_id=session,
             cause=cause,
             phase=phase,
             detail=reason,
             raw=raw,
-            pid=msg.split(" ", 1)[0],  # the session id: the delivery line repeats it
+            pid=session,  # the delivery line repeats the session id
         )
-    if " mta delivery " not in msg:
+    if " mta delivery " not in msg and " mta event=delivery " not in msg:  # 6.x, 6.0
         return None
     fields = {k: (q or b) for k, q, b in _PAIR.findall(msg)}
     status = _RESULTS.get(fields.get("result", ""), Status.BOUNCED)

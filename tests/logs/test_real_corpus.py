@@ -2,9 +2,12 @@
 tests/data/README.md), each labelled in tests/data/labels.tsv with the cause and phase
 a mail admin reading it would name ('-': not a delivery fault).
 
-The agreement rate over the labelled failure lines is printed with every miss; it
-must stay at 95 % or more, and no line labelled '-' (healthy deliveries, inbound
-rejections of spammers, local notes) may be named as a fault.
+The agreement rate over the labelled failure lines is printed with every miss, overall
+and for the lines labelled blind (before the parser ran on them) apart from those
+drafted from its first answers; it must stay at 95 % or more, every miss must be one
+of KNOWN_MISSES (and every known miss still a miss: the list is exact), and no line
+labelled '-' (healthy deliveries, inbound rejections of spammers, local notes) may be
+named as a fault.
 """
 
 from __future__ import annotations
@@ -19,6 +22,26 @@ from smtpdoctor.logs.parser import parse_line
 DATA = Path(__file__).resolve().parents[1] / "data"
 TARGET = 0.95
 
+# Lines the parser does not read yet, each with the reason. All sit behind the routing
+# in smtpdoctor/logs/parser.py, which hands an OpenSMTPD line on only when it holds
+# " mta " and a Sendmail line only when it holds "stat=" (or a read timeout).
+_SMTP_OUT = "OpenSMTPD's own smtp-out: line (no ' mta '): parser.py does not route it"
+_OLD_RELAY = "OpenSMTPD 5.x 'relay: TempFail/PermFail for' line: parser.py does not route it"
+KNOWN_MISSES: dict[tuple[str, int], str] = {
+    ("opensmtpd-issues.log", 4): _SMTP_OUT,
+    ("opensmtpd-issues.log", 6): _SMTP_OUT,
+    ("opensmtpd-issues.log", 17): _SMTP_OUT,
+    ("opensmtpd-issues.log", 20): _SMTP_OUT,
+    ("opensmtpd-issues.log", 19): _OLD_RELAY,
+    ("opensmtpd-issues.log", 23): _OLD_RELAY + " (and its program is 'transfer')",
+    ("opensmtpd-issues.log", 25): _OLD_RELAY,
+    ("opensmtpd-issues.log", 27): _OLD_RELAY,
+    ("opensmtpd-issues.log", 24): "OpenSMTPD 2012 'to=..., stat=RemoteError (...)' line: "
+    "parser.py does not route it",
+    ("sendmail-ubuntu-forums.log", 11): "Sendmail 'sender notify: Cannot send message for "
+    "5 days' (no 'stat='): parser.py does not route it",
+}
+
 
 @dataclass(frozen=True)
 class Labelled:
@@ -27,6 +50,8 @@ class Labelled:
     cause: str
     phase: str
     line: str
+    blind: bool  # labelled from the line and the catalogue before the parser ran on it
+    revised: bool  # a blind label corrected after review ('blind-revised'; README says why)
 
 
 def _labelled() -> list[Labelled]:
@@ -35,10 +60,12 @@ def _labelled() -> list[Labelled]:
     for raw in (DATA / "labels.tsv").read_text().splitlines():
         if raw.startswith("#") or not raw.strip():
             continue
-        name, number, cause, phase, _origin = raw.split("\t")
+        name, number, cause, phase, _origin, labelled = raw.split("\t")
         if name not in files:
             files[name] = (DATA / "logs" / name).read_text().splitlines()
-        rows.append(Labelled(name, int(number), cause, phase, files[name][int(number) - 1]))
+        line = files[name][int(number) - 1]
+        blind, revised = labelled.startswith("blind"), labelled == "blind-revised"
+        rows.append(Labelled(name, int(number), cause, phase, line, blind, revised))
     return rows
 
 
@@ -61,19 +88,39 @@ def test_every_file_line_is_labelled() -> None:
 def test_the_corpus_has_hundreds_of_failure_lines_from_several_mtas() -> None:
     failures = [r for r in ROWS if r.cause != "-"]
     assert len(failures) >= 200
-    assert {r.file.split("-")[0] for r in failures} >= {"postfix", "exim", "sendmail"}
+    assert {r.file.split("-")[0] for r in failures} >= {"postfix", "exim", "sendmail", "opensmtpd"}
+    assert {r.file.split("-")[0] for r in failures if r.blind} >= {
+        "postfix",
+        "sendmail",
+        "opensmtpd",
+    }
+
+
+def _rate(rows: list[Labelled]) -> str:
+    agree = sum(1 for r in rows if _got(r) == (r.cause, r.phase))
+    return f"{agree}/{len(rows)} = {agree / len(rows):.1%}"
 
 
 def test_agreement_on_labelled_failure_lines(capsys: pytest.CaptureFixture[str]) -> None:
     failures = [r for r in ROWS if r.cause != "-"]
     misses = [(r, _got(r)) for r in failures if _got(r) != (r.cause, r.phase)]
     rate = 1 - len(misses) / len(failures)
+    blind = [r for r in failures if r.blind]
     with capsys.disabled():
-        print(f"\nreal-log agreement: {len(failures) - len(misses)}/{len(failures)} = {rate:.1%}")
+        print(f"\nreal-log agreement: {_rate(failures)}")
+        revised = sum(r.revised for r in blind)
+        print(f"  labelled blind: {_rate(blind)}, {revised} label(s) revised after review")
+        for mta in sorted({r.file.split("-")[0] for r in blind}):
+            print(f"    {mta}: {_rate([r for r in blind if r.file.startswith(mta + '-')])}")
+        print(f"  drafted from the parser: {_rate([r for r in failures if not r.blind])}")
         for r, got in misses:
-            print(f"  MISS {r.file}:{r.number} want {r.cause}/{r.phase} got {got[0]}/{got[1]}")
+            known = " (known)" if (r.file, r.number) in KNOWN_MISSES else ""
+            print(
+                f"  MISS{known} {r.file}:{r.number} want {r.cause}/{r.phase} got {got[0]}/{got[1]}"
+            )
             print(f"       {r.line[:160]}")
     assert rate >= TARGET, [f"{r.file}:{r.number}" for r, _ in misses]
+    assert {(r.file, r.number) for r, _ in misses} == set(KNOWN_MISSES)
 
 
 def test_no_healthy_or_unrelated_line_is_named_as_a_fault() -> None:

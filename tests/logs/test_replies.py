@@ -141,6 +141,13 @@ def test_the_issue_examples() -> None:
         (421, "", "Too many connections", Phase.GREETING, "server_busy"),
         (450, "4.7.1", "try again later", Phase.RCPT, "greylisted"),
         (451, "4.7.1", "Please try again later, greylisted", Phase.RCPT, "greylisted"),
+        # Gmail's UnsolicitedIPError (tests/data/logs/postfix-issues.log): a block, not a rate
+        (550, "5.7.1", "Our system has detected an unusual rate of unsolicited mail originating "
+         "from your IP address. To protect our users from spam, mail sent from your IP address "
+         "has been blocked.", Phase.EOD, "blocklisted"),
+        # sendmail's relay could not write its queue file: its own problem, not load
+        (421, "4.3.0", "collect: Cannot write ./dfk67GY7lH016365 (bfcommit, uid=0, gid=122): "
+         "No such file or directory", Phase.EOD, "remote_error"),
     ]
     # fmt: on
     for code, enhanced, text, phase, expected in cases:
