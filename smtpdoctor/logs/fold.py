@@ -154,6 +154,7 @@ class RangeFold(Aggregator):
         groups: list[tuple[Any, ...]] = []
         moment = self._moment
         per_class: dict[tuple[Any, ...], int] = {}
+        overflowed: set[tuple[Any, ...]] = set()
         for i, (key, g) in enumerate(self._groups.items()):
             if not g.count:
                 continue  # one of the parent's keys, not seen in this range
@@ -164,6 +165,12 @@ class RangeFold(Aggregator):
             seen = per_class.get(klass, 0)
             per_class[klass] = seen + 1
             ship = (not parent_full and i < max_groups) or seen < SAMPLES_PER_CLASS
+            if not ship and (dest == OTHER or (i >= max_groups and klass not in overflowed)):
+                # The entry that may open its class's "(other)" group in the parent
+                # (an "(other)" group itself, or the first of its class past the cap).
+                ship = True
+            if i >= max_groups:
+                overflowed.add(klass)
             groups.append(
                 (ci, pi, dest, relay, direction, g.count, moment(g.first), moment(g.last),
                  g.sample if ship else None, g.mta)
