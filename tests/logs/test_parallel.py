@@ -76,6 +76,32 @@ def test_parallel_equals_one_pass_when_the_group_table_fills(
     assert (b.totals, b.messages, b.coverage) == (a.totals, a.messages, a.coverage)
 
 
+def test_ranges_past_the_group_cap_merge_instead_of_being_folded_again(
+    big_log: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The first range alone holds more groups than the cap: the worker ships the
+    sample of each entry that may open an "(other)" group, so the parent merges it
+    (no range is folded twice) and the report is still the one of one pass."""
+    monkeypatch.setattr(parallel, "RANGE_SIZE", 1_000_000)
+    outcomes: list[bool] = []
+    merge = parallel.merge_part
+
+    def counting(agg: Aggregator, part: parallel.RangePart) -> bool:
+        outcomes.append(merge(agg, part))
+        return outcomes[-1]
+
+    monkeypatch.setattr(parallel, "merge_part", counting)
+    one, many = Aggregator(max_groups=300), Aggregator(max_groups=300)
+    with big_log.open("rb") as f:
+        one.feed_chunks(text_chunks(f))
+    parallel.feed_file(many, big_log)
+    a, b = one.report(), many.report()
+    assert len(outcomes) > 3 and all(outcomes)
+    assert [g.destination for g in a.groups].count("(other)") > 5
+    assert b.groups == a.groups
+    assert (b.totals, b.messages, b.histogram) == (a.totals, a.messages, a.histogram)
+
+
 def test_ranges_folded_in_workers_merge_exactly_across_seams(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
