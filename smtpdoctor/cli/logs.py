@@ -22,7 +22,7 @@ from smtpdoctor.logs.journal import JournalUnavailableError, iter_journal
 from smtpdoctor.logs.model import LogReport
 from smtpdoctor.logs.reader import UnreadableLogError, iter_file, order_sources
 from smtpdoctor.logs.timestamps import parse_since
-from smtpdoctor.report import logs_csv, logs_json, logs_terminal
+from smtpdoctor.report import logs_csv, logs_json
 
 
 def register(subparsers: Any) -> None:
@@ -64,6 +64,8 @@ def _render(args: argparse.Namespace, report: LogReport) -> str:
         return logs_csv.render(report)
     width = terminal_width()  # None: not a terminal
     color = width is not None and not os.environ.get("NO_COLOR")
+    from smtpdoctor.report import logs_terminal  # rich: only for terminal output
+
     return logs_terminal.render(report, top=args.top, color=color, width=width or 120)
 
 
@@ -189,5 +191,7 @@ def _rolling(args: argparse.Namespace, report: LogReport) -> None:
     elif args.csv:
         sys.stdout.write(logs_csv.render(report))
     else:
+        from smtpdoctor.report import logs_terminal  # rich: only for terminal output
+
         sys.stdout.write(logs_terminal.render_rolling(report))
     sys.stdout.flush()
