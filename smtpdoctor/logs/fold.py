@@ -27,6 +27,7 @@ from smtpdoctor.catalogue import CauseCode
 from smtpdoctor.logs.aggregate import _ABSENT, MAX_HOURS, OTHER, Aggregator, GroupKey, _Group
 from smtpdoctor.logs.events import LogEvent, Status
 from smtpdoctor.logs.families import MAX_ADDRESSES, MAX_HOSTS
+from smtpdoctor.logs.joins import JoinRecord, RangeJoins, apply_joins, fits
 from smtpdoctor.phases import Phase
 
 STATUSES = tuple(Status)
@@ -66,6 +67,7 @@ class RangePart:
     probes: set[str]  # pids of status lines (a held line's key is postfix:PID)
     max_held: int
     ops: list[tuple[Any, ...]] = field(default_factory=list)
+    joins: list[JoinRecord] | None = None  # the join per message (None: in ops)
 
 
 class RangeFold(Aggregator):
@@ -76,6 +78,7 @@ class RangeFold(Aggregator):
         since: datetime | None,
         reference: datetime,
         full_keys: list[tuple[Any, ...]] | None = None,
+        ops_mode: bool = False,
     ) -> None:
         super().__init__(since, max_groups=1 << 62)
         self.set_stamp_reference(reference)
@@ -87,6 +90,9 @@ class RangeFold(Aggregator):
                 self._groups[key] = _Group()
             self.max_groups = len(self._groups)
         self.ops: list[tuple[Any, ...]] = []
+        # The per-message join: summarised per message (joins), or, when the parent's
+        # table is over half full (ops_mode), every attempt in order.
+        self.joins = None if ops_mode else RangeJoins()
         self.probes: set[str] = set()
         self.tls_missed: set[str] = set()
         self.tls_popped: set[str] = set()
@@ -108,6 +114,12 @@ class RangeFold(Aggregator):
         return self._stamp_of.get((when, when.utcoffset()), when)
 
     def _note_message(self, ev: LogEvent, when: datetime | None) -> None:
+        if self.joins is not None:
+            self.joins.attempt(
+                ev.queue_id, ev.stamp, when is not None, ev.status, ev.cause, ev.phase,
+                ev.relay, ev.delay, ev.destination,
+            )  # fmt: skip
+            return
         self.ops.append(
             (
                 _NOTE,
@@ -123,7 +135,11 @@ class RangeFold(Aggregator):
         )
 
     def _removed(self, ev: LogEvent, when: datetime | None) -> None:
-        self.ops.append((_REMOVED, ev.queue_id, ev.stamp if when is not None else None))
+        stamp = ev.stamp if when is not None else None
+        if self.joins is not None:
+            self.joins.removed(ev.queue_id, stamp)
+        else:
+            self.ops.append((_REMOVED, ev.queue_id, stamp))
 
     def _family_failed(self, ev: LogEvent, when: datetime | None) -> None:
         assert ev.cause is not None
@@ -194,6 +210,7 @@ class RangeFold(Aggregator):
             probes=self.probes,
             max_held=self.max_held,
             ops=self.ops,
+            joins=None if self.joins is None else self.joins.export(),
         )
 
 
@@ -225,6 +242,8 @@ def merge_part(agg: Aggregator, part: RangePart) -> bool:  # noqa: PLR0911, PLR0
         return False
     if len(tls) + part.tls_puts > MAX_HELD:
         return False
+    if part.joins is not None and not fits(agg, part.joins):
+        return False  # a message could be evicted on the way: only one pass knows which
     groups = agg._groups
     plan: list[tuple[GroupKey, tuple[Any, ...]]] = []
     created: set[GroupKey] = set()
@@ -283,6 +302,8 @@ def merge_part(agg: Aggregator, part: RangePart) -> bool:  # noqa: PLR0911, PLR0
         tls.pop(pid_key, None)
     tls.update(part.tls)
     _replay(agg, part.ops, at)
+    if part.joins is not None:
+        apply_joins(agg, part.joins, at)
     return True
 
 

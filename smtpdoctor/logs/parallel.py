@@ -149,16 +149,16 @@ def _unpack(p: Packed) -> LogEvent:
     )
 
 
-Task = tuple[str, int, int, datetime | None, datetime, int, list[tuple[Any, ...]] | None]
+Task = tuple[str, int, int, datetime | None, datetime, int, list[tuple[Any, ...]] | None, bool]
 
 
 def parse_range(task: Task) -> RangeResult:
     """Parse and fold one byte range (in a worker): its coverage counts and either its
     folded state (RangePart) or, for ranges a worker cannot fold, its packed events."""
-    path, start, end, since, reference, max_groups, full_keys = task
+    path, start, end, since, reference, max_groups, full_keys, ops_mode = task
     gc.disable()  # no cycles are made here; the collector would only rescan the events
     try:
-        return _parse_range(path, start, end, since, reference, max_groups, full_keys)
+        return _parse_range(path, start, end, since, reference, max_groups, full_keys, ops_mode)
     finally:
         gc.enable()
 
@@ -171,6 +171,7 @@ def _parse_range(
     reference: datetime,
     max_groups: int,
     full_keys: list[tuple[Any, ...]] | None,
+    ops_mode: bool,
 ) -> RangeResult:
     cov = CoverageCounter()
     events: list[LogEvent] = []
@@ -185,7 +186,7 @@ def _parse_range(
                 events.append(ev)
     counts = (cov.lines, cov.parsed, cov.recognised, cov.binary, cov.truncated, 0)
     if foldable(events):
-        fold = RangeFold(since, reference, full_keys)
+        fold = RangeFold(since, reference, full_keys, ops_mode)
         feed = fold.feed_event
         for ev in events:
             feed(ev)
@@ -205,7 +206,10 @@ def feed_file(agg: Aggregator, path: Path, workers: int | None = None) -> None:
     def task(i: int) -> Task:
         a, b = spans[i]
         keys = group_keys(agg) if agg.groups_full else None
-        return (str(path), a, b, agg.since, reference, agg.max_groups, keys)
+        # Over half full, the per-message table could overflow before this range is
+        # merged: then the worker sends every attempt, not a summary per message.
+        ops_mode = len(agg._messages) > agg.max_messages // 2
+        return (str(path), a, b, agg.since, reference, agg.max_groups, keys, ops_mode)
 
     ctx = multiprocessing.get_context("fork")
     # The merge makes no reference cycles, but it creates a record per retried message;

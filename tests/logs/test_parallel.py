@@ -155,3 +155,78 @@ def test_parallel_equals_one_pass_with_since(
     assert 0 < one.totals["before_since"] < one.totals["parsed"]
     assert (many.groups, many.totals, many.messages) == (one.groups, one.totals, one.messages)
     assert (many.delays, many.histogram) == (one.delays, one.histogram)
+
+
+def _reused_ids_log(path: Path) -> None:
+    """A relay whose short queue IDs come back after their removal line (Postfix reuses
+    them), whose messages are retried up to four times, and where a third of the
+    removal lines are missing (those messages stay in the per-message table)."""
+
+    def stamp(second: int) -> str:
+        return f"Nov  1 {second // 3600:02d}:{second // 60 % 60:02d}:{second % 60:02d}"
+
+    lines = []
+    for n in range(1500):
+        qid = f"{0xA00 + n % 200:X}"  # 200 IDs, each used 7 or 8 times
+        rcpt, dom = f"u{n}@d{n % 7}.example", f"mx.d{n % 7}.example"
+        for attempt in range(n % 5):  # 0 to 4 deferrals before the final status
+            lines.append(
+                f"{stamp(n * 2 + attempt * 60)} mx postfix/smtp[{100 + attempt}]: {qid}: "
+                f"to=<{rcpt}>, relay={dom}[192.0.2.{attempt + 1}]:25, delay={attempt * 60}, "
+                f"delays=0/0/0/0, dsn=4.0.0, status=deferred (host {dom}[192.0.2.{attempt + 1}]"
+                " said: 451 4.7.1 Try again later (in reply to RCPT TO command))"
+            )
+        bounced = n % 11 == 0
+        lines.append(
+            f"{stamp(n * 2 + 300)} mx postfix/smtp[200]: {qid}: to=<{rcpt}>, relay={dom}"
+            f"[192.0.2.9]:25, delay={n % 5 * 60 + 1}, delays=0/0/0/1, "
+            f"dsn={'5.1.1' if bounced else '2.0.0'}, status={'bounced' if bounced else 'sent'} "
+            f"({'host x said: 550 5.1.1 no such user' if bounced else '250 ok'})"
+        )
+        if n % 3:
+            lines.append(f"{stamp(n * 2 + 300)} mx postfix/qmgr[99]: {qid}: removed")
+    path.write_text("\n".join(lines) + "\n")
+
+
+@pytest.mark.parametrize("max_messages", [100_000, 30, 10])
+def test_join_summaries_equal_one_pass_with_reused_ids_and_a_full_table(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, max_messages: int
+) -> None:
+    """Per-message summaries merge exactly: queue IDs reused within a range, messages
+    retried up to five times, removal lines missing; with a table that never fills,
+    one that fills (ranges refused by fits() and folded here, or sent attempt by
+    attempt once the table is over half full)."""
+    log = tmp_path / "reused.log"
+    _reused_ids_log(log)
+    monkeypatch.setattr(parallel, "MIN_SIZE", 0)
+    monkeypatch.setattr(parallel, "RANGE_SIZE", 20_000)
+    outcomes: list[tuple[bool, bool]] = []
+    merge = parallel.merge_part
+
+    def counting(agg: Aggregator, part: parallel.RangePart) -> bool:
+        outcomes.append((merge(agg, part), part.joins is None))
+        return outcomes[-1][0]
+
+    monkeypatch.setattr(parallel, "merge_part", counting)
+    one = Aggregator(max_messages=max_messages)
+    many = Aggregator(max_messages=max_messages)
+    with log.open("rb") as f:
+        one.feed_chunks(text_chunks(f))
+    parallel.feed_file(many, log)
+    a, b = one.report(), many.report()
+    assert len(outcomes) > 10
+    if max_messages == 100_000:
+        assert all(merged and not in_ops for merged, in_ops in outcomes)
+        assert a.messages.evicted == 0
+    else:  # the table fills: some ranges refused by fits() or sent attempt by attempt
+        assert any(in_ops or not merged for merged, in_ops in outcomes)
+        assert a.messages.evicted > 0
+    assert b.messages == a.messages
+    assert (b.groups, b.totals, b.delays, b.histogram) == (
+        a.groups,
+        a.totals,
+        a.delays,
+        a.histogram,
+    )
+    assert a.messages.bounced > 0 and a.messages.delivered_after_retry > 0
+    assert a.messages.max_attempts >= 5
