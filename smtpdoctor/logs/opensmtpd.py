@@ -7,8 +7,9 @@ Formats from OpenSMTPD's mta_session.c / mta.c:
   rcpt=<..> source="..." relay="..." delay=... result="Ok|TempFail|PermFail|Loop"
   stat="..."` (6.0: `mta event=delivery`).
 - 5.x: `relay: TempFail for EVPID: session=SESSION, from=<..>, to=<..>, rcpt=<..>,
-  source=..., relay=..., delay=..., stat=...` (before 5.4 without `session=` and
-  `rcpt=`/`source=`, some from a process named `transfer`).
+  source=..., relay=..., delay=..., stat=...` (before 5.4 without `session=`,
+  `rcpt=` and `source=`; some portable builds log the mta process under its title,
+  `transfer`, instead of `smtpd`).
 - 2012 (before 5.1): `EVPID: to=<..>, delay=..., relay=FQDN [ADDR],
   stat=Sent|RemoteError|LocalError (TEXT)`, the reply code cut off TEXT.
 - Both 5.x and 6.x: `smtp-out: Failed to resolve MX for [relay:NAME,...]: REASON`
@@ -99,7 +100,7 @@ def _error(msg: str) -> tuple[str, str] | None:
 
 
 def parse_opensmtpd(parts: SyslogLine, raw: str) -> LogEvent | None:
-    """One `smtpd[pid]:` (or early 5.x `transfer[pid]:`) line about outbound delivery."""
+    """One `smtpd[pid]:` (or 5.x `transfer[pid]:`) line about outbound delivery."""
     msg = parts.message
     error = _error(msg)
     if error is not None:
@@ -243,7 +244,8 @@ def _delivery_5(parts: SyslogLine, raw: str) -> LogEvent | None:
         fields.get("relay", ""),
         fields.get("delay", ""),
         m.group(2),
-        fields.get("session", ""),
+        # 5.3 leaves session= out for session 0 (the envelopes of a failed MX lookup)
+        fields.get("session", NO_SESSION),
     )
 
 

@@ -85,7 +85,7 @@ def _dispatch(line: str, fields: tuple[int, int, int]) -> LogEvent | None:  # no
         ):
             return parse_sendmail(_parts(line, end, host_end, colon, program, pid), line)
         return None
-    if program in ("smtpd", "transfer"):  # OpenSMTPD (early 5.x: 'transfer')
+    if program in ("smtpd", "transfer"):  # OpenSMTPD ('transfer': 5.x mta process title)
         if (
             " mta " not in line
             and ", stat=" not in line

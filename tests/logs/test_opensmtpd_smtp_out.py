@@ -100,9 +100,9 @@ def test_smtp_out_notes_are_not_events(line: str) -> None:
     [
         (19, Status.DEFERRED, "dns_no_address", "resolve", "example.com", "mysmtp.local",
          1 * 86400 + 4 * 3600 + 26 * 60 + 40, NO_SESSION),
-        # program 'transfer', no session= (before 5.4); spamd's greylisting reply
+        # program 'transfer', no session= (5.3 leaves out session 0); spamd's greylisting
         (23, Status.DEFERRED, "greylisted", None, "xxx.org", "mx1.poolp.org[88.190.237.114]",
-         12, ""),
+         12, NO_SESSION),
         (25, Status.DEFERRED, "remote_error", None, "example.com", "localhost[127.0.0.1]",
          6 * 60 + 41, "a6ee64ec089bf84f"),
         (27, Status.BOUNCED, "recipient_unknown", None, "darkmail.mx", "localhost[127.0.0.1]",
@@ -238,3 +238,12 @@ def test_5x_session_error_and_its_relay_line_count_once(tmp_path: Path) -> None:
         assert _groups(report) == {
             ("connection_dropped", "gmx.net", "mx01.emig.gmx.net[213.165.67.97]", 1)
         }
+
+
+@pytest.mark.parametrize("session", ["session=0000000000000000, ", ""])
+def test_5x_mx_failure_and_its_relay_line_count_once(session: str, tmp_path: Path) -> None:
+    # #639's two lines as one attempt writes them (the issue quotes two attempts, the
+    # status line of the earlier first); 5.3 leaves session 0 out of the status line.
+    status = real(19).replace("session=0000000000000000, ", session)
+    for report in _every_path([real(20), status], tmp_path):
+        assert _groups(report) == {("dns_no_address", "example.com", "mysmtp.local", 1)}
