@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from smtpdoctor.logs import parallel
 from smtpdoctor.logs.aggregate import Aggregator
 from smtpdoctor.logs.api import analyze, analyze_lines
 from smtpdoctor.logs.events import EventKind, Status
@@ -247,3 +248,34 @@ def test_5x_mx_failure_and_its_relay_line_count_once(session: str, tmp_path: Pat
     status = real(19).replace("session=0000000000000000, ", session)
     for report in _every_path([real(20), status], tmp_path):
         assert _groups(report) == {("dns_no_address", "example.com", "mysmtp.local", 1)}
+
+
+def test_workers_join_the_pairs_across_their_ranges(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # 2,000 lookup failures with their status lines and 500 session errors without
+    # one, cut into ranges that split pairs: the parallel report is the one-pass one.
+    lines = []
+    for n in range(2000):
+        domain = f"d{n % 40}.example"
+        lines.append(real(6).replace("gmail.com", domain))
+        lines.append(
+            re.sub(r"\[(<[^>]*>)\]\(mailto:[^)]*\)", r"\1", real(7))
+            .replace("gmail.com", domain)
+            .replace("32d4773f133f952b", f"{n:08x}33f952b0")
+        )
+        if n % 4 == 0:
+            lines.append(real(17).replace("69738a26af1c7fa5", f"{n:016x}"))
+    path = tmp_path / "maillog"
+    path.write_text("".join(line + "\n" for line in lines))
+    monkeypatch.setattr(parallel, "MIN_SIZE", 0)
+    monkeypatch.setattr(parallel, "RANGE_SIZE", 20_000)
+    assert parallel.worth_it(path)
+    assert len(parallel.ranges(path)) > 10
+    one, many = analyze([path], parallel=False), analyze([path])
+    assert many.groups == one.groups
+    assert many.totals == one.totals
+    counts: dict[str, int] = {}
+    for g in one.groups:
+        counts[g.cause.value] = counts.get(g.cause.value, 0) + g.count
+    assert counts == {"dns_timeout": 2000, "connection_dropped": 500}
