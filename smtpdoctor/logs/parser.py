@@ -78,11 +78,20 @@ def _dispatch(line: str, fields: tuple[int, int, int]) -> LogEvent | None:  # no
     if slash >= 0:  # postfix/smtp, postfix-out/qmgr ...
         return _postfix(line, program[slash + 1 :], end, colon, pid)
     if program.startswith(("sendmail", "sm-")):  # sm-mta, sm-msp-queue, sendmail-mta
-        if "stat=" in line or "timeout waiting for input" in line:
+        if (
+            "stat=" in line
+            or "timeout waiting for input" in line
+            or "Cannot send message for" in line
+        ):
             return parse_sendmail(_parts(line, end, host_end, colon, program, pid), line)
         return None
-    if program == "smtpd":  # OpenSMTPD
-        if " mta " not in line:
+    if program in ("smtpd", "transfer"):  # OpenSMTPD ('transfer': 5.x mta process title)
+        if (
+            " mta " not in line
+            and ", stat=" not in line
+            and "Failed to resolve MX" not in line
+            and "Error on session" not in line
+        ):
             return None
         return parse_opensmtpd(_parts(line, end, host_end, colon, program, pid), line)
     if program.startswith("exim"):

@@ -26,8 +26,8 @@ _POSTFIX = (  # the most frequent first (_postfix_lines stops at the first found
     "SSL_connect error",
     "mail system is down",
 )
-_SENDMAIL = ("stat=", "timeout waiting for input")
-_OPENSMTPD = (" mta ",)
+_SENDMAIL = ("stat=", "timeout waiting for input", "Cannot send message for")
+_OPENSMTPD = (" mta ", ", stat=", "Failed to resolve MX", "Error on session")
 _EXIM = (
     " == ",
     " ** ",
@@ -45,7 +45,7 @@ _EXIM = (
 _GROUPS: tuple[tuple[tuple[str, ...], tuple[str, ...]], ...] = (
     ((), _POSTFIX),
     (("sendmail", " sm-"), _SENDMAIL),  # sendmail, sm-mta, sm-msp-queue, sendmail-mta
-    ((" smtpd[",), _OPENSMTPD),  # OpenSMTPD; Postfix's is "postfix/smtpd["
+    ((" smtpd[", " transfer["), _OPENSMTPD),  # OpenSMTPD; Postfix's is "postfix/smtpd["
     (("exim",), _EXIM),
 )
 NEEDLES: tuple[str, ...] = _POSTFIX + _SENDMAIL + _OPENSMTPD + _EXIM

@@ -2,7 +2,10 @@
 
 Formats from sendmail's deliver.c / usersmtp.c (`to=..., relay=..., stat=...` and
 `timeout waiting for input from HOST during PHASE`, where PHASE is SmtpPhase such
-as "client greeting", "client MAIL", "client DATA status").
+as "client greeting", "client MAIL", "client DATA status"), and savemail.c's line for
+the bounce of a message whose queue lifetime ran out (`QID: BOUNCEQID: sender notify:
+Cannot send message for 5 days`; "sender notify", "return to sender", "postmaster
+notify" or "DSN" by the kind of notice).
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from smtpdoctor.replies import classify_reply
 
 _FIELDS = re.compile(r"(\w+)=((?:[^,]|, (?!\w+=))*)")
 _TIMEOUT = re.compile(r"timeout waiting for input from (?P<host>\S+) during (?P<phase>.+)")
+_EXPIRED = ": Cannot send message for "  # dropenvelope()'s text, after the notice kind
 _WITH = re.compile(r"with (?P<host>\S+?)\.?$")
 
 
@@ -78,6 +82,20 @@ def parse_sendmail(parts: SyslogLine, raw: str) -> LogEvent | None:
             phase=phase,
             relay=m.group("host").rstrip("."),
             detail=body,
+            raw=raw,
+            pid=parts.pid,
+        )
+    expired = -1 if body.startswith("to=") else body.find(_EXPIRED)
+    if expired >= 0:
+        # Like Postfix's qmgr `status=expired`: the message is returned, no retry left.
+        return LogEvent(
+            EventKind.DELIVERY,
+            "sendmail",
+            parts.stamp,
+            queue_id=qid,
+            status=Status.EXPIRED,
+            cause=CauseCode.RETRY_EXPIRED,
+            detail=body[expired + 2 :],
             raw=raw,
             pid=parts.pid,
         )

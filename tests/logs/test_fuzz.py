@@ -27,6 +27,9 @@ FRAGMENTS = st.sampled_from(
         "H=h [1.2.3.4]: ", "SMTP timeout after ", "timeout after DATA from h[1.2.3.4]",
         "stat=Deferred: ", "timeout waiting for input from h during client MAIL",
         " mta delivery ", " mta error reason=", 'result="TempFail" stat="x"', "Completed",
+        "Nov 27 23:10:01 mx transfer[5]: ", "smtp-out: Failed to resolve MX for [relay:",
+        "smtp-out: Error on session ", "relay: TempFail for 0123456789abcdef: ", ", stat=",
+        "0123456789abcdef: to=<a@b.c>, ", "RemoteError (", ": Cannot send message for ",
         ": removed", "SSL_connect error to h[1.2.3.4]:25: timeout", "Name service error ",
         "name=x type=A: Host not found", "[", "]", ":", " ", "\x00", "\ufffd", "é",
     ]

@@ -22,25 +22,11 @@ from smtpdoctor.logs.parser import parse_line
 DATA = Path(__file__).resolve().parents[1] / "data"
 TARGET = 0.95
 
-# Lines the parser does not read yet, each with the reason. All sit behind the routing
-# in smtpdoctor/logs/parser.py, which hands an OpenSMTPD line on only when it holds
-# " mta " and a Sendmail line only when it holds "stat=" (or a read timeout).
-_SMTP_OUT = "OpenSMTPD's own smtp-out: line (no ' mta '): parser.py does not route it"
-_OLD_RELAY = "OpenSMTPD 5.x 'relay: TempFail/PermFail for' line: parser.py does not route it"
-KNOWN_MISSES: dict[tuple[str, int], str] = {
-    ("opensmtpd-issues.log", 4): _SMTP_OUT,
-    ("opensmtpd-issues.log", 6): _SMTP_OUT,
-    ("opensmtpd-issues.log", 17): _SMTP_OUT,
-    ("opensmtpd-issues.log", 20): _SMTP_OUT,
-    ("opensmtpd-issues.log", 19): _OLD_RELAY,
-    ("opensmtpd-issues.log", 23): _OLD_RELAY + " (and its program is 'transfer')",
-    ("opensmtpd-issues.log", 25): _OLD_RELAY,
-    ("opensmtpd-issues.log", 27): _OLD_RELAY,
-    ("opensmtpd-issues.log", 24): "OpenSMTPD 2012 'to=..., stat=RemoteError (...)' line: "
-    "parser.py does not route it",
-    ("sendmail-ubuntu-forums.log", 11): "Sendmail 'sender notify: Cannot send message for "
-    "5 days' (no 'stat='): parser.py does not route it",
-}
+# Lines the parser does not read yet, each with the reason: (file, line number) -> why.
+# Empty: the ten lines once listed here (OpenSMTPD's smtp-out: lines, its 5.x `relay:`
+# and 2012 `to=..., stat=` status lines, Sendmail's `sender notify: Cannot send message
+# for 5 days`) are read since the routing in smtpdoctor/logs/parser.py hands them on.
+KNOWN_MISSES: dict[tuple[str, int], str] = {}
 
 
 @dataclass(frozen=True)
