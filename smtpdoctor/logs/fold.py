@@ -98,19 +98,19 @@ class RangeFold(Aggregator):
         self.tls_popped: set[str] = set()
         self.tls_puts = 0
         self.max_held = 0
-        # (time, its UTC offset) -> a stamp that gave it, so times go back as stamps.
-        self._stamp_of: dict[tuple[datetime, Any], str] = {}
-
-    def _when(self, stamp: str) -> tuple[datetime | None, datetime | None]:
-        got = super()._when(stamp)
-        when = got[0]
-        if when is not None:
-            self._stamp_of.setdefault((when, when.utcoffset()), stamp)
-        return got
+        # (time, its UTC offset) -> a stamp that gave it, so times go back as stamps;
+        # built from the stamp cache when first needed (the export, at the end).
+        self._stamp_of: dict[tuple[datetime, Any], str] | None = None
 
     def _moment(self, when: datetime | None) -> Moment:
         if when is None:
             return None
+        if self._stamp_of is None:
+            self._stamp_of = {}
+            for stamp, (at, _) in self._whens.items():
+                if at is not None:
+                    self._stamp_of.setdefault((at, at.utcoffset()), stamp)
+        # A time whose stamp left the (capped) cache goes as the datetime itself.
         return self._stamp_of.get((when, when.utcoffset()), when)
 
     def _note_message(self, ev: LogEvent, when: datetime | None) -> None:
@@ -144,7 +144,14 @@ class RangeFold(Aggregator):
     def _family_failed(self, ev: LogEvent, when: datetime | None) -> None:
         assert ev.cause is not None
         self.ops.append(
-            (_FAMILY, ev.relay, CAUSE_I[ev.cause], self._moment(when), ev.destination, ev.mta)
+            (
+                _FAMILY,
+                ev.relay,
+                CAUSE_I[ev.cause],
+                ev.stamp if when is not None else None,
+                ev.destination,
+                ev.mta,
+            )
         )
 
     def _delivery(self, ev: LogEvent, when: datetime | None, hour: Any = _ABSENT) -> None:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 
 from smtpdoctor.catalogue import CauseCode
-from smtpdoctor.logs.events import EventKind, LogEvent
+from smtpdoctor.logs.events import EventKind, LogEvent, Status
 from smtpdoctor.logs.exim import parse_exim
 from smtpdoctor.logs.opensmtpd import parse_opensmtpd
 from smtpdoctor.logs.postfix import parse_delivery, parse_other
@@ -123,9 +123,11 @@ def _postfix(line: str, daemon: str, end: int, colon: int, pid: str) -> LogEvent
         return parse_delivery(line, colon + 2, line[:end], pid)
     if daemon == "qmgr":
         if line.endswith(": removed"):
+            # Positional: half the cost of keywords, on one line in ten of a busy log.
             return LogEvent(
-                EventKind.REMOVED, "postfix", line[:end], queue_id=line[colon + 2 : -9], raw=line
-            )
+                EventKind.REMOVED, "postfix", line[:end], line[colon + 2 : -9], Status.NONE,
+                None, None, "", "", None, None, "", "", line, "",
+            )  # fmt: skip
         return None
     for needle in _CLIENT_NEEDLES:
         if needle in line:
