@@ -27,7 +27,7 @@ from smtpdoctor.catalogue import CauseCode
 from smtpdoctor.logs.aggregate import _ABSENT, MAX_HOURS, OTHER, Aggregator, GroupKey, _Group
 from smtpdoctor.logs.events import LogEvent, Status
 from smtpdoctor.logs.families import MAX_ADDRESSES, MAX_HOSTS
-from smtpdoctor.logs.joins import JoinRecord, RangeJoins, apply_joins, fits
+from smtpdoctor.logs.joins import JoinRecord, RangeJoins, apply_joins, apply_quick, fits
 from smtpdoctor.phases import Phase
 
 STATUSES = tuple(Status)
@@ -68,6 +68,7 @@ class RangePart:
     max_held: int
     ops: list[tuple[Any, ...]] = field(default_factory=list)
     joins: list[JoinRecord] | None = None  # the join per message (None: in ops)
+    quick: list[str] = field(default_factory=list)  # delivered at the first try, gone
 
 
 class RangeFold(Aggregator):
@@ -92,7 +93,7 @@ class RangeFold(Aggregator):
         self.ops: list[tuple[Any, ...]] = []
         # The per-message join: summarised per message (joins), or, when the parent's
         # table is over half full (ops_mode), every attempt in order.
-        self.joins = None if ops_mode else RangeJoins()
+        self.joins = None if ops_mode else RangeJoins(self.delayed_after)
         self.probes: set[str] = set()
         self.tls_missed: set[str] = set()
         self.tls_popped: set[str] = set()
@@ -198,6 +199,7 @@ class RangeFold(Aggregator):
                 (ci, pi, dest, relay, direction, g.count, moment(g.first), moment(g.last),
                  g.sample if ship else None, g.mta)
             )  # fmt: skip
+        joins, quick = (None, []) if self.joins is None else self.joins.export()
         return RangePart(
             totals=dict(self.totals),
             groups=groups,
@@ -208,7 +210,10 @@ class RangeFold(Aggregator):
             first=self._moment(self._first),
             last=self._moment(self._last),
             mtas=self._mtas,
-            delivered=list(self._families.delivered_items()),
+            delivered=[
+                (relay, [n, moment(first), moment(last)])
+                for relay, (n, first, last) in self._families.delivered_items()
+            ],
             held=self._held_by_pid,
             tls=self._tls_by_pid,
             tls_popped=self.tls_popped,
@@ -217,7 +222,8 @@ class RangeFold(Aggregator):
             probes=self.probes,
             max_held=self.max_held,
             ops=self.ops,
-            joins=None if self.joins is None else self.joins.export(),
+            joins=joins,
+            quick=quick,
         )
 
 
@@ -249,8 +255,8 @@ def merge_part(agg: Aggregator, part: RangePart) -> bool:  # noqa: PLR0911, PLR0
         return False
     if len(tls) + part.tls_puts > MAX_HELD:
         return False
-    if part.joins is not None and not fits(agg, part.joins):
-        return False  # a message could be evicted on the way: only one pass knows which
+    if part.joins is not None and not fits(agg, part.joins, part.quick):
+        return False  # only one pass knows what the range does to the per-message table
     groups = agg._groups
     plan: list[tuple[GroupKey, tuple[Any, ...]]] = []
     created: set[GroupKey] = set()
@@ -298,7 +304,10 @@ def merge_part(agg: Aggregator, part: RangePart) -> bool:  # noqa: PLR0911, PLR0
     if last is not None and (agg._last is None or last > agg._last):
         agg._last = last
     agg._mtas |= part.mtas
-    agg._families.merge_delivered(part.delivered, MAX_HOSTS * MAX_ADDRESSES)
+    agg._families.merge_delivered(
+        [(relay, [n, at(first), at(last)]) for relay, (n, first, last) in part.delivered],
+        MAX_HOSTS * MAX_ADDRESSES,
+    )
     for pid_key, evs in part.held.items():
         mine = held.get(pid_key)
         if mine is None:
@@ -311,6 +320,7 @@ def merge_part(agg: Aggregator, part: RangePart) -> bool:  # noqa: PLR0911, PLR0
     _replay(agg, part.ops, at)
     if part.joins is not None:
         apply_joins(agg, part.joins, at)
+        apply_quick(agg, part.quick)
     return True
 
 

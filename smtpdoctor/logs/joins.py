@@ -19,6 +19,13 @@ applies them, and otherwise folds the range itself (a worker asked to, when the 
 is over half full, sends its attempts one by one instead: logs/fold.py `ops`).
 A queue ID seen again after its removal line starts a new record (Postfix reuses
 short queue IDs): that message starts from nothing, as in one pass.
+
+Most mail of a busy relay is delivered at the first try and leaves the queue in the
+same range: one delivery, no failure, then its removal line. Such a message changes
+nothing in the parent but two counts, provided the parent's table does not hold its
+queue ID: it travels as its queue ID alone, and if the parent's table does hold one of
+those IDs (a message whose first recipients went in the previous range), the parent
+folds the range itself.
 """
 
 from __future__ import annotations
@@ -41,6 +48,7 @@ STATUSES = tuple(Status)
 CAUSES_OR_NONE: tuple[CauseCode | None, ...] = (*tuple(CauseCode), None)
 PHASES_OR_NONE: tuple[Phase | None, ...] = (*tuple(Phase), None)
 STATUS_I = {s: i for i, s in enumerate(STATUSES)}
+_SENT_I = STATUS_I[Status.SENT]
 CAUSE_I = {c: i for i, c in enumerate(CAUSES_OR_NONE) if c is not None}
 PHASE_I = {p: i for i, p in enumerate(PHASES_OR_NONE) if p is not None}
 
@@ -88,10 +96,11 @@ JoinRecord = tuple[str, tuple[Attempt, ...], tuple[Any, ...] | None, str | None]
 class RangeJoins:
     """Collects a range's attempts and removals per message (in a worker)."""
 
-    def __init__(self) -> None:
+    def __init__(self, delayed_after: float) -> None:
         self._open: dict[str, _Join] = {}
         self._done: list[_Join] = []
         self._seq = 0
+        self._delayed_after = delayed_after
 
     def attempt(
         self,
@@ -159,14 +168,28 @@ class RangeJoins:
         join.removed = stamp or ""
         self._done.append(join)
 
-    def export(self) -> list[JoinRecord]:
-        """One record per message, in the order of each message's last line."""
-        joins = self._done + list(self._open.values())
+    def export(self) -> tuple[list[JoinRecord], list[str]]:
+        """One record per message, in the order of each message's last line; and the
+        queue IDs of the messages delivered at the first try and gone (quick)."""
+        quick: list[str] = []
+        joins: list[_Join] = []
+        for j in self._done:
+            if j.rest is None and len(j.attempts) == 1 and self._first_try(j.attempts[0]):
+                quick.append(j.qid)
+            else:
+                joins.append(j)
+        joins.extend(self._open.values())
         joins.sort(key=_by_seq)
-        return [
+        records = [
             (j.qid, tuple(j.attempts), None if j.rest is None else _pack(j.rest), j.removed)
             for j in joins
         ]
+        return records, quick
+
+    def _first_try(self, attempt: Attempt) -> bool:
+        """Would the join keep this message as "delivered at the first try"?"""
+        _, si, ci, _, _, delay, _ = attempt
+        return si == _SENT_I and ci < 0 and (delay is None or delay < self._delayed_after)
 
 
 def _by_seq(join: _Join) -> int:
@@ -180,9 +203,20 @@ def _pack(rest: _Rest) -> tuple[Any, ...]:
     )  # fmt: skip
 
 
-def fits(agg: Aggregator, records: list[JoinRecord]) -> bool:
-    """Can records be applied with no message evicted from agg's table on the way?"""
-    return len(agg._messages) + len(records) <= agg.max_messages
+def fits(agg: Aggregator, records: list[JoinRecord], quick: list[str]) -> bool:
+    """Can a range's records be applied as summaries? No message may be evicted from
+    agg's table on the way, and none of the quick messages may be in it already."""
+    messages = agg._messages
+    if len(messages) + len(records) + len(quick) > agg.max_messages:
+        return False
+    return messages.keys().isdisjoint(quick)
+
+
+def apply_quick(agg: Aggregator, quick: list[str]) -> None:
+    """Count the messages delivered at the first try and gone (check fits() first)."""
+    stats = agg._msg_stats
+    stats["tracked"] += len(quick)
+    stats["delivered_first_try"] += len(quick)
 
 
 def apply_joins(

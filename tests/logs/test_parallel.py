@@ -216,7 +216,11 @@ def test_join_summaries_equal_one_pass_with_reused_ids_and_a_full_table(
     a, b = one.report(), many.report()
     assert len(outcomes) > 10
     if max_messages == 100_000:
-        assert all(merged and not in_ops for merged, in_ops in outcomes)
+        # Summaries throughout; a range whose first-try messages reuse an ID the
+        # table still holds (its removal line was missing) is folded here instead.
+        assert not any(in_ops for _, in_ops in outcomes)
+        assert any(merged for merged, _ in outcomes)
+        assert not all(merged for merged, _ in outcomes)
         assert a.messages.evicted == 0
     else:  # the table fills: some ranges refused by fits() or sent attempt by attempt
         assert any(in_ops or not merged for merged, in_ops in outcomes)
