@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from sys import intern
 
 from smtpdoctor.catalogue import CauseCode
 from smtpdoctor.phases import Phase
@@ -112,6 +113,10 @@ _REPLY = re.compile(r"\b[2-5]\d\d[ -]")
 
 
 def domain_of(address: str) -> str:
-    """The domain of a mail address (lower case), '' for none."""
+    """The domain of a mail address (lower case), '' for none.
+
+    Interned: a log names the same few domains on thousands of lines, and one object
+    per domain is what the byte-range workers' results share (pickle sends a repeated
+    object once)."""
     at = address.rfind("@")
-    return address[at + 1 :].strip("<>").lower() if at >= 0 else ""
+    return intern(address[at + 1 :].strip("<>").lower()) if at >= 0 else ""
