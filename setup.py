@@ -47,6 +47,7 @@ COMPILED = [
     "smtpdoctor/replies.py",
 ]
 PURE_ENV = "SMTPDOCTOR_PURE_PYTHON"
+_BUILDS = {"bdist_wheel", "build", "build_ext", "install"}  # the commands that build code
 
 
 def _warn(message: str) -> None:
@@ -55,11 +56,14 @@ def _warn(message: str) -> None:
 
 def _extensions() -> list[Any]:
     """The mypyc extensions, or [] when this build is pure Python (and why, on stderr)."""
+    if not _BUILDS.intersection(sys.argv[1:]):
+        # Metadata (egg_info, dist_info), sdist (no generated C in it) and editable
+        # installs (editable_wheel, develop: the source tree is what runs, never a
+        # compiled copy) need no extensions: mypyc is not run for them.
+        return []
     if os.environ.get(PURE_ENV, "") not in ("", "0"):
         _warn(f"{PURE_ENV} is set")
         return []
-    if "editable_wheel" in sys.argv or "develop" in sys.argv:
-        return []  # editable: the source tree is what runs, never a compiled copy
     try:
         from mypyc.build import mypycify
     except ImportError as exc:

@@ -45,10 +45,15 @@ from smtpdoctor.cli.main import main
 from smtpdoctor.logs import parallel
 mode, expected, *files = sys.argv[1:]
 assert build_kind() == expected, build_kind()
+merged = []
 if mode == "parallel":
     parallel.MIN_SIZE = 0
     parallel.RANGE_SIZE = 150_000
-sys.exit(main(["logs", "--json", "--no-rotated", *files]))
+    merge = parallel.merge_part
+    parallel.merge_part = lambda agg, part: merged.append(1) or merge(agg, part)
+code = main(["logs", "--json", "--no-rotated", *files])
+print(f"ranges merged: {len(merged)}", file=sys.stderr)
+sys.exit(code)
 """
 
 pytestmark = pytest.mark.slow
@@ -255,8 +260,12 @@ def test_compiled_and_pure_agree_through_the_worker_processes(
     builds: Builds, failure_log: Path
 ) -> None:
     parallel = _same_reports(builds, [failure_log], mode="parallel")
+    merged = int(re.search(r"ranges merged: (\d+)", parallel)[1])  # type: ignore[index]
+    assert merged >= 10  # RangeParts came back from the workers (pickled, compiled code)
     # ... and the workers' report is the one pass's (the exact merge, compiled too).
-    assert parallel == _same_reports(builds, [failure_log])
+    single = _same_reports(builds, [failure_log])
+    assert "ranges merged: 0" in single
+    assert parallel.replace(f"ranges merged: {merged}", "ranges merged: 0") == single
 
 
 def test_no_c_compiler_means_a_pure_python_wheel(builds: Builds, tmp_path: Path) -> None:
