@@ -268,31 +268,43 @@ def test_compiled_and_pure_agree_through_the_worker_processes(
     assert parallel.replace(f"ranges merged: {merged}", "ranges merged: 0") == single
 
 
-def test_no_c_compiler_means_a_pure_python_wheel(builds: Builds, tmp_path: Path) -> None:
+def _wheel(python: Path | str, sources: Path, dest: Path, *pip_args: str, **env: str) -> str:
+    """pip wheel's verbose output; the wheel must come out with no compiled module."""
     log = _run(
-        [sys.executable, "-m", "pip", "wheel", "-v", "--no-deps", "-w", str(tmp_path),
-         str(_copy_sources(tmp_path / "src"))],
-        cwd=tmp_path,
-        env=_env(CC="/bin/false", PIP_CACHE_DIR=str(builds.root / "pip-cache")),
+        [str(python), "-m", "pip", "wheel", "-v", "--no-deps", *pip_args, "-w", str(dest),
+         str(sources)],
+        cwd=dest,
+        env=_env(**env),
     )  # fmt: skip
-    assert "the C build of the log modules failed" in log
-    [wheel] = tmp_path.glob("smtpdoctor-*.whl")
+    [wheel] = dest.glob("smtpdoctor-*.whl")
     names = zipfile.ZipFile(wheel).namelist()
     assert "smtpdoctor/logs/parser.py" in names
     assert not [n for n in names if n.endswith(".so")]
+    return log
+
+
+def test_no_c_compiler_means_a_pure_python_wheel(builds: Builds, tmp_path: Path) -> None:
+    sources = _copy_sources(tmp_path / "src")
+    cache = str(builds.root / "pip-cache")
+    log = _wheel(sys.executable, sources, tmp_path, CC="/bin/false", PIP_CACHE_DIR=cache)
+    assert "the C build of the log modules failed" in log
 
 
 def test_no_mypy_means_a_pure_python_wheel(builds: Builds, tmp_path: Path) -> None:
     # The pure venv has no mypy: a build there without isolation cannot import mypyc.
-    cache = builds.root / "pip-cache"
-    env = _env(PIP_CACHE_DIR=str(cache))
-    _run([str(builds.pure), "-m", "pip", "install", "-q", "setuptools>=77", "wheel"], tmp_path, env)
-    log = _run(
-        [str(builds.pure), "-m", "pip", "wheel", "-v", "--no-deps", "--no-build-isolation",
-         "-w", str(tmp_path), str(_copy_sources(tmp_path / "src"))],
-        cwd=tmp_path,
-        env=env,
-    )  # fmt: skip
+    cache = str(builds.root / "pip-cache")
+    pip = [str(builds.pure), "-m", "pip", "install", "-q", "setuptools>=77", "wheel"]
+    _run(pip, tmp_path, _env(PIP_CACHE_DIR=cache))
+    sources = _copy_sources(tmp_path / "src")
+    log = _wheel(builds.pure, sources, tmp_path, "--no-build-isolation", PIP_CACHE_DIR=cache)
     assert "mypyc is not available" in log
-    [wheel] = tmp_path.glob("smtpdoctor-*.whl")
-    assert not [n for n in zipfile.ZipFile(wheel).namelist() if n.endswith(".so")]
+
+
+def test_code_mypyc_rejects_means_a_pure_python_wheel(builds: Builds, tmp_path: Path) -> None:
+    sources = _copy_sources(tmp_path / "src")
+    with (sources / "smtpdoctor" / "logs" / "parser.py").open("a") as f:
+        f.write('\n_BROKEN: int = "a type error mypy --strict reports"\n')
+    cache = str(builds.root / "pip-cache")
+    log = _wheel(sys.executable, sources, tmp_path, PIP_CACHE_DIR=cache)
+    assert "mypyc could not compile the log modules" in log
+    assert 'Incompatible types in assignment (expression has type "str"' in log
