@@ -56,7 +56,8 @@ print(f"ranges merged: {len(merged)}", file=sys.stderr)
 sys.exit(code)
 """
 
-pytestmark = pytest.mark.slow
+# One worker runs them all under `--dist loadgroup` (scripts/test.sh): one build, no waiting.
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("compiled-build")]
 
 
 def _can_compile() -> bool:
