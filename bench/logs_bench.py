@@ -11,8 +11,15 @@ tests/data/logs and the real-reply table tests/data/replies.tsv) with fresh queu
 hosts and times: at least half of its lines are deferrals. Each figure is the median
 of --rounds paired rounds (smtpdoctor, then pflogsumm, on the same file).
 
+The build users run is measured: with a C compiler `pip install .` compiles the
+log-analysis modules with mypyc (setup.py), so unless this interpreter already runs a
+compiled build (or --python names one), the bench builds one from this checkout into
+a temporary venv first; the header line says which build was measured.
+
     python bench/logs_bench.py                       # 1,000,000 lines, both logs
     python bench/logs_bench.py --lines 200000 --rounds 1   # quick
+    python bench/logs_bench.py --build both          # compiled and pure Python too
+    python bench/logs_bench.py --python /opt/smtpdoctor/.venv/bin/python
 """
 
 from __future__ import annotations
@@ -27,6 +34,8 @@ import subprocess
 import sys
 import tempfile
 import time
+import venv
+from dataclasses import dataclass
 from pathlib import Path
 
 PFLOGSUMM = "/usr/sbin/pflogsumm"
@@ -235,11 +244,70 @@ def generate_failures(path: Path, lines: int, seed: int = 9) -> int:
     return written
 
 
-def measure(argv: list[str]) -> tuple[float, float, float]:
+@dataclass(frozen=True)
+class Build:
+    """An interpreter that runs smtpdoctor, and which build it runs."""
+
+    python: str
+    kind: str  # "compiled" or "pure Python"
+    cwd: Path  # the repository for this checkout's sources; elsewhere for an install
+
+
+def build_kind(python: str, cwd: Path) -> str:
+    """Which smtpdoctor build python runs from cwd ("compiled" or "pure Python")."""
+    return subprocess.run(
+        [python, "-c", "from smtpdoctor import build_kind; print(build_kind())"],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    ).stdout.strip()
+
+
+def install_compiled(workdir: Path) -> Build:
+    """`pip install` a copy of this checkout into a fresh venv under workdir (a compiled
+    build when a C compiler is there; setup.py falls back to pure Python otherwise)."""
+    src = workdir / "src"
+    src.mkdir()
+    for name in ("pyproject.toml", "setup.py", "README.md"):
+        shutil.copy2(REPO / name, src / name)
+    ignore = shutil.ignore_patterns("__pycache__", "*.so", "*.pyc")
+    shutil.copytree(REPO / "smtpdoctor", src / "smtpdoctor", ignore=ignore)
+    venv.EnvBuilder(with_pip=True).create(workdir / "venv")
+    python = str(workdir / "venv" / "bin" / "python")
+    print(f"building and installing this checkout into {workdir / 'venv'} ...", file=sys.stderr)
+    subprocess.run(
+        ["nice", "-n", "19", python, "-m", "pip", "install", "-q", str(src)],
+        cwd=workdir,
+        check=True,
+        env={k: v for k, v in os.environ.items() if k != "SMTPDOCTOR_PURE_PYTHON"},
+    )
+    return Build(python, build_kind(python, workdir), workdir)
+
+
+def pick_builds(wanted: str, python: str | None, workdir: Path) -> list[Build]:
+    """The builds to measure: --python's, or as --build says."""
+    if python:
+        return [Build(python, build_kind(python, workdir), workdir)]
+    here = Build(sys.executable, build_kind(sys.executable, REPO), REPO)
+    if wanted == "pure" and here.kind != "pure Python":
+        raise SystemExit("this interpreter runs a compiled build: --python a pure one")
+    if wanted == "pure" or (wanted == "auto" and here.kind == "compiled"):
+        return [here]
+    compiled = here if here.kind == "compiled" else install_compiled(workdir)
+    if wanted == "compiled" and compiled.kind != "compiled":
+        raise SystemExit("the build fell back to pure Python (no C compiler or mypy?)")
+    if wanted == "both" and here.kind == "pure Python":
+        return [compiled, here]
+    return [compiled]
+
+
+def measure(argv: list[str], cwd: Path = REPO) -> tuple[float, float, float]:
     """Wall seconds, peak RSS in MiB and CPU seconds (user+sys) of one child process."""
     start = time.perf_counter()
     with tempfile.TemporaryFile() as out:
-        proc = subprocess.Popen(argv, stdout=out, stderr=subprocess.DEVNULL, cwd=REPO)
+        proc = subprocess.Popen(argv, stdout=out, stderr=subprocess.DEVNULL, cwd=cwd)
         _, status, usage = os.wait4(proc.pid, 0)
         wall = time.perf_counter() - start
         proc.returncode = os.waitstatus_to_exitcode(status)
@@ -248,29 +316,41 @@ def measure(argv: list[str]) -> tuple[float, float, float]:
 
 def _row(n: int, tool: str, m: tuple[float, float, float]) -> None:
     wall, rss, cpu = m
-    print(f"{n:>10,} {tool:<24} {wall:>8.2f} {cpu:>7.2f} {n / wall:>11,.0f} {rss:>9.1f}")
+    print(f"{n:>10,} {tool:<28} {wall:>8.2f} {cpu:>7.2f} {n / wall:>11,.0f} {rss:>9.1f}")
 
 
-def _paired(log: Path, n: int, name: str, rounds: int, have_pflogsumm: bool) -> None:
-    """Median of `rounds` paired runs (ours, then pflogsumm, on the same file)."""
-    ours_runs, theirs_runs = [], []
+def _paired(
+    log: Path, n: int, name: str, rounds: int, have_pflogsumm: bool, builds: list[Build]
+) -> None:
+    """Median of `rounds` paired runs (ours, each build, then pflogsumm, on the same file)."""
+    ours_runs: list[list[tuple[float, float, float]]] = [[] for _ in builds]
+    theirs_runs = []
     for _ in range(rounds):
-        argv = [sys.executable, "-m", "smtpdoctor", "logs", str(log), "--json", "--no-rotated"]
-        ours_runs.append(measure(argv))
+        for build, runs in zip(builds, ours_runs, strict=True):
+            argv = [build.python, "-m", "smtpdoctor", "logs", str(log), "--json", "--no-rotated"]
+            runs.append(measure(argv, build.cwd))
         if have_pflogsumm:
             theirs_runs.append(measure(["perl", PFLOGSUMM, *PFLOGSUMM_ARGS, str(log)]))
-    ours = _median(ours_runs)
-    _row(n, f"smtpdoctor {name}", ours)
+    tags = {"compiled": "", "pure Python": " (pure)"} if len(builds) > 1 else {}
+    ours = [_median(runs) for runs in ours_runs]
+    for build, m in zip(builds, ours, strict=True):
+        _row(n, f"smtpdoctor {name}{tags.get(build.kind, '')}", m)
+    if len(builds) > 1:
+        print(
+            f"{'':>10} {name}: the compiled build is {ours[1][0] / ours[0][0]:.2f}x the pure "
+            f"one's speed (wall), {ours[1][2] / ours[0][2]:.2f}x (CPU)"
+        )
     if not have_pflogsumm:
         print(f"{'':>10} pflogsumm not installed ({PFLOGSUMM}): no comparison")
         return
     theirs = _median(theirs_runs)
     _row(n, f"pflogsumm {name}", theirs)
-    print(
-        f"{'':>10} {name}: smtpdoctor is {theirs[0] / ours[0]:.2f}x pflogsumm's speed (wall, "
-        f"median of {rounds} paired rounds), {theirs[2] / ours[2]:.2f}x (CPU); "
-        f"{ours[1] / theirs[1]:.2f}x its peak memory"
-    )
+    for build, m in zip(builds, ours, strict=True):
+        print(
+            f"{'':>10} {name}: smtpdoctor ({build.kind}) is {theirs[0] / m[0]:.2f}x "
+            f"pflogsumm's speed (wall, median of {rounds} paired rounds), "
+            f"{theirs[2] / m[2]:.2f}x (CPU); {m[1] / theirs[1]:.2f}x its peak memory"
+        )
 
 
 def _median(runs: list[tuple[float, float, float]]) -> tuple[float, float, float]:
@@ -295,19 +375,31 @@ def main() -> int:
         help="which logs: busy (a busy relay, ~4%% deferrals), failures (most lines deferrals)",
     )
     parser.add_argument("--keep", action="store_true", help="keep the generated logs")
+    parser.add_argument(
+        "--build",
+        choices=("auto", "compiled", "pure", "both"),
+        default="auto",
+        help="which smtpdoctor build to measure (auto: the compiled one when it can be "
+        "built, as `pip install .` does; both: compiled and pure Python)",
+    )
+    parser.add_argument("--python", help="measure the smtpdoctor this interpreter runs")
     args = parser.parse_args()
     sizes = [int(x) for x in args.lines.split(",")]
     kinds = args.kind.split(",")
     have_pflogsumm = os.access(PFLOGSUMM, os.X_OK) and shutil.which("perl") is not None
     workdir = Path(tempfile.mkdtemp(prefix="logs-bench-"))
-    print(f"{'lines':>10} {'tool':<24} {'wall s':>8} {'cpu s':>7} {'lines/s':>11} {'peak MiB':>9}")
     try:
+        builds = pick_builds(args.build, args.python, workdir)
+        print("smtpdoctor build: " + ", ".join(f"{b.kind} ({b.python})" for b in builds))
+        print(
+            f"{'lines':>10} {'tool':<28} {'wall s':>8} {'cpu s':>7} {'lines/s':>11} {'peak MiB':>9}"
+        )
         for size in sizes:
             for kind in kinds:
                 log = workdir / f"mail-{kind}-{size}.log"
                 make = generate if kind == "busy" else generate_failures
                 n = make(log, size)
-                _paired(log, n, kind, args.rounds, have_pflogsumm)
+                _paired(log, n, kind, args.rounds, have_pflogsumm, builds)
                 if not args.keep:
                     log.unlink()
     finally:

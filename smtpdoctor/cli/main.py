@@ -7,7 +7,7 @@ import importlib
 import sys
 from collections.abc import Callable, Sequence
 
-from smtpdoctor import __version__
+from smtpdoctor import __version__, build_kind
 from smtpdoctor.cli import errors
 from smtpdoctor.exitcodes import CouldNotRun, ExitCode, UsageError
 
@@ -24,6 +24,30 @@ SUBCOMMAND_MODULES: tuple[str, ...] = (
     "smtpdoctor.cli.monitor",
     "smtpdoctor.cli.failover",
 )
+
+
+class _Version(argparse.Action):
+    """--version: the version and the build ("compiled" or "pure Python"), found only
+    when asked (it looks up a module's file)."""
+
+    def __init__(self, option_strings: Sequence[str], dest: str = argparse.SUPPRESS) -> None:
+        super().__init__(
+            option_strings,
+            dest=dest,
+            default=argparse.SUPPRESS,
+            nargs=0,
+            help="show the version and the build (compiled or pure Python), and exit",
+        )
+
+    def __call__(
+        self,
+        parser: argparse.ArgumentParser,
+        namespace: argparse.Namespace,
+        values: object,
+        option_string: str | None = None,
+    ) -> None:
+        print(f"smtpdoctor {__version__} ({build_kind()})")
+        parser.exit()
 
 
 class _Parser(argparse.ArgumentParser):
@@ -52,7 +76,7 @@ def build_parser(modules: Sequence[str] = SUBCOMMAND_MODULES) -> argparse.Argume
         description="Finds out why SMTP mail times out: measures every phase, names the "
         "cause with evidence and gives the fix.",
     )
-    parser.add_argument("--version", action="version", version=f"smtpdoctor {__version__}")
+    parser.add_argument("--version", action=_Version)
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     for module_name in modules:
         try:

@@ -28,7 +28,7 @@ _POSTFIX = (  # the most frequent first (_postfix_lines stops at the first found
 )
 _SENDMAIL = ("stat=", "timeout waiting for input", "Cannot send message for")
 _OPENSMTPD = (" mta ", ", stat=", "Failed to resolve MX", "Error on session")
-_EXIM = (
+_EXIM: tuple[str, ...] = (  # boxed: compared by identity below (also when compiled)
     " == ",
     " ** ",
     " => ",
@@ -40,7 +40,7 @@ _EXIM = (
     "unreachable",
 )
 # Each group is searched only in blocks where its detector shows up: a Postfix log
-# costs its nine needles, not all twenty. The Postfix group is always searched
+# costs its nine needles, not all of them. The Postfix group is always searched
 # (its programs can be renamed with syslog_name).
 _GROUPS: tuple[tuple[tuple[str, ...], tuple[str, ...]], ...] = (
     ((), _POSTFIX),

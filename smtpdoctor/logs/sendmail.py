@@ -40,7 +40,8 @@ def _delay_seconds(text: str) -> float | None:
     parts = text.split(":")
     if len(parts) != 3 or not all(p.isdecimal() for p in parts):
         return None
-    return days * 86400 + int(parts[0]) * 3600 + int(parts[1]) * 60 + int(parts[2])
+    # A float, as declared (the compiled Aggregator stores it as one: same JSON either way).
+    return float(days * 86400 + int(parts[0]) * 3600 + int(parts[1]) * 60 + int(parts[2]))
 
 
 def parse_sendmail(parts: SyslogLine, raw: str) -> LogEvent | None:
