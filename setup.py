@@ -44,6 +44,8 @@ COMPILED = [
     "smtpdoctor/logs/aggregate.py",
     "smtpdoctor/logs/fold.py",
     "smtpdoctor/logs/families.py",
+    "smtpdoctor/logs/joins.py",
+    "smtpdoctor/logs/scan.py",
 ]
 PURE_ENV = "SMTPDOCTOR_PURE_PYTHON"
 _BUILDS = {"bdist_wheel", "build", "build_ext", "install"}  # the commands that build code
