@@ -28,7 +28,7 @@ _POSTFIX = (
 )
 _SENDMAIL = ("stat=", "timeout waiting for input")
 _OPENSMTPD = (" mta ",)
-_EXIM: tuple[str, ...] = (  # boxed: compared by identity below (also when compiled)
+_EXIM: tuple[str, ...] = (  # boxed: compared by identity below, compiled (mypyc) too
     " == ",
     " ** ",
     " => ",
