@@ -28,7 +28,7 @@ _POSTFIX = (  # the most frequent first (_postfix_lines stops at the first found
 )
 _SENDMAIL = ("stat=", "timeout waiting for input", "Cannot send message for")
 _OPENSMTPD = (" mta ", ", stat=", "Failed to resolve MX", "Error on session")
-_EXIM: tuple[str, ...] = (  # boxed: compared by identity below (also when compiled)
+_EXIM: tuple[str, ...] = (  # boxed: compared by identity below, compiled (mypyc) too
     " == ",
     " ** ",
     " => ",
