@@ -35,6 +35,19 @@ def big_log(tmp_path: Path) -> Path:
     return log
 
 
+def _count_merges(monkeypatch: pytest.MonkeyPatch) -> list[bool]:
+    """merge_part's answers, in order (True: merged; False: the range folded here)."""
+    outcomes: list[bool] = []
+    merge = parallel.merge_part
+
+    def counting(agg: Aggregator, part: parallel.RangePart) -> bool:
+        outcomes.append(merge(agg, part))
+        return outcomes[-1]
+
+    monkeypatch.setattr(parallel, "merge_part", counting)
+    return outcomes
+
+
 def test_ranges_cover_the_file_at_line_starts(big_log: Path) -> None:
     data = big_log.read_bytes()
     cuts = parallel.ranges(big_log, size=100_000)
@@ -83,14 +96,7 @@ def test_ranges_past_the_group_cap_merge_instead_of_being_folded_again(
     sample of each entry that may open an "(other)" group, so the parent merges it
     (no range is folded twice) and the report is still the one of one pass."""
     monkeypatch.setattr(parallel, "RANGE_SIZE", 1_000_000)
-    outcomes: list[bool] = []
-    merge = parallel.merge_part
-
-    def counting(agg: Aggregator, part: parallel.RangePart) -> bool:
-        outcomes.append(merge(agg, part))
-        return outcomes[-1]
-
-    monkeypatch.setattr(parallel, "merge_part", counting)
+    outcomes = _count_merges(monkeypatch)
     one, many = Aggregator(max_groups=300), Aggregator(max_groups=300)
     with big_log.open("rb") as f:
         one.feed_chunks(text_chunks(f))
@@ -118,14 +124,7 @@ def test_ranges_folded_in_workers_merge_exactly_across_seams(
     logs_bench.generate(log, 40_000)
     monkeypatch.setattr(parallel, "MIN_SIZE", 0)
     monkeypatch.setattr(parallel, "RANGE_SIZE", 3_000)
-    outcomes: list[bool] = []
-    merge = parallel.merge_part
-
-    def counting(agg: Aggregator, part: parallel.RangePart) -> bool:
-        outcomes.append(merge(agg, part))
-        return outcomes[-1]
-
-    monkeypatch.setattr(parallel, "merge_part", counting)
+    outcomes = _count_merges(monkeypatch)
     one = analyze([log], parallel=False)
     many = analyze([log])
     assert True in outcomes and False in outcomes
