@@ -35,11 +35,6 @@ PORTS = {"prometheus": 9090, "alertmanager": 9093, "monitor": 9925, "webhook": 5
 pytestmark = [
     pytest.mark.netns,
     pytest.mark.slow,
-    # Not beside the compiled build's tests (mypyc and gcc on both cores): once, in CI,
-    # the TLS-stall probe then read connection_dropped instead of tls_handshake_timeout
-    # (never reproduced alone or under a CPU hog); scripts/test.sh runs a group on one
-    # worker, one test after the other.
-    pytest.mark.xdist_group("compiled-build"),
     pytest.mark.skipif(PROMETHEUS is None, reason="prometheus (Debian package) absent"),
     pytest.mark.skipif(ALERTMANAGER is None, reason="prometheus-alertmanager (Debian) absent"),
 ]
