@@ -293,12 +293,18 @@ class Aggregator:
         """Count the held lines; returns the relay of the one the status line repeats
         (Exim's `==` line names no host: its per-host line does)."""
         relay = ""
+        kept: list[LogEvent] = []
         for held in self._held_by_pid.pop(key, []):
             if delivery is not None and _same_failure(held, delivery):
                 relay = held.relay
                 continue  # the same failure the status line reports
+            if delivery is not None and _other_envelope(held, delivery):
+                kept.append(held)  # it waits for its own status line
+                continue
             event = held if delivery is None else held._replace(destination=delivery.destination)
             self._failed_attempt(event, self._stamps.parse(held.stamp))
+        if kept:
+            self._held_by_pid[key] = kept
         return relay
 
     def _delivery(self, ev: LogEvent, when: datetime | None, hour: Any = _ABSENT) -> None:  # noqa: PLR0912  (the hot path for status lines, kept flat for speed)
@@ -708,6 +714,17 @@ def _hold_key(ev: LogEvent) -> str:
     if ev.mta == "opensmtpd" and ev.pid:
         return f"opensmtpd:{ev.pid}"  # the session id
     return ""
+
+
+def _other_envelope(held: LogEvent, delivery: LogEvent) -> bool:
+    """Is the held line another destination's failure that only shares the key? OpenSMTPD
+    writes every relay's failed MX lookup under session 0, so two relays' failures can
+    be held together; each belongs to its own status line."""
+    return (
+        held.mta == "opensmtpd"
+        and bool(held.destination)
+        and held.destination != delivery.destination
+    )
 
 
 def _same_failure(held: LogEvent, delivery: LogEvent) -> bool:

@@ -227,6 +227,21 @@ def test_two_relays_failing_one_after_the_other_count_once_each(tmp_path: Path) 
         }
 
 
+def test_interleaved_zero_session_failures_keep_their_own_destinations(
+    tmp_path: Path,
+) -> None:
+    """Two relays' lookups fail before either's status line is written: both failures
+    are held under session 0. The AllStar status line repeats its own failure (counted
+    once) and leaves the gmail.com one held (it is another destination's), which its
+    own status line then repeats: each failure once, under its own destination."""
+    gmail = re.sub(r"\[(<[^>]*>)\]\(mailto:[^)]*\)", r"\1", real(7))
+    for report in _every_path([real(6), real(4), real(5), gmail], tmp_path):
+        assert _groups(report) == {
+            ("dns_timeout", "gmail.com", "gmail.com", 1),
+            ("dns_nxdomain", "allstar", "AllStar", 1),
+        }
+
+
 def test_5x_session_error_and_its_relay_line_count_once(tmp_path: Path) -> None:
     # mta_error() flushes the session's task with the error text (5.4 mta_log() format)
     relay = (
