@@ -13,6 +13,7 @@ from smtpdoctor.catalogue import CauseCode
 from smtpdoctor.logs import parallel
 from smtpdoctor.logs.aggregate import Aggregator
 from smtpdoctor.logs.api import analyze
+from smtpdoctor.logs.model import LogReport
 from smtpdoctor.logs.reader import text_chunks
 
 REPO = Path(__file__).resolve().parents[2]
@@ -33,6 +34,16 @@ def big_log(tmp_path: Path) -> Path:
             f.write(b"\x00" * 500 + (DATA / name).read_bytes())
         f.write(b"not a log line\n" * 20)
     return log
+
+
+def _one_pass_and_workers(log: Path, **caps: int) -> tuple[LogReport, LogReport]:
+    """The report of one pass over log and the one through the workers, both with the
+    same capped Aggregator settings."""
+    one, many = Aggregator(**caps), Aggregator(**caps)  # type: ignore[arg-type]
+    with log.open("rb") as f:
+        one.feed_chunks(text_chunks(f))
+    parallel.feed_file(many, log)
+    return one.report(), many.report()
 
 
 def _count_merges(monkeypatch: pytest.MonkeyPatch) -> list[bool]:
@@ -79,11 +90,7 @@ def test_parallel_equals_one_pass_when_the_group_table_fills(
     big_log: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(parallel, "RANGE_SIZE", 200_000)
-    one, many = Aggregator(max_groups=40), Aggregator(max_groups=40)
-    with big_log.open("rb") as f:
-        one.feed_chunks(text_chunks(f))
-    parallel.feed_file(many, big_log)
-    a, b = one.report(), many.report()
+    a, b = _one_pass_and_workers(big_log, max_groups=40)
     assert [g.destination for g in a.groups].count("(other)") > 5
     assert b.groups == a.groups
     assert (b.totals, b.messages, b.coverage) == (a.totals, a.messages, a.coverage)
@@ -97,11 +104,7 @@ def test_ranges_past_the_group_cap_merge_instead_of_being_folded_again(
     (no range is folded twice) and the report is still the one of one pass."""
     monkeypatch.setattr(parallel, "RANGE_SIZE", 1_000_000)
     outcomes = _count_merges(monkeypatch)
-    one, many = Aggregator(max_groups=300), Aggregator(max_groups=300)
-    with big_log.open("rb") as f:
-        one.feed_chunks(text_chunks(f))
-    parallel.feed_file(many, big_log)
-    a, b = one.report(), many.report()
+    a, b = _one_pass_and_workers(big_log, max_groups=300)
     assert len(outcomes) > 3 and all(outcomes)
     assert [g.destination for g in a.groups].count("(other)") > 5
     assert b.groups == a.groups
@@ -207,12 +210,7 @@ def test_join_summaries_equal_one_pass_with_reused_ids_and_a_full_table(
         return outcomes[-1][0]
 
     monkeypatch.setattr(parallel, "merge_part", counting)
-    one = Aggregator(max_messages=max_messages)
-    many = Aggregator(max_messages=max_messages)
-    with log.open("rb") as f:
-        one.feed_chunks(text_chunks(f))
-    parallel.feed_file(many, log)
-    a, b = one.report(), many.report()
+    a, b = _one_pass_and_workers(log, max_messages=max_messages)
     assert len(outcomes) > 10
     if max_messages == 100_000:
         # Summaries throughout; a range whose first-try messages reuse an ID the
