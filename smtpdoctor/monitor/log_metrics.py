@@ -46,10 +46,15 @@ class LogMetrics(Collector):
         self._counts: Counter[tuple[str, str, str, str]] = Counter()
         self.lines = 0
         self.error = ""
+        # Set by the first line or idle tick of the follower: the log is open and read
+        # from its end. Until then smtpdoctor_log_follow_up says 0 (a line written
+        # before that moment is not counted, and a scraper must be able to tell).
+        self.following = False
 
     def feed(self, lines: Iterable[str | None], stop: threading.Event) -> None:
         """Count events from lines (None: idle tick) until they end or stop is set."""
         for line in lines:
+            self.following = True
             if stop.is_set():
                 return
             if line is None:
@@ -77,8 +82,8 @@ class LogMetrics(Collector):
         yield _lines_metric(self.source, lines)
         yield GaugeMetricFamily(
             "smtpdoctor_log_follow_up",
-            "1 while the mail log is being followed",
-            value=0.0 if self.error else 1.0,
+            "1 while the mail log is being followed (open, read from its end)",
+            value=1.0 if self.following and not self.error else 0.0,
         )
 
 
