@@ -23,19 +23,21 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from smtpdoctor.catalogue import CauseCode
 from smtpdoctor.logs.aggregate import _ABSENT, MAX_HOURS, OTHER, Aggregator, GroupKey, _Group
-from smtpdoctor.logs.events import LogEvent, Status
+from smtpdoctor.logs.codec import (
+    CAUSE_I,
+    CAUSES,
+    CAUSES_OR_NONE,
+    PHASE_I,
+    PHASES,
+    PHASES_OR_NONE,
+    STATUS_I,
+    STATUSES,
+)
+from smtpdoctor.logs.events import LogEvent
 from smtpdoctor.logs.families import MAX_ADDRESSES, MAX_HOSTS
 from smtpdoctor.logs.joins import JoinRecord, RangeJoins, apply_joins, apply_quick, fits
-from smtpdoctor.phases import Phase
 
-STATUSES = tuple(Status)
-CAUSES = tuple(CauseCode)
-PHASES = tuple(Phase)
-STATUS_I = {s: i for i, s in enumerate(STATUSES)}
-CAUSE_I = {c: i for i, c in enumerate(CAUSES)}
-PHASE_I = {p: i for i, p in enumerate(PHASES)}
 MAX_HELD = 4096  # the Aggregator's caps on held per-attempt lines and TLS details
 SAMPLES_PER_CLASS = 16  # "(other)" group samples shipped per cause/phase/direction
 _NOTE, _REMOVED, _FAMILY = 0, 1, 2
@@ -341,17 +343,12 @@ def _at(agg: Aggregator) -> Callable[[Moment], datetime | None]:
     return at
 
 
-# Index -1 (nothing) is the last entry: None.
-_CAUSES_OR_NONE: tuple[CauseCode | None, ...] = (*CAUSES, None)
-_PHASES_OR_NONE: tuple[Phase | None, ...] = (*PHASES, None)
-
-
 def _replay(
     agg: Aggregator, ops: list[tuple[Any, ...]], at: Callable[[Moment], datetime | None]
 ) -> None:
     note = agg._note
     drop = agg._drop_message
-    causes, phases = _CAUSES_OR_NONE, _PHASES_OR_NONE
+    causes, phases = CAUSES_OR_NONE, PHASES_OR_NONE
     for op in ops:
         kind = op[0]
         if kind == _NOTE:

@@ -36,21 +36,23 @@ from typing import Any
 
 from smtpdoctor.catalogue import CauseCode
 from smtpdoctor.logs.aggregate import _ABSENT, Aggregator, _Message
+from smtpdoctor.logs.codec import (
+    CAUSE_I,
+    CAUSES_OR_NONE,
+    PHASE_I,
+    PHASES_OR_NONE,
+    STATUS_I,
+    STATUSES,
+)
 from smtpdoctor.logs.events import Status
 from smtpdoctor.phases import Phase
 
 _SENT = Status.SENT
 _BOUNCED = (Status.BOUNCED, Status.EXPIRED)
 # One attempt, compact: (stamp, status, cause, phase, relay, delay, destination) with
-# the enums as indices into the tables below (index -1: None).
+# the enums as indices into logs/codec's tables (index -1: None).
 Attempt = tuple[str, int, int, int, str, float | None, str]
-STATUSES = tuple(Status)
-CAUSES_OR_NONE: tuple[CauseCode | None, ...] = (*tuple(CauseCode), None)
-PHASES_OR_NONE: tuple[Phase | None, ...] = (*tuple(Phase), None)
-STATUS_I = {s: i for i, s in enumerate(STATUSES)}
 _SENT_I = STATUS_I[Status.SENT]
-CAUSE_I = {c: i for i, c in enumerate(CAUSES_OR_NONE) if c is not None}
-PHASE_I = {p: i for i, p in enumerate(PHASES_OR_NONE) if p is not None}
 
 
 class _Rest:

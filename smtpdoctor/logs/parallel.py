@@ -27,16 +27,11 @@ from typing import Any
 
 from smtpdoctor.logs.aggregate import Aggregator
 from smtpdoctor.logs.blocks import line_blocks
+from smtpdoctor.logs.codec import CAUSE_I, CAUSES, PHASE_I, PHASES, STATUS_I, STATUSES
 from smtpdoctor.logs.coverage import CoverageCounter
 from smtpdoctor.logs.events import Delays, EventKind, LogEvent
 from smtpdoctor.logs.exim import RETRY_NOT_REACHED
 from smtpdoctor.logs.fold import (
-    CAUSE_I,
-    CAUSES,
-    PHASE_I,
-    PHASES,
-    STATUS_I,
-    STATUSES,
     RangeFold,
     RangePart,
     foldable,

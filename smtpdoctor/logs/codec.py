@@ -1,0 +1,21 @@
+"""The enums of events as small integers, for what byte-range workers send back.
+
+One table per enum, shared by the packed events (logs/parallel.py), the range folds
+(logs/fold.py) and the per-message summaries (logs/joins.py), so the three cannot
+disagree. Index -1 stands for None: the *_OR_NONE tuples end with it.
+"""
+
+from __future__ import annotations
+
+from smtpdoctor.catalogue import CauseCode
+from smtpdoctor.logs.events import Status
+from smtpdoctor.phases import Phase
+
+STATUSES = tuple(Status)
+CAUSES = tuple(CauseCode)
+PHASES = tuple(Phase)
+STATUS_I = {s: i for i, s in enumerate(STATUSES)}
+CAUSE_I = {c: i for i, c in enumerate(CAUSES)}
+PHASE_I = {p: i for i, p in enumerate(PHASES)}
+CAUSES_OR_NONE: tuple[CauseCode | None, ...] = (*CAUSES, None)
+PHASES_OR_NONE: tuple[Phase | None, ...] = (*PHASES, None)
