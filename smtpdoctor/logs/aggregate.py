@@ -207,6 +207,10 @@ class Aggregator:
             self._whens[stamp] = cached
         return cached
 
+    def _time_at(self, stamp: str) -> datetime | None:
+        """The time of a stamp (through the same cache as the fold's own lines)."""
+        return (self._whens.get(stamp) or self._when(stamp))[0]
+
     def _minute_of(self, head: str) -> tuple[datetime | None, datetime | None]:
         when = self._stamps.parse(head)
         hour = None if when is None else when.replace(minute=0, second=0, microsecond=0)
@@ -264,7 +268,7 @@ class Aggregator:
             self._msg_stats["delivered_first_try"] += 1
         elif msg is not _ABSENT:
             if when is None and stamp is not None:
-                when = (self._whens.get(stamp) or self._when(stamp))[0]
+                when = self._time_at(stamp)
             msg.last = when or msg.last
             self._finish(qid, msg, "completed")
 
@@ -455,22 +459,19 @@ class Aggregator:
                 if len(messages) > self.max_messages:
                     self._evict()
                 return
-            if when is _ABSENT:
-                when = (self._whens.get(stamp) or self._when(stamp))[0]
+        if when is _ABSENT:
+            when = self._time_at(stamp)
+        if msg is _ABSENT:
             msg = messages[qid] = _Message(when, when, destination)
             if len(messages) > self.max_messages:
                 self._evict()
         elif msg is None:  # was delivered to another recipient at the first try
-            if when is _ABSENT:
-                when = (self._whens.get(stamp) or self._when(stamp))[0]
             msg = _Message(when, when, destination, attempts=1, delivered=True)
             msg.last_attempt = stamp
             messages[qid] = msg
             messages.move_to_end(qid)
         else:
             messages.move_to_end(qid)
-            if when is _ABSENT:
-                when = (self._whens.get(stamp) or self._when(stamp))[0]
             if when is not None:
                 msg.last = when
         _apply_attempt(msg, status, cause, phase, relay, delay, stamp, destination)

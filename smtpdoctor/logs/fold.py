@@ -332,13 +332,12 @@ def merge_part(agg: Aggregator, part: RangePart) -> bool:  # noqa: PLR0911, PLR0
 
 def _at(agg: Aggregator) -> Callable[[Moment], datetime | None]:
     """Turns a Moment sent back by a worker into the datetime it stands for."""
-    whens = agg._whens
-    when_of = agg._when
+    time_at = agg._time_at
 
     def at(moment: Moment) -> datetime | None:
         if moment is None or isinstance(moment, datetime):
             return moment
-        return (whens.get(moment) or when_of(moment))[0]
+        return time_at(moment)
 
     return at
 
