@@ -29,7 +29,9 @@ _DELIVERY_DAEMONS = frozenset(
     {"smtp", "lmtp", "error", "retry", "discard", "virtual", "local", "pipe", "qmgr"}
 )
 _SERVER_DAEMONS = frozenset({"smtpd", "postscreen", "submission", "smtps"})
-_CLIENT_NEEDLES = (
+# The words without which a line of a Postfix daemon gives no event (status= lines
+# aside): the Postfix parser below and the block scanner (logs/scan.py) share them.
+CLIENT_NEEDLES = (
     "connect to ",
     "conversation with ",
     "lost connection with ",
@@ -41,6 +43,39 @@ _CLIENT_NEEDLES = (
     "certificate verification failed",
     "Server certificate not",
 )
+SERVER_NEEDLES = ("timeout after ",)
+QMGR_NEEDLES = (": removed",)
+DOWN_NEEDLES = ("mail system is down",)  # postqueue, postsuper: the master is stopped
+# Other MTAs' lines are handed on only when they hold one of these (logs/scan.py too).
+SENDMAIL_NEEDLES = ("stat=", "timeout waiting for input", "Cannot send message for")
+OPENSMTPD_NEEDLES = (" mta ", ", stat=", "Failed to resolve MX", "Error on session")
+
+
+def postfix_needles(daemon: str) -> tuple[str, ...]:
+    """What a line of this Postfix daemon must hold, besides `status=`, to give an
+    event (the scanner skips the others)."""
+    if daemon in _SERVER_DAEMONS:
+        return SERVER_NEEDLES
+    if daemon not in _DELIVERY_DAEMONS:
+        return DOWN_NEEDLES
+    return QMGR_NEEDLES if daemon == "qmgr" else CLIENT_NEEDLES
+
+
+def postfix_daemon(line: str) -> str | None:
+    """The Postfix daemon ('smtp', 'qmgr', ...) whose parser parse_line hands line to,
+    or None when it goes elsewhere: another MTA's line, an Exim main-log line, or a
+    header that is rewritten first (RFC 5424, <PRI>). Only index arithmetic and one
+    short slice: the block scanner asks it of most lines of a log."""
+    if line[10:11] == " " and line[4:5] == "-":
+        return None
+    fields = locate_fields(line)
+    if fields is None:
+        return None
+    _, host_end, colon = fields
+    bracket = line.find("[", host_end + 1, colon)
+    stop = bracket if bracket >= 0 else colon
+    slash = line.rfind("/", host_end + 1, stop)
+    return line[slash + 1 : stop] if slash >= 0 else None
 
 
 def parse_line(line: str) -> LogEvent | None:
@@ -78,20 +113,11 @@ def _dispatch(line: str, fields: tuple[int, int, int]) -> LogEvent | None:  # no
     if slash >= 0:  # postfix/smtp, postfix-out/qmgr ...
         return _postfix(line, program[slash + 1 :], end, colon, pid)
     if program.startswith(("sendmail", "sm-")):  # sm-mta, sm-msp-queue, sendmail-mta
-        if (
-            "stat=" in line
-            or "timeout waiting for input" in line
-            or "Cannot send message for" in line
-        ):
+        if any(needle in line for needle in SENDMAIL_NEEDLES):
             return parse_sendmail(_parts(line, end, host_end, colon, program, pid), line)
         return None
     if program in ("smtpd", "transfer"):  # OpenSMTPD ('transfer': 5.x mta process title)
-        if (
-            " mta " not in line
-            and ", stat=" not in line
-            and "Failed to resolve MX" not in line
-            and "Error on session" not in line
-        ):
+        if not any(needle in line for needle in OPENSMTPD_NEEDLES):
             return None
         return parse_opensmtpd(_parts(line, end, host_end, colon, program, pid), line)
     if program.startswith("exim"):
@@ -110,11 +136,11 @@ def _parts(line: str, end: int, host_end: int, colon: int, program: str, pid: st
 
 def _postfix(line: str, daemon: str, end: int, colon: int, pid: str) -> LogEvent | None:  # noqa: PLR0911  (one return per Postfix daemon's line kind)
     if daemon in _SERVER_DAEMONS:
-        if "timeout after " not in line:
+        if SERVER_NEEDLES[0] not in line:
             return None
         return parse_other(SyslogLine(line[:end], "", daemon, pid, line[colon + 2 :]), line)
     if daemon not in _DELIVERY_DAEMONS:
-        if line.endswith("mail system is down"):  # postqueue, postsuper: the master is stopped
+        if line.endswith(DOWN_NEEDLES[0]):
             return LogEvent(
                 EventKind.FAILURE, "postfix", line[:end], cause=CauseCode.MTA_STOPPED, raw=line
             )
@@ -122,14 +148,14 @@ def _postfix(line: str, daemon: str, end: int, colon: int, pid: str) -> LogEvent
     if "status=" in line:
         return parse_delivery(line, colon + 2, line[:end], pid)
     if daemon == "qmgr":
-        if line.endswith(": removed"):
+        if line.endswith(QMGR_NEEDLES[0]):
             # Positional: half the cost of keywords, on one line in ten of a busy log.
             return LogEvent(
                 EventKind.REMOVED, "postfix", line[:end], line[colon + 2 : -9], Status.NONE,
                 None, None, "", "", None, None, "", "", line, "",
             )  # fmt: skip
         return None
-    for needle in _CLIENT_NEEDLES:
+    for needle in CLIENT_NEEDLES:
         if needle in line:
             return parse_other(SyslogLine(line[:end], "", daemon, pid, line[colon + 2 :]), line)
     return None

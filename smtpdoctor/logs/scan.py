@@ -1,36 +1,39 @@
-"""Finding the few lines that matter in a large block of log text, at C speed.
+"""Finding the few lines that matter in a large block of log text, cheaply.
 
 A busy relay's log is mostly lines no parser needs (smtpd connect/disconnect, cleanup,
-qmgr `from=`, TLS notes). Only the lines holding a needle below are handed to the
-parser. In a block of Postfix lines only (the usual case) the block is split once and
-each line tested with `in` (C) for the Postfix needles, the most frequent first; where
-other MTAs' programs show up, their needles are added and each is searched through the
-whole block with `str.find`. Every line `parse_line` turns into an event contains at
-least one needle (a property test checks this).
+qmgr `from=`, TLS notes). Only the lines that could give an event are handed to the
+parser, decided line by line with `in` tests (C) and no copy of the line:
+
+- a line holding `status=` (most lines that matter) is kept at once;
+- a Postfix line is routed the way parse_line routes it (`postfix_daemon`, index
+  arithmetic), and kept only if it holds one of its daemon's words (smtpd:
+  `timeout after `, cleanup: none, ...: the parser's own tables);
+- any other line (another MTA, a header parse_line rewrites first, a line in no
+  format) is kept if it holds a Postfix word, or a word of an MTA whose name it holds
+  (sendmail, sm-mta, OpenSMTPD's smtpd, Exim, or Exim's main-log shape).
+
+Line by line, so the lines kept do not depend on where blocks start and end. Every line
+parse_line turns into an event is kept (a property test checks this).
 """
 
 from __future__ import annotations
 
-import re
-from collections.abc import Callable, Iterator
-from functools import lru_cache
-
-from smtpdoctor.logs.syslog import MONTHS
-
-_POSTFIX = (  # the most frequent first (_postfix_lines stops at the first found)
-    "status=",
-    ": removed",
-    "connect to ",
-    "conversation with ",
-    "lost connection with ",
-    "timeout after ",
-    "TLS handshake",
-    "SSL_connect error",
-    "mail system is down",
+from smtpdoctor.logs.parser import (
+    CLIENT_NEEDLES,
+    DOWN_NEEDLES,
+    OPENSMTPD_NEEDLES,
+    QMGR_NEEDLES,
+    SENDMAIL_NEEDLES,
+    SERVER_NEEDLES,
+    postfix_daemon,
+    postfix_needles,
 )
-_SENDMAIL = ("stat=", "timeout waiting for input", "Cannot send message for")
-_OPENSMTPD = (" mta ", ", stat=", "Failed to resolve MX", "Error on session")
-_EXIM: tuple[str, ...] = (  # boxed: compared by identity below, compiled (mypyc) too
+
+_STATUS = "status="
+# Every Postfix word, for Postfix lines parse_line reaches only after rewriting the
+# header (RFC 5424, <PRI>, ISO stamps written with a space).
+_POSTFIX: tuple[str, ...] = QMGR_NEEDLES + SERVER_NEEDLES + DOWN_NEEDLES + CLIENT_NEEDLES
+_EXIM: tuple[str, ...] = (
     " == ",
     " ** ",
     " => ",
@@ -40,85 +43,56 @@ _EXIM: tuple[str, ...] = (  # boxed: compared by identity below, compiled (mypyc
     "timed out",
     "refused",
     "unreachable",
+    "authenticator",
 )
-# Each group is searched only in blocks where its detector shows up: a Postfix log
-# costs its nine needles, not all of them. The Postfix group is always searched
-# (its programs can be renamed with syslog_name).
-_GROUPS: tuple[tuple[tuple[str, ...], tuple[str, ...]], ...] = (
-    ((), _POSTFIX),
-    (("sendmail", " sm-"), _SENDMAIL),  # sendmail, sm-mta, sm-msp-queue, sendmail-mta
-    ((" smtpd[", " transfer["), _OPENSMTPD),  # OpenSMTPD; Postfix's is "postfix/smtpd["
+# (the words that name the MTA in a line, the words its parser needs): a syslog line's
+# program name is in the line itself.
+_OTHERS: tuple[tuple[tuple[str, ...], tuple[str, ...]], ...] = (
+    (("sendmail", " sm-"), SENDMAIL_NEEDLES),  # sendmail, sm-mta, sm-msp-queue
+    ((" smtpd[", " transfer["), OPENSMTPD_NEEDLES),  # OpenSMTPD (Postfix: "postfix/smtpd[")
     (("exim",), _EXIM),
 )
-NEEDLES: tuple[str, ...] = _POSTFIX + _SENDMAIL + _OPENSMTPD + _EXIM
-# A literal first character: the engine skips from newline to newline (fast).
-_EXIM_MAIN = re.compile(r"\n\d{4}-\d\d-\d\d \d\d:")
-_STARTS = tuple("\n" + m for m in MONTHS) + tuple(f"\n{d}" for d in range(10))
 
 
-def interesting_lines(block: str, lines: int | None = None) -> Iterator[str]:
-    """The lines of block (complete lines, '\\n'-separated) that hold any needle, in order
-    (lines: the block's count of '\\n', when the caller has it)."""
-    starts: set[int] = set()
-    find = block.find
-    rfind = block.rfind
-    needles: list[str] = []
-    for detectors, group in _GROUPS:
-        if not detectors or any(d in block for d in detectors):
-            needles.extend(group)
-        elif group is _EXIM and (
-            _EXIM_MAIN.match("\n" + block[:20]) is not None or _EXIM_MAIN.search(block) is not None
-        ):
-            needles.extend(group)  # an Exim main log: "2026-11-27 10:00:00 ..."
-    if len(needles) == len(_POSTFIX):
-        # Postfix lines only (the usual case): one split, and for each line the needles
-        # tested with `in` (C), the most frequent first; a line without any costs nine
-        # short searches, far less than nine passes over the block or one regex search.
-        yield from _postfix_lines(block)
-        return
-    if lines is None:
-        lines = block.count("\n")
-    if block.count("status=") * 3 > lines:
-        # Most lines hold a needle (a log full of deliveries and deferrals): one regex
-        # search per line costs less than finding each needle's lines one by one.
-        search = _any_of(tuple(needles))
-        yield from filter(search, block.split("\n"))
-        return
-    for needle in needles:
-        pos = find(needle)
-        while pos >= 0:
-            start = rfind("\n", 0, pos) + 1
-            starts.add(start)
-            end = find("\n", pos)
-            if end < 0:
+def interesting_lines(block: str, lines: int | None = None) -> list[str]:
+    """The lines of block (complete lines, '\\n'-separated) that may give an event, in
+    order. lines: the block's line count, when the caller has it (unused: kept for the
+    callers' one signature)."""
+    needles_of: dict[str, tuple[str, ...]] = {}
+    kept: list[str] = []
+    for line in block.split("\n"):
+        if _STATUS in line:
+            kept.append(line)
+            continue
+        daemon = postfix_daemon(line)
+        if daemon is None:
+            if _other_line_wanted(line):
+                kept.append(line)
+            continue
+        needles = needles_of.get(daemon)
+        if needles is None:
+            needles = needles_of[daemon] = postfix_needles(daemon)
+        for needle in needles:
+            if needle in line:
+                kept.append(line)
                 break
-            pos = find(needle, end)
-    for start in sorted(starts):
-        end = find("\n", start)
-        yield block[start:] if end < 0 else block[start:end]
+    return kept
 
 
-def _postfix_lines(block: str) -> list[str]:
-    n1, n2, n3, n4, n5, n6, n7, n8, n9 = _POSTFIX
-    return [
-        line
-        for line in block.split("\n")
-        if n1 in line or n2 in line or n3 in line or n4 in line or n5 in line
-        or n6 in line or n7 in line or n8 in line or n9 in line
-    ]  # fmt: skip
-
-
-@lru_cache(maxsize=16)
-def _any_of(needles: tuple[str, ...]) -> Callable[[str], re.Match[str] | None]:
-    return re.compile("|".join(re.escape(n) for n in needles)).search
-
-
-def count_log_lines(block: str) -> int:
-    """How many lines of block start like a log line (a month name or a digit)."""
-    head = block[:3]
-    first = 1 if head in MONTHS or "0" <= head[:1] <= "9" else 0
-    lines = block.count("\n")
-    # The usual case, one count: every line starts like the first (same month/year).
-    if first and block.count("\n" + (head if head in MONTHS else head[:1])) + 1 >= lines:
-        return lines
-    return first + sum(block.count(s) for s in _STARTS)
+def _other_line_wanted(line: str) -> bool:
+    """May a line parse_line does not hand straight to the Postfix parser give an event?"""
+    if not line:
+        return False
+    for needle in _POSTFIX:
+        if needle in line:
+            return True
+    if line[10:11] == " " and line[4:5] == "-":  # Exim's main log: "2026-11-27 10:00:00 "
+        for needle in _EXIM:
+            if needle in line:
+                return True
+    for names, needles in _OTHERS:
+        if any(name in line for name in names):
+            for needle in needles:
+                if needle in line:
+                    return True
+    return False

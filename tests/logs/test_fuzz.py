@@ -6,7 +6,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from smtpdoctor.logs.aggregate import Aggregator
-from smtpdoctor.logs.parser import parse_line
+from smtpdoctor.logs.parser import parse_line, postfix_daemon
 from smtpdoctor.logs.scan import interesting_lines
 from smtpdoctor.logs.timestamps import StampParser, parse_since
 
@@ -32,6 +32,14 @@ FRAGMENTS = st.sampled_from(
         "0123456789abcdef: to=<a@b.c>, ", "RemoteError (", ": Cannot send message for ",
         ": removed", "SSL_connect error to h[1.2.3.4]:25: timeout", "Name service error ",
         "name=x type=A: Host not found", "[", "]", ":", " ", "\x00", "\ufffd", "é",
+        # Postfix per-attempt lines after a queue ID, and other daemons' headers.
+        "A0F7BE2AA5: ", "host h[1.2.3.4] ", "refused to talk to me: 554 ",
+        "SASL authentication failed; ", "certificate verification failed for ",
+        "Server certificate not verified", "Nov 27 23:10:01 mx postfix/qmgr[6]: ",
+        "Nov 27 23:10:01 mx postfix-out/smtp[7]: ", "Nov 27 23:10:01 mx postfix/cleanup[8]: ",
+        "Nov 27 23:10:01 mx mail.info postfix/smtp[9]: ", "mail system is down",
+        "<22>1 2026-11-27T23:10:01Z mx postfix/smtp 10 - - ", "authenticator failed H=",
+        "Nov 27 23:10:01 mx sm-mta[11]: ", "Nov 27 23:10:01 mx exim[12]: ",
     ]
 )  # fmt: skip
 LINES = st.one_of(
@@ -67,6 +75,16 @@ def test_prefilter_never_drops_an_event(line: str) -> None:
     line = line.replace("\n", " ").replace("\r", " ")
     if parse_line(line) is not None:
         assert line in list(interesting_lines(line + "\n"))
+
+
+@settings(max_examples=1500, deadline=None)
+@given(LINES)
+def test_a_line_routed_to_postfix_gives_only_postfix_events(line: str) -> None:
+    # The scanner trusts postfix_daemon to route a line as parse_line does.
+    line = line.replace("\n", " ").replace("\r", " ")
+    event = parse_line(line)
+    if postfix_daemon(line) is not None and event is not None:
+        assert event.mta == "postfix"
 
 
 @settings(max_examples=200, deadline=None)

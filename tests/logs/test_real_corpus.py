@@ -17,7 +17,11 @@ from pathlib import Path
 
 import pytest
 
+from smtpdoctor.catalogue import CauseCode
+from smtpdoctor.logs.aggregate import Aggregator
+from smtpdoctor.logs.api import analyze, reference_time
 from smtpdoctor.logs.parser import parse_line
+from smtpdoctor.logs.scan import interesting_lines
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 TARGET = 0.95
@@ -114,3 +118,29 @@ def test_no_healthy_or_unrelated_line_is_named_as_a_fault() -> None:
         (r.file, r.number, _got(r)) for r in ROWS if r.cause == "-" and _got(r)[0] != "-"
     ]
     assert false_alarms == []
+
+
+@pytest.mark.parametrize("name", sorted(p.name for p in (DATA / "logs").iterdir()))
+def test_reading_a_whole_file_keeps_every_line_that_gives_an_event(name: str) -> None:
+    # The block scanner hands on whole files: a line it skips never reaches the parser
+    # (Postfix's per-attempt `host H said:`, `refused to talk to me` and SASL lines and
+    # Exim's authenticator lines once were skipped, so `smtpdoctor logs` lost them).
+    lines = (DATA / "logs" / name).read_text().splitlines()
+    kept = set(interesting_lines("\n".join(lines) + "\n"))
+    dropped = [ln for ln in lines if parse_line(ln) is not None and ln not in kept]
+    assert dropped == []
+
+
+def test_the_report_of_a_whole_file_has_the_groups_of_its_lines() -> None:
+    # The same groups as the events of every line folded one by one, bypassing the
+    # scanner: the per-attempt lines (rate limiting, SASL, refused to talk) included.
+    path = DATA / "logs" / "postfix-grok-patterns.log"
+    one_by_one = Aggregator()
+    one_by_one.set_stamp_reference(reference_time(path))
+    for event in map(parse_line, path.read_text().splitlines()):
+        if event is not None:
+            one_by_one.feed_event(event)
+    report = analyze([path], parallel=False)
+    assert report.groups == one_by_one.report().groups
+    causes = {g.cause for g in report.groups}
+    assert {CauseCode.RATE_LIMITED, CauseCode.AUTH_FAILED, CauseCode.GREYLISTED} <= causes
