@@ -22,12 +22,6 @@ from smtpdoctor.logs.syslog import SyslogLine
 from smtpdoctor.phases import Phase
 from smtpdoctor.replies import classify_reply
 
-_DELIVERY = re.compile(
-    r"(?P<qid>[0-9A-Za-z]+): to=<?(?P<to>[^>,]*)>?,(?: orig_to=<?[^>,]*>?,)?"
-    r" relay=(?P<relay>[^,]*),(?: conn_use=\d+,)? delay=(?P<delay>[\d.]+),"
-    r"(?: delays=(?P<delays>[\d.]+/[\d.]+/[\d.]+/[\d.]+),)?"
-    r"(?: dsn=(?P<dsn>[\d.]+),)? status=(?P<status>\w+)(?: \((?P<reason>.*)\))?"
-)
 _EXPIRED = re.compile(r"(?P<qid>[0-9A-Za-z]+): from=<[^>]*>, status=expired")
 _HOST = re.compile(r"(?P<host>[^\s\[]+)\[(?P<ip>[^\]]*)\](?::(?P<port>\d+))?")
 _IN_REPLY = re.compile(r"\(in reply to (?P<what>.+?) command\)")
@@ -211,13 +205,21 @@ def _unquoted_cause(reason: str, dsn: str, status: Status) -> CauseCode | None:
     return cause
 
 
+# A NamedTuple's own __new__ is Python code (keywords, defaults): the events built on
+# every status line skip it.
+_new_event = tuple.__new__
+# The fields of a status line: queue ID, recipient, relay, delay, delays or None, dsn
+# or None, status word, reason (the text in parentheses) or None.
+StatusFields = tuple[str, str, str, float, "Delays | None", str | None, str, str | None]
+
+
 def parse_delivery(line: str, at: int, stamp: str, pid: str) -> LogEvent | None:
     """The `QUEUEID: to=<...>, relay=..., status=...` line whose message starts at
     offset `at` of line (or qmgr's `status=expired`); stamp and pid from its header.
 
-    Matched in place (no copy of the message): this runs once per status line."""
-    m = _DELIVERY.match(line, at)
-    if m is None:
+    Read in place (no copy of the message): this runs once per status line."""
+    fields = status_fields(line, at)
+    if fields is None:
         e = _EXPIRED.match(line, at)
         if e is None:
             return None
@@ -233,14 +235,16 @@ def parse_delivery(line: str, at: int, stamp: str, pid: str) -> LogEvent | None:
             raw=line,
             pid=pid,
         )
-    qid, to, relay_field, delay, delays_text, dsn, status_word, reason = m.groups()
+    qid, to, relay_field, delay, delays, dsn, status_word, reason = fields
     status = _STATUSES.get(status_word, Status.NONE)
     relay = relay_field if relay_field != "none" else ""
-    delays = None if delays_text is None else (_DELAYS.get(delays_text) or _delays(delays_text))
     if status is Status.SENT:
-        return LogEvent(
-            EventKind.DELIVERY, "postfix", stamp, qid, status, None, None, domain_of(to),
-            relay, float(delay), delays, dsn or "", reason or "", line, pid,
+        return _new_event(
+            LogEvent,
+            (
+                EventKind.DELIVERY, "postfix", stamp, qid, status, None, None, domain_of(to),
+                relay, delay, delays, dsn or "", reason or "", line, pid,
+            ),
         )  # fmt: skip
     reason = reason or ""
     cause, phase, reason_relay = classify_reason(reason)
@@ -252,23 +256,150 @@ def parse_delivery(line: str, at: int, stamp: str, pid: str) -> LogEvent | None:
         cause = _unquoted_cause(reason, dsn or "", status)
     if cause is None and status is Status.BOUNCED:
         cause = CauseCode.REJECTED
-    return LogEvent(
-        EventKind.DELIVERY, "postfix", stamp, qid, status, cause, phase, domain_of(to),
-        relay, float(delay), delays, dsn or "", reason, line, pid,
+    return _new_event(
+        LogEvent,
+        (
+            EventKind.DELIVERY, "postfix", stamp, qid, status, cause, phase, domain_of(to),
+            relay, delay, delays, dsn or "", reason, line, pid,
+        ),
     )  # fmt: skip
+
+
+def status_fields(line: str, at: int) -> StatusFields | None:
+    """The fields of the status line whose message starts at offset at:
+
+        QUEUEID: to=<RCPT>, [orig_to=<RCPT>,] relay=RELAY, [conn_use=N,] delay=D,
+        [delays=A/B/C/D,] [dsn=X.Y.Z,] status=WORD[ (REASON)]
+
+    None when the text is not that. Read with str.find (C) in place: a regular
+    expression over the same grammar cost three times as much, on every status line."""
+    colon = line.find(": to=", at)
+    qid = line[at:colon]
+    if colon <= at or not (qid.isascii() and qid.isalnum()):
+        return None
+    pos, to = _address(line, colon + 5)
+    if pos > 0 and _at(line, " orig_to=", pos):
+        pos = _address(line, pos + 9)[0]
+    pos, relay = _field(line, pos, " relay=")
+    pos, conn_use = _field(line, pos, " conn_use=", optional=True)
+    pos, delay_text = _field(line, pos, " delay=")
+    pos, delays_text = _field(line, pos, " delays=", optional=True)
+    pos, dsn = _field(line, pos, " dsn=", optional=True)
+    if pos < 0 or not _at(line, " status=", pos):
+        return None
+    delay = _NUMBERS.get(delay_text or "") or _number(delay_text or "")
+    delays = None if delays_text is None else _DELAYS.get(delays_text) or _delays(delays_text)
+    if (
+        delay is None
+        or (delays is None and delays_text is not None)
+        or (conn_use is not None and not conn_use.isdecimal())
+        or (dsn is not None and dsn not in _DSNS and not _dotted(dsn))
+    ):
+        return None
+    pos += 8
+    end = _word_end(line, pos)
+    if end == pos:
+        return None
+    reason: str | None = None
+    if _at(line, " (", end):
+        stop = line.find("\n", end)  # a reason is one line (as `.` in a regex)
+        close = line.rfind(")", end + 2, stop if stop >= 0 else len(line))
+        if close >= 0:
+            reason = line[end + 2 : close]
+    return qid, to, relay or "", delay, delays, dsn, line[pos:end], reason
+
+
+def _field(line: str, pos: int, name: str, optional: bool = False) -> tuple[int, str | None]:
+    """`NAME=VALUE,` at pos: (the offset after the comma, VALUE); (pos, None) when an
+    optional field is not there, (-1, None) when a field cannot be read."""
+    if pos < 0 or not _at(line, name, pos):
+        return (pos, None) if optional and pos >= 0 else (-1, None)
+    start = pos + len(name)
+    comma = line.find(",", start)
+    if comma < 0:
+        return -1, None
+    return comma + 1, line[start:comma]
+
+
+def _at(line: str, text: str, pos: int) -> bool:
+    """Does text start at offset pos of line? (line.startswith(text, pos) parses its
+    arguments from a format string on every call: five times the cost.)"""
+    return line.find(text, pos, pos + len(text)) == pos
+
+
+def _dotted(text: str) -> bool:
+    """Digits and dots only, at least one character (a dsn= code)."""
+    if not text or not (text.replace(".", "").isdecimal() or not text.strip(".")):
+        return False
+    if len(_DSNS) < 4096:
+        _DSNS.add(text)  # the few dsn= codes come back on every line
+    return True
+
+
+# dsn= codes and delay= texts already read (a log repeats a few): one lookup each.
+_DSNS: set[str] = set()
+_NUMBERS: dict[str, float] = {}
+
+
+def _address(line: str, pos: int) -> tuple[int, str]:
+    """`<ADDRESS>,` or `ADDRESS,` at pos: (the offset after the comma, ADDRESS), or
+    (-1, '') when it is not there."""
+    if _at(line, "<", pos):
+        pos += 1
+    gt = line.find(">", pos)
+    comma = line.find(",", pos)
+    if comma < 0:
+        return -1, ""
+    end = gt if 0 <= gt < comma else comma
+    after = end + 1 if end == gt else end
+    if not _at(line, ",", after):
+        return -1, ""
+    return after + 1, line[pos:end]
+
+
+def _number(text: str) -> float | None:
+    """Digits with at most one dot ('12', '0.57', '.5') as a float; None for others."""
+    whole, _, fraction = text.partition(".")
+    if not (whole or fraction) or not (whole.isdecimal() or not whole):
+        return None
+    if fraction and not fraction.isdecimal():
+        return None
+    number = float(text)
+    if len(_NUMBERS) >= 65536:
+        _NUMBERS.clear()
+    _NUMBERS[text] = number
+    return number
+
+
+def _word_end(line: str, pos: int) -> int:
+    """Where the run of word characters (letters, digits, '_') starting at pos ends."""
+    space = line.find(" ", pos)
+    word = line[pos:space] if space >= 0 else line[pos:]
+    if word.isalnum():
+        return pos + len(word)
+    end = pos
+    while end < len(line) and (line[end].isalnum() or line[end] == "_"):
+        end += 1
+    return end
 
 
 _DELAYS: dict[str, Delays] = {}
 
 
-def _delays(text: str) -> Delays:
-    """`delays=a/b/c/d` (the same few texts come back on a log full of retries)."""
+def _delays(text: str) -> Delays | None:
+    """`delays=a/b/c/d` (the same few texts come back on a log full of retries); None
+    when the text is not four numbers."""
     got = _DELAYS.get(text)
     if got is None:
-        a, b, c, d = text.split("/")
+        parts = [_NUMBERS.get(part) or _number(part) for part in text.split("/")]
+        if len(parts) != 4:
+            return None
+        a, b, c, d = parts
+        if a is None or b is None or c is None or d is None:
+            return None
         if len(_DELAYS) >= 65536:
             _DELAYS.clear()
-        got = _DELAYS[text] = Delays(float(a), float(b), float(c), float(d))
+        got = _DELAYS[text] = Delays(a, b, c, d)
     return got
 
 
