@@ -57,6 +57,9 @@ class _Group:
     last: datetime | None = None
     sample: str = ""
     mta: str = ""
+    # The stamps first and last were read from (a byte range's worker sends these).
+    first_stamp: str = ""
+    last_stamp: str = ""
 
 
 @dataclass
@@ -109,6 +112,7 @@ class Aggregator:
         self._delay_max = 0.0
         self._first: datetime | None = None
         self._last: datetime | None = None
+        self._first_stamp = self._last_stamp = ""  # what _first and _last were read from
         self._mtas: set[str] = set()
         self._families = FamilyTracker()
         self._domain_failure: dict[str, Failure] = {}
@@ -230,9 +234,11 @@ class Aggregator:
             first = self._first
             if first is None or when < first:
                 self._first = when
+                self._first_stamp = stamp
             last = self._last
             if last is None or when > last:
                 self._last = when
+                self._last_stamp = stamp
         self.totals["parsed"] += 1
         self._mtas.add(ev.mta)
         kind = ev.kind
@@ -325,7 +331,7 @@ class Aggregator:
         if status is Status.SENT:
             totals["deliveries"] += 1
             if ev.relay:
-                self._families.delivered(ev.relay, when)
+                self._families.delivered(ev.relay, when, ev.stamp)
             if ev.delay is not None and ev.delay >= self.delayed_after:
                 totals["delayed"] += 1
                 self._add_delays(ev)
@@ -404,9 +410,11 @@ class Aggregator:
             first = group.first
             if first is None or when < first:
                 group.first = when
+                group.first_stamp = ev.stamp
             last = group.last
             if last is None or when > last:
                 group.last = when
+                group.last_stamp = ev.stamp
             if hour is _ABSENT:
                 hour = (self._whens.get(ev.stamp) or self._when(ev.stamp))[1]
             if hour is not None:

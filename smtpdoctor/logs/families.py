@@ -95,22 +95,26 @@ class FamilyTracker:
             t = self._hosts[host] = _Tally()
         return t
 
-    def delivered(self, relay: str, when: datetime | None) -> None:
-        """A message went out through relay (`host[ip]:port`)."""
+    def delivered(self, relay: str, when: datetime | None, stamp: str = "") -> None:
+        """A message went out through relay (`host[ip]:port`) at when (read from
+        stamp: kept beside the first and last time, for a byte range's worker)."""
         entry = self._delivered.get(relay)
         if entry is None:
             if len(self._delivered) >= MAX_HOSTS * MAX_ADDRESSES:
                 return
-            entry = self._delivered[relay] = [0, when, when]
+            entry = self._delivered[relay] = [0, when, when, stamp, stamp]
         entry[0] += 1
         if when is not None:
             if entry[1] is None or when < entry[1]:
                 entry[1] = when
+                entry[3] = stamp
             if entry[2] is None or when > entry[2]:
                 entry[2] = when
+                entry[4] = stamp
 
     def delivered_items(self) -> list[tuple[str, list[Any]]]:
-        """Deliveries per relay not yet folded, in order of first delivery."""
+        """Deliveries per relay not yet folded, in order of first delivery: count,
+        first and last time, and the stamps these were read from."""
         return list(self._delivered.items())
 
     def merge_delivered(self, items: list[tuple[str, list[Any]]], cap: int) -> None:
@@ -123,7 +127,7 @@ class FamilyTracker:
             if entry is None:
                 if len(table) >= cap:
                     continue
-                table[relay] = [count, first, last]
+                table[relay] = [count, first, last, "", ""]
                 continue
             entry[0] += count
             if first is not None and (entry[1] is None or first < entry[1]):
@@ -140,7 +144,7 @@ class FamilyTracker:
             return
         folded = [r for r in self._delivered if r[: r.find("[")] in failing]
         for relay in folded:
-            count, first, last = self._delivered.pop(relay)
+            count, first, last, _, _ = self._delivered.pop(relay)
             self._count_delivery(relay, first, last, count)
 
     def _count_delivery(

@@ -43,7 +43,8 @@ SAMPLES_PER_CLASS = 16  # "(other)" group samples shipped per cause/phase/direct
 _NOTE, _REMOVED, _FAMILY = 0, 1, 2
 # A time as sent back: the stamp text it was parsed from (a str pickles several times
 # faster than a datetime, and the parent's stamp cache turns it back into the same
-# datetime), or the datetime itself where no stamp is known.
+# datetime), or the datetime itself where no stamp is known. The fold keeps the stamp
+# beside every first/last time it keeps, so none has to be looked up afterwards.
 Moment = str | datetime | None
 
 
@@ -104,20 +105,6 @@ class RangeFold(Aggregator):
         self.tls_popped: set[str] = set()
         self.tls_puts = 0
         self.max_held = 0
-        # (time, its UTC offset) -> a stamp that gave it, so times go back as stamps;
-        # built from the stamp cache when first needed (the export, at the end).
-        self._stamp_of: dict[tuple[datetime, Any], str] | None = None
-
-    def _moment(self, when: datetime | None) -> Moment:
-        if when is None:
-            return None
-        if self._stamp_of is None:
-            self._stamp_of = {}
-            for stamp, (at, _) in self._whens.items():
-                if at is not None:
-                    self._stamp_of.setdefault((at, at.utcoffset()), stamp)
-        # A time whose stamp left the (capped) cache goes as the datetime itself.
-        return self._stamp_of.get((when, when.utcoffset()), when)
 
     def _note_message(self, ev: LogEvent, when: datetime | None) -> None:
         if self.joins is not None:
@@ -181,7 +168,6 @@ class RangeFold(Aggregator):
     def export(self, max_groups: int, parent_full: bool) -> RangePart:
         """The state to merge; group samples only where the parent may need them."""
         groups: list[tuple[Any, ...]] = []
-        moment = self._moment
         per_class: dict[tuple[Any, ...], int] = {}
         overflowed: set[tuple[Any, ...]] = set()
         for i, (key, g) in enumerate(self._groups.items()):
@@ -201,8 +187,8 @@ class RangeFold(Aggregator):
             if i >= max_groups:
                 overflowed.add(klass)
             groups.append(
-                (ci, pi, dest, relay, direction, g.count, moment(g.first), moment(g.last),
-                 g.sample if ship else None, g.mta)
+                (ci, pi, dest, relay, direction, g.count, _stamp(g.first, g.first_stamp),
+                 _stamp(g.last, g.last_stamp), g.sample if ship else None, g.mta)
             )  # fmt: skip
         joins, quick = (None, []) if self.joins is None else self.joins.export()
         return RangePart(
@@ -212,12 +198,14 @@ class RangeFold(Aggregator):
             delay_sums=self._delay_sums,
             delay_n=self._delay_n,
             delay_max=self._delay_max,
-            first=self._moment(self._first),
-            last=self._moment(self._last),
+            first=_stamp(self._first, self._first_stamp),
+            last=_stamp(self._last, self._last_stamp),
             mtas=self._mtas,
             delivered=[
-                (relay, [n, moment(first), moment(last)])
-                for relay, (n, first, last) in self._families.delivered_items()
+                (relay, [n, _stamp(first, first_stamp), _stamp(last, last_stamp)])
+                for relay, (n, first, last, first_stamp, last_stamp) in (
+                    self._families.delivered_items()
+                )
             ],
             held=self._held_by_pid,
             tls=self._tls_by_pid,
@@ -230,6 +218,11 @@ class RangeFold(Aggregator):
             joins=joins,
             quick=quick,
         )
+
+
+def _stamp(when: datetime | None, stamp: str) -> Moment:
+    """A time as sent back: the stamp it was read from (None: no time)."""
+    return None if when is None else stamp or when
 
 
 def group_keys(agg: Aggregator) -> list[tuple[Any, ...]]:

@@ -82,7 +82,14 @@ def _connect_cause(rest: str) -> tuple[CauseCode | None, Phase | None]:
 # <address>. Patterns that start with a literal: the regex engine skips to it fast.
 _BRACKETS = re.compile(r"\[[^\]\s]*\]")
 _ANGLES = re.compile(r"<[^<>\s]*>")
-_PORT = re.compile(r"[:0-9]*")
+_PORT_CHARS = frozenset(":0123456789")
+
+
+def _port_end(text: str, pos: int) -> int:
+    """Where the run of ':' and digits (a `:25` after a host[address]) at pos ends."""
+    while pos < len(text) and text[pos] in _PORT_CHARS:
+        pos += 1
+    return pos
 
 
 def _split_host(reason: str) -> tuple[str, str]:
@@ -96,7 +103,7 @@ def _split_host(reason: str) -> tuple[str, str]:
         if e < 0:
             return reason, ""
         start = reason.rfind(" ", 0, b) + 1
-        end = _PORT.match(reason, e + 1).end()  # type: ignore[union-attr]  # always matches
+        end = _port_end(reason, e + 1)
         relay = reason[start:end].rstrip(":")
         if relay[:1] in "([" and start == b:
             relay = ""  # "[192.0.2.1] Our system ..." is not a relay
