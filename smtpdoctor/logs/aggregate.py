@@ -514,6 +514,11 @@ class Aggregator:
         delay = msg.delay
         if delay is None and msg.first is not None and msg.last is not None:
             delay = (msg.last - msg.first).total_seconds()
+        self._seq += 1
+        worst = self._worst
+        full = len(worst) >= self.keep_worst
+        if full and (not worst or (delay or 0.0) < worst[0][0]):
+            return  # heappushpop would hand it straight back: no trace to build
         trace = MessageTrace(
             qid,
             msg.attempts,
@@ -524,12 +529,11 @@ class Aggregator:
             msg.first,
             msg.last,
         )
-        self._seq += 1
         item = (delay or 0.0, self._seq, trace)
-        if len(self._worst) < self.keep_worst:
-            heapq.heappush(self._worst, item)
+        if full:
+            heapq.heappushpop(worst, item)
         else:
-            heapq.heappushpop(self._worst, item)
+            heapq.heappush(worst, item)
 
     # -- output ------------------------------------------------------------------------
 
