@@ -366,16 +366,30 @@ def _address(line: str, pos: int) -> tuple[int, str]:
 
 def _number(text: str) -> float | None:
     """Digits with at most one dot ('12', '0.57', '.5') as a float; None for others."""
+    number: float | None
+    if text and not text.strip(_ASCII_NUMBER) and text.count(".") <= 1 and text != ".":
+        number = float(text)  # the usual case: ASCII digits, at most one dot
+    else:
+        number = _unicode_number(text)
+        if number is None:
+            return None
+    if len(_NUMBERS) >= 65536:
+        _NUMBERS.clear()
+    _NUMBERS[text] = number
+    return number
+
+
+_ASCII_NUMBER = "0123456789."
+
+
+def _unicode_number(text: str) -> float | None:
+    """_number for any decimal digits (Arabic-Indic ones too, as a regex's \\d)."""
     whole, _, fraction = text.partition(".")
     if not (whole or fraction) or not (whole.isdecimal() or not whole):
         return None
     if fraction and not fraction.isdecimal():
         return None
-    number = float(text)
-    if len(_NUMBERS) >= 65536:
-        _NUMBERS.clear()
-    _NUMBERS[text] = number
-    return number
+    return float(text)
 
 
 def _word_end(line: str, pos: int) -> int:
@@ -406,7 +420,7 @@ def _delays(text: str) -> Delays | None:
             return None
         if len(_DELAYS) >= 65536:
             _DELAYS.clear()
-        got = _DELAYS[text] = Delays(a, b, c, d)
+        got = _DELAYS[text] = _new_event(Delays, (a, b, c, d))
     return got
 
 
