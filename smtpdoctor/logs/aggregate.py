@@ -159,7 +159,7 @@ class Aggregator:
         self.totals["lines"] += lines
         parse = parse_line
         feed_event = self.feed_event
-        for line in interesting_lines(block, lines):
+        for line in interesting_lines(block):
             try:
                 event = parse(line)
             except Exception:  # a parser bug must not lose the whole run

@@ -171,8 +171,8 @@ def _parse_range(
     cov = CoverageCounter()
     events: list[LogEvent] = []
     for block in line_blocks(_chunks(path, start, end), cov):
-        lines = cov.count_block(block)
-        for line in interesting_lines(block, lines):
+        cov.count_block(block)
+        for line in interesting_lines(block):
             try:
                 ev = parse_line(line)
             except Exception:  # a parser bug must not lose the whole run

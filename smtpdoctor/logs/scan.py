@@ -54,10 +54,9 @@ _OTHERS: tuple[tuple[tuple[str, ...], tuple[str, ...]], ...] = (
 )
 
 
-def interesting_lines(block: str, lines: int | None = None) -> list[str]:
+def interesting_lines(block: str) -> list[str]:
     """The lines of block (complete lines, '\\n'-separated) that may give an event, in
-    order. lines: the block's line count, when the caller has it (unused: kept for the
-    callers' one signature)."""
+    order."""
     needles_of: dict[str, tuple[str, ...]] = {}
     kept: list[str] = []
     for line in block.split("\n"):
