@@ -17,6 +17,7 @@ from smtpdoctor.logs.model import Insight
 
 MAX_HOSTS = 4096
 MAX_ADDRESSES = 8
+MAX_DELIVERY_HOSTS = 2 * MAX_HOSTS  # hosts whose deliveries wait for an IPv6 failure
 # IPv4 successes and IPv6 failures count as "the same period" when their time
 # ranges overlap or lie at most this far apart.
 PERIOD_SLACK = timedelta(hours=1)
@@ -80,13 +81,28 @@ def _named(host: str, ip: str) -> bool:
     return bool(host) and bool(ip) and host not in ("unknown", ip)
 
 
+# relay -> (host, or '' when it is not named; address; is IPv6): deliveries name the
+# same few relays again and again.
+_RELAYS: dict[str, tuple[str, str, bool]] = {}
+
+
+def _relay_parts(relay: str) -> tuple[str, str, bool]:
+    host, ip, _ = split_relay(relay)
+    parts = (host if _named(host, ip) else "", ip, ":" in ip)
+    if len(_RELAYS) >= 65536:
+        _RELAYS.clear()
+    _RELAYS[relay] = parts
+    return parts
+
+
 class FamilyTracker:
     """Bounded per-host counters, fed by the aggregator."""
 
     def __init__(self) -> None:
         self._hosts: dict[str, _Tally] = {}
-        # Deliveries come on most lines of a busy log: they are counted per raw relay
-        # string (one dict lookup) and split into host and address only in snapshot().
+        # Deliveries not yet folded into a tally, per relay host name (an address
+        # literal or "unknown" is not a host): [IPv4 count, IPv6 count, first and last
+        # IPv4 time, the stamps those were read from, the first IPv4 addresses].
         self._delivered: dict[str, list[Any]] = {}
 
     def _tally(self, host: str) -> _Tally | None:
@@ -98,74 +114,85 @@ class FamilyTracker:
     def delivered(self, relay: str, when: datetime | None, stamp: str = "") -> None:
         """A message went out through relay (`host[ip]:port`) at when (read from
         stamp: kept beside the first and last time, for a byte range's worker)."""
-        entry = self._delivered.get(relay)
+        parts = _RELAYS.get(relay)
+        if parts is None:
+            parts = _relay_parts(relay)
+        host, ip, v6 = parts
+        if not host:
+            return
+        entry = self._delivered.get(host)
         if entry is None:
-            if len(self._delivered) >= MAX_HOSTS * MAX_ADDRESSES:
+            if len(self._delivered) >= MAX_DELIVERY_HOSTS:
                 return
-            entry = self._delivered[relay] = [0, when, when, stamp, stamp]
+            entry = self._delivered[host] = [0, 0, None, None, "", "", []]
+        if v6:
+            entry[1] += 1
+            return
         entry[0] += 1
+        addresses = entry[6]
+        if len(addresses) < MAX_ADDRESSES and ip not in addresses:
+            addresses.append(ip)
         if when is not None:
-            if entry[1] is None or when < entry[1]:
-                entry[1] = when
-                entry[3] = stamp
-            if entry[2] is None or when > entry[2]:
+            if entry[2] is None or when < entry[2]:
                 entry[2] = when
                 entry[4] = stamp
+            if entry[3] is None or when > entry[3]:
+                entry[3] = when
+                entry[5] = stamp
 
     def delivered_items(self) -> list[tuple[str, list[Any]]]:
-        """Deliveries per relay not yet folded, in order of first delivery: count,
-        first and last time, and the stamps these were read from."""
+        """Deliveries per relay host not yet folded, in order of first delivery: IPv4
+        and IPv6 counts, first and last IPv4 time, the stamps these were read from,
+        the first IPv4 addresses."""
         return list(self._delivered.items())
 
-    def merge_delivered(self, items: list[tuple[str, list[Any]]], cap: int) -> None:
+    def merge_delivered(self, items: list[tuple[str, list[Any]]]) -> None:
         """Add another tracker's delivered_items() (the deliveries that came after
-        this tracker's): new relays are admitted in order while there is room, as if
-        each delivery had come through delivered()."""
+        this tracker's; times as datetimes): new hosts are admitted in order while
+        there is room, as if each delivery had come through delivered()."""
         table = self._delivered
-        for relay, (count, first, last) in items:
-            entry = table.get(relay)
+        for host, (v4, v6, first, last, _, _, addresses) in items:
+            entry = table.get(host)
             if entry is None:
-                if len(table) >= cap:
+                if len(table) >= MAX_DELIVERY_HOSTS:
                     continue
-                table[relay] = [count, first, last, "", ""]
+                table[host] = [v4, v6, first, last, "", "", list(addresses)]
                 continue
-            entry[0] += count
-            if first is not None and (entry[1] is None or first < entry[1]):
-                entry[1] = first
-            if last is not None and (entry[2] is None or last > entry[2]):
-                entry[2] = last
+            entry[0] += v4
+            entry[1] += v6
+            if first is not None and (entry[2] is None or first < entry[2]):
+                entry[2] = first
+            if last is not None and (entry[3] is None or last > entry[3]):
+                entry[3] = last
+            mine = entry[6]
+            for ip in addresses:
+                if len(mine) >= MAX_ADDRESSES:
+                    break
+                if ip not in mine:
+                    mine.append(ip)
 
     def _fold_deliveries(self) -> None:
         # Only hosts with an IPv6 failure are reported, so only their deliveries are
-        # split and tallied (on most logs: none at all).
-        # The others wait (bounded) in case their IPv6 fails later: --follow asks again.
-        failing = {host for host, t in self._hosts.items() if t.v6_failed}
-        if not failing:
-            return
-        folded = [r for r in self._delivered if r[: r.find("[")] in failing]
-        for relay in folded:
-            count, first, last, _, _ = self._delivered.pop(relay)
-            self._count_delivery(relay, first, last, count)
-
-    def _count_delivery(
-        self, relay: str, first: datetime | None, last: datetime | None, count: int
-    ) -> None:
-        host, ip, _ = split_relay(relay)
-        if not _named(host, ip):
-            return
-        t = self._tally(host)
-        if t is None:
-            return
-        if ":" in ip:
-            t.v6_ok += count
-            return
-        t.v4_ok += count
-        if len(t.v4_addrs) < MAX_ADDRESSES:
-            t.v4_addrs[ip] = None
-        if first is not None and (t.v4_first is None or first < t.v4_first):
-            t.v4_first = first
-        if last is not None and (t.v4_last is None or last > t.v4_last):
-            t.v4_last = last
+        # tallied (on most logs: none at all). The others wait (bounded) in case their
+        # IPv6 fails later: --follow asks again.
+        failing = [host for host, t in self._hosts.items() if t.v6_failed]
+        for host in failing:
+            entry = self._delivered.pop(host, None)
+            t = self._hosts[host]
+            if entry is None:
+                continue
+            v4, v6, first, last, _, _, addresses = entry
+            t.v6_ok += v6
+            if not v4:
+                continue
+            t.v4_ok += v4
+            for ip in addresses:
+                if len(t.v4_addrs) < MAX_ADDRESSES:
+                    t.v4_addrs[ip] = None
+            if first is not None and (t.v4_first is None or first < t.v4_first):
+                t.v4_first = first
+            if last is not None and (t.v4_last is None or last > t.v4_last):
+                t.v4_last = last
 
     def failed(
         self, relay: str, cause: CauseCode, when: datetime | None, destination: str, mta: str

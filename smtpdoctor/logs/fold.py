@@ -35,7 +35,6 @@ from smtpdoctor.logs.codec import (
     STATUSES,
 )
 from smtpdoctor.logs.events import LogEvent
-from smtpdoctor.logs.families import MAX_ADDRESSES, MAX_HOSTS
 from smtpdoctor.logs.joins import JoinRecord, RangeJoins, apply_joins, apply_quick, fits
 
 MAX_HELD = 4096  # the Aggregator's caps on held per-attempt lines and TLS details
@@ -202,8 +201,8 @@ class RangeFold(Aggregator):
             last=_stamp(self._last, self._last_stamp),
             mtas=self._mtas,
             delivered=[
-                (relay, [n, _stamp(first, first_stamp), _stamp(last, last_stamp)])
-                for relay, (n, first, last, first_stamp, last_stamp) in (
+                (host, [v4, v6, _stamp(first, first_stamp), _stamp(last, last_stamp), ips])
+                for host, (v4, v6, first, last, first_stamp, last_stamp, ips) in (
                     self._families.delivered_items()
                 )
             ],
@@ -304,8 +303,10 @@ def merge_part(agg: Aggregator, part: RangePart) -> bool:  # noqa: PLR0911, PLR0
         agg._last = last
     agg._mtas |= part.mtas
     agg._families.merge_delivered(
-        [(relay, [n, at(first), at(last)]) for relay, (n, first, last) in part.delivered],
-        MAX_HOSTS * MAX_ADDRESSES,
+        [
+            (host, [v4, v6, at(first), at(last), "", "", ips])
+            for host, (v4, v6, first, last, ips) in part.delivered
+        ]
     )
     for pid_key, evs in part.held.items():
         mine = held.get(pid_key)

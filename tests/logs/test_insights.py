@@ -111,3 +111,41 @@ def test_exim_retry_wait_of_an_unseen_message_takes_the_domains_cause() -> None:
     )  # fmt: skip
     assert group.relay == "mx.b.example[192.0.2.7]"
     assert report.totals["deferred"] == 3  # c.example's wait has no known cause: no group
+
+
+def _feed(t: FamilyTracker, deliveries: list[tuple[str, datetime]]) -> None:
+    for relay, when in deliveries:
+        t.delivered(relay, when, when.isoformat())
+
+
+def test_deliveries_merged_per_host_equal_one_pass() -> None:
+    # A byte range's deliveries merge per relay host (fold.merge_part): counts add,
+    # times take min/max, the first eight IPv4 addresses stay in order of first use.
+    deliveries = [
+        (f"mx{i % 3}.example.net[192.0.2.{i % 11}]:25", T0 + timedelta(minutes=(i * 7) % 50))
+        for i in range(60)
+    ] + [("mx1.example.net[2001:db8::5]:25", T0), ("unknown[192.0.2.99]:25", T0)]
+    fails = [f"mx{i}.example.net[2001:db8::{i + 1}]:25" for i in range(3)]
+
+    def failing(t: FamilyTracker) -> FamilyTracker:
+        for relay in fails:
+            t.failed(relay, CauseCode.CONNECT_TIMEOUT, T0, "example.net", "postfix")
+        return t
+
+    one = FamilyTracker()
+    _feed(one, deliveries)
+    first, second = FamilyTracker(), FamilyTracker()
+    _feed(first, deliveries[:25])
+    _feed(second, deliveries[25:])
+    first.merge_delivered(
+        [
+            (host, [v4, v6, when1, when2, "", "", ips])
+            for host, (v4, v6, when1, when2, _, _, ips) in second.delivered_items()
+        ]
+    )
+    merged = failing(first).snapshot()
+    assert merged == failing(one).snapshot()
+    by_host = {h.host: h for h in merged}
+    assert by_host["mx1.example.net"].ipv6_ok == 1
+    assert len(by_host["mx0.example.net"].ipv4_addresses) == 8
+    assert sum(h.ipv4_ok for h in merged) == 60
