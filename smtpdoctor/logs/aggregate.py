@@ -41,6 +41,9 @@ from smtpdoctor.logs.timestamps import StampParser
 from smtpdoctor.phases import Phase
 
 _ABSENT: Any = object()  # "not in the table" (None means "delivered at the first try")
+# A time passed to _note that a later line of the same message overwrites: worked out
+# only where the record is made from this attempt (its first time).
+LATER: Any = object()
 _SECONDS = tuple(timedelta(seconds=s) for s in range(61))
 _MICROS: dict[tuple[float, ...], tuple[int, ...]] = {}  # delays= parts in microseconds
 MAX_HOURS = 100_000  # histogram buckets (11 years of hours): a cap against garbage stamps
@@ -451,7 +454,8 @@ class Aggregator:
     ) -> None:
         """The per-message join: one attempt (or failure) of message qid. when: the
         time of stamp, or _ABSENT to work it out only if it is needed (most mail is
-        delivered at the first try, which needs no time)."""
+        delivered at the first try, which needs no time), or LATER when a later line
+        of the message sets its last time anyway."""
         messages = self._messages
         msg = messages.get(qid, _ABSENT)
         if msg is _ABSENT:
@@ -469,6 +473,8 @@ class Aggregator:
                 return
         if when is _ABSENT:
             when = self._time_at(stamp)
+        elif when is LATER:
+            when = None if isinstance(msg, _Message) else self._time_at(stamp)
         if msg is _ABSENT:
             msg = messages[qid] = _Message(when, when, destination)
             if len(messages) > self.max_messages:

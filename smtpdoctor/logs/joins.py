@@ -35,7 +35,7 @@ from datetime import datetime
 from typing import Any
 
 from smtpdoctor.catalogue import CauseCode
-from smtpdoctor.logs.aggregate import _ABSENT, Aggregator, _Message
+from smtpdoctor.logs.aggregate import _ABSENT, LATER, Aggregator, _Message
 from smtpdoctor.logs.codec import (
     CAUSE_I,
     CAUSES_OR_NONE,
@@ -230,25 +230,31 @@ def apply_joins(
     drop = agg._drop_message
     messages = agg._messages
     for qid, attempts, rest, removed in records:
+        # A time that a later line of the message overwrites (the summary's last timed
+        # attempt, or the removal) is only worked out where it starts a record.
+        when = LATER if removed or (rest is not None and rest[0] is not None) else _ABSENT
         for stamp, si, ci, pi, relay, delay, dest in attempts:
             note(
                 qid, STATUSES[si], CAUSES_OR_NONE[ci], PHASES_OR_NONE[pi], relay, delay,
-                stamp, dest, _ABSENT,
+                stamp, dest, when,
             )  # fmt: skip
         if rest is not None:
             msg = messages[qid]
             assert msg is not None  # two attempts always leave a record
-            _apply_rest(msg, rest, at)
+            _apply_rest(msg, rest, at, bool(removed))
         if removed is not None:
             drop(qid, None, removed or None)
 
 
-def _apply_rest(msg: _Message, rest: tuple[Any, ...], at: Callable[[str], datetime | None]) -> None:
+def _apply_rest(
+    msg: _Message, rest: tuple[Any, ...], at: Callable[[str], datetime | None], timed_end: bool
+) -> None:
     """What _apply_attempt (and the time update before it) would do, attempt by
-    attempt, for the attempts the summary stands for."""
+    attempt, for the attempts the summary stands for. timed_end: a removal with a
+    time follows (it sets the last time: this one is not worked out)."""
     (last_when, attempts, last_stamp, failures, last_failure, causes, sent, bounced,
      delay, destination) = rest  # fmt: skip
-    if last_when is not None:
+    if last_when is not None and not timed_end:
         when = at(last_when)
         if when is not None:
             msg.last = when

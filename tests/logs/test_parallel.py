@@ -231,3 +231,41 @@ def test_join_summaries_equal_one_pass_with_reused_ids_and_a_full_table(
     )
     assert a.messages.bounced > 0 and a.messages.delivered_after_retry > 0
     assert a.messages.max_attempts >= 5
+
+
+def test_join_summaries_keep_first_and_last_times_of_multi_recipient_messages(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A message whose first recipient goes at the first try (no record yet) and whose
+    second is retried: its first time comes from the retried recipient's first line,
+    its last from the removal line; the times in between are not worked out in the
+    merge, and the worst messages (with their first and last times) must not change."""
+
+    def stamp(second: int) -> str:
+        return f"Nov  2 {second // 3600:02d}:{second // 60 % 60:02d}:{second % 60:02d}"
+
+    lines = []
+    for n in range(600):
+        qid, t = f"{0xB0000 + n:X}", n * 7
+        lines.append(
+            f"{stamp(t)} mx postfix/smtp[1]: {qid}: to=<a{n}@ok.example>, relay=mx.ok.example"
+            "[192.0.2.1]:25, delay=1, delays=0/0/0/1, dsn=2.0.0, status=sent (250 ok)"
+        )
+        for attempt in range(1 + n % 4):
+            lines.append(
+                f"{stamp(t + 1 + attempt * 5)} mx postfix/smtp[2]: {qid}: to=<b{n}@slow.example>,"
+                f" relay=none, delay={1 + attempt * 5}, delays=0/0/{1 + attempt * 5}/0, "
+                "dsn=4.4.1, status=deferred (connect to mx.slow.example[192.0.2.2]:25: "
+                "Connection timed out)"
+            )
+        if n % 5:
+            lines.append(f"{stamp(t + 40 + n % 13)} mx postfix/qmgr[3]: {qid}: removed")
+    log = tmp_path / "multi.log"
+    log.write_text("\n".join(lines) + "\n")
+    monkeypatch.setattr(parallel, "MIN_SIZE", 0)
+    monkeypatch.setattr(parallel, "RANGE_SIZE", 25_000)
+    outcomes = _count_merges(monkeypatch)
+    a, b = _one_pass_and_workers(log)
+    assert len(outcomes) > 5 and all(outcomes)
+    assert b.messages == a.messages
+    assert a.messages.worst and all(t.first_seen and t.last_seen for t in a.messages.worst)
