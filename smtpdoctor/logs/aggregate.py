@@ -16,11 +16,11 @@ is folded (feed_event). Files, byte ranges parsed in workers (logs/parallel.py),
 from __future__ import annotations
 
 import heapq
-from collections import Counter, OrderedDict
+from collections import OrderedDict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Final
 
 from smtpdoctor.catalogue import CauseCode
 from smtpdoctor.logs.blocks import line_blocks
@@ -41,6 +41,11 @@ from smtpdoctor.logs.timestamps import StampParser
 from smtpdoctor.phases import Phase
 
 _ABSENT: Any = object()  # "not in the table" (None means "delivered at the first try")
+# Enum members the hot paths compare with, as final names: the compiled build reads
+# those from a C variable instead of looking the class up and then its attribute.
+_STARTTLS: Final = Phase.STARTTLS
+_CONNECT: Final = Phase.CONNECT
+_TLS_FAILED: Final = CauseCode.TLS_FAILED
 # A time passed to _note that a later line of the same message overwrites: worked out
 # only where the record is made from this attempt (its first time).
 LATER: Any = object()
@@ -49,6 +54,14 @@ _MICROS: dict[tuple[float, ...], tuple[int, ...]] = {}  # delays= parts in micro
 MAX_HOURS = 100_000  # histogram buckets (11 years of hours): a cap against garbage stamps
 GroupKey = tuple[CauseCode, Phase | None, str, str, str]
 OTHER = "(other)"
+TOTALS = (
+    "lines", "parsed", "unparsed", "deliveries", "delayed", "deferred", "bounced",
+    "timeouts", "failed_attempts", "server_timeouts", "before_since",
+)  # fmt: skip
+MESSAGE_STATS = (
+    "tracked", "delivered_first_try", "delivered_after_retry", "bounced", "pending",
+    "evicted", "max_attempts",
+)  # fmt: skip
 MAX_DOMAIN_CAUSES = 4096  # last known cause per destination domain (retry lines)
 Failure = tuple[CauseCode, Phase | None, str]  # cause, phase, relay
 
@@ -99,15 +112,17 @@ class Aggregator:
         self.keep_worst = keep_worst
         self.delayed_after = delayed_after
         self._stamps = stamps or StampParser()
-        self.totals: Counter[str] = Counter()
+        # Plain dicts with every key there from the start: a Counter is a Python
+        # subclass of dict, and each `+=` on one costs several times a dict's.
+        self.totals: dict[str, int] = dict.fromkeys(TOTALS, 0)
         self._groups: dict[GroupKey, _Group] = {}
-        self._hours: Counter[datetime] = Counter()
+        self._hours: dict[datetime, int] = {}
         # queue ID -> what we know; None marks "delivered at the first try, nothing
         # else known" (most mail), which costs no object at all.
         self._messages: OrderedDict[str, _Message | None] = OrderedDict()
         self._worst: list[tuple[float, int, MessageTrace]] = []
         self._seq = 0
-        self._msg_stats: Counter[str] = Counter()
+        self._msg_stats: dict[str, int] = dict.fromkeys(MESSAGE_STATS, 0)
         self._tls_by_pid: dict[str, LogEvent] = {}
         self._held_by_pid: dict[str, list[LogEvent]] = {}
         self._delay_sums = [0, 0, 0, 0]
@@ -248,7 +263,7 @@ class Aggregator:
         if kind is EventKind.DELIVERY:
             self._delivery(ev, when, hour)
         elif kind is EventKind.FAILURE:
-            if ev.phase is Phase.STARTTLS and ev.pid:
+            if ev.phase is _STARTTLS and ev.pid:
                 # Postfix writes the TLS error first, then "Cannot start TLS" in the
                 # status line: keep the detail to sharpen that line's cause.
                 self._tls_put(f"{ev.mta}:{ev.pid}", ev)
@@ -344,7 +359,7 @@ class Aggregator:
         else:
             totals["bounced"] += 1
         if ev.cause is not None:
-            if ev.cause is CauseCode.TLS_FAILED and ev.pid:
+            if ev.cause is _TLS_FAILED and ev.pid:
                 tls = self._tls_take(f"{ev.mta}:{ev.pid}")
                 if tls is not None and tls.cause is not None:
                     ev = _with_cause(ev, tls.cause)
@@ -394,7 +409,7 @@ class Aggregator:
         if cause in TIMEOUT_CAUSES:
             self.totals["timeouts"] += 1
         if direction == "outbound":
-            if ev.phase is Phase.CONNECT and ev.relay:
+            if ev.phase is _CONNECT and ev.relay:
                 self._family_failed(ev, when)
             if ev.destination and ev.mta == "exim":  # for Exim's "retry time not reached"
                 if len(self._domain_failure) >= MAX_DOMAIN_CAUSES:
@@ -598,13 +613,7 @@ class Aggregator:
         delays = DelayBreakdown(n, avg[0], avg[1], avg[2], avg[3], self._delay_max)
         coverage = self._coverage.snapshot()
         extra = {"failed_attempts": self._held_count, "timeouts": self._held_timeouts}
-        totals = {
-            k: self.totals.get(k, 0) + extra.get(k, 0)
-            for k in (
-                "lines", "parsed", "unparsed", "deliveries", "delayed", "deferred",
-                "bounced", "timeouts", "failed_attempts", "server_timeouts", "before_since",
-            )
-        }  # fmt: skip
+        totals = {k: self.totals[k] + extra.get(k, 0) for k in TOTALS}
         totals["unparsed"] = coverage.unparsed
         return LogReport(
             groups=tuple(groups),
@@ -633,7 +642,7 @@ class Aggregator:
 
     def _held_snapshot(
         self,
-    ) -> tuple[dict[GroupKey, _Group], Counter[datetime], dict[str, _Message | None]]:
+    ) -> tuple[dict[GroupKey, _Group], dict[datetime, int], dict[str, _Message | None]]:
         """The groups, the histogram and the message records with the failed attempts
         still held counted in (copies of what they touch; the state is left as it is)."""
         groups = self._groups
@@ -645,7 +654,7 @@ class Aggregator:
                 if ev.cause is None:
                     continue
                 if groups is self._groups:
-                    groups, hours = dict(self._groups), Counter(self._hours)
+                    groups, hours = dict(self._groups), dict(self._hours)
                 key: GroupKey = (ev.cause, ev.phase, ev.destination, ev.relay, "outbound")
                 if key not in groups and len(groups) >= self.max_groups:
                     key = (ev.cause, ev.phase, OTHER, OTHER, "outbound")
@@ -658,7 +667,7 @@ class Aggregator:
                     g.last = when if g.last is None else max(g.last, when)
                     hour = self._when(ev.stamp)[1]
                     if hour is not None and (hour in hours or len(hours) < MAX_HOURS):
-                        hours[hour] += 1
+                        hours[hour] = hours.get(hour, 0) + 1
                 groups[key] = g
                 if ev.queue_id:
                     known = messages.get(ev.queue_id, self._messages.get(ev.queue_id, _ABSENT))

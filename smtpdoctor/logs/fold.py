@@ -290,8 +290,10 @@ def merge_part(agg: Aggregator, part: RangePart) -> bool:  # noqa: PLR0911, PLR0
     hours = agg._hours
     for hour, n in part.hours:
         if hour in hours or len(hours) < MAX_HOURS:
-            hours[hour] += n
-    agg.totals.update(part.totals)
+            hours[hour] = hours.get(hour, 0) + n
+    totals = agg.totals
+    for name, n in part.totals.items():
+        totals[name] += n
     for i in range(4):
         agg._delay_sums[i] += part.delay_sums[i]
     agg._delay_n += part.delay_n
