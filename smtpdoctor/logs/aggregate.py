@@ -40,29 +40,30 @@ from smtpdoctor.logs.scan import interesting_lines
 from smtpdoctor.logs.timestamps import StampParser
 from smtpdoctor.phases import Phase
 
-_ABSENT: Any = object()  # "not in the table" (None means "delivered at the first try")
+_ABSENT: Final[Any] = object()  # "not in the table" (None means "delivered at the first try")
 # Enum members the hot paths compare with, as final names: the compiled build reads
 # those from a C variable instead of looking the class up and then its attribute.
 _STARTTLS: Final = Phase.STARTTLS
 _CONNECT: Final = Phase.CONNECT
 _TLS_FAILED: Final = CauseCode.TLS_FAILED
+_RETRY_NOT_REACHED: Final = RETRY_NOT_REACHED  # logs/exim.py is not compiled
 # A time passed to _note that a later line of the same message overwrites: worked out
 # only where the record is made from this attempt (its first time).
-LATER: Any = object()
-_SECONDS = tuple(timedelta(seconds=s) for s in range(61))
-_MICROS: dict[tuple[float, ...], tuple[int, ...]] = {}  # delays= parts in microseconds
-MAX_HOURS = 100_000  # histogram buckets (11 years of hours): a cap against garbage stamps
+LATER: Final[Any] = object()
+_SECONDS: Final = tuple(timedelta(seconds=s) for s in range(61))
+_MICROS: Final[dict[tuple[float, ...], tuple[int, ...]]] = {}  # delays= parts in microseconds
+MAX_HOURS: Final = 100_000  # histogram buckets (11 years of hours): a cap against garbage stamps
 GroupKey = tuple[CauseCode, Phase | None, str, str, str]
-OTHER = "(other)"
-TOTALS = (
+OTHER: Final = "(other)"
+TOTALS: Final = (
     "lines", "parsed", "unparsed", "deliveries", "delayed", "deferred", "bounced",
     "timeouts", "failed_attempts", "server_timeouts", "before_since",
 )  # fmt: skip
-MESSAGE_STATS = (
+MESSAGE_STATS: Final = (
     "tracked", "delivered_first_try", "delivered_after_retry", "bounced", "pending",
     "evicted", "max_attempts",
 )  # fmt: skip
-MAX_DOMAIN_CAUSES = 4096  # last known cause per destination domain (retry lines)
+MAX_DOMAIN_CAUSES: Final = 4096  # last known cause per destination domain (retry lines)
 Failure = tuple[CauseCode, Phase | None, str]  # cause, phase, relay
 
 
@@ -343,7 +344,7 @@ class Aggregator:
                 if relay and not ev.relay:
                     ev = ev._replace(relay=relay)
         status = ev.status
-        if ev.cause is None and status is Status.DEFERRED and ev.detail == RETRY_NOT_REACHED:
+        if ev.cause is None and status is Status.DEFERRED and ev.detail == _RETRY_NOT_REACHED:
             ev = self._retry_cause(ev)
         totals = self.totals
         if status is Status.SENT:

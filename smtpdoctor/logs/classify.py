@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from sys import intern
+from typing import Final
 
 from smtpdoctor.catalogue import CauseCode
 from smtpdoctor.phases import Phase
@@ -12,7 +13,7 @@ from smtpdoctor.replies import classify_reply_text
 # OS error texts (strerror) and the errno numbers Exim prints in `defer (N)`.
 # strerror() texts of glibc, musl and the BSDs ("Operation timed out", "Can't assign
 # requested address", "Host is down").
-_OS_ERRORS: tuple[tuple[str, CauseCode], ...] = (
+_OS_ERRORS: Final[tuple[tuple[str, CauseCode], ...]] = (
     ("connection timed out", CauseCode.CONNECT_TIMEOUT),
     ("operation timed out", CauseCode.CONNECT_TIMEOUT),
     ("cannot assign requested address", CauseCode.LOCAL_ADDRESS),
@@ -26,7 +27,7 @@ _OS_ERRORS: tuple[tuple[str, CauseCode], ...] = (
     ("connection reset by peer", CauseCode.CONNECTION_DROPPED),
 )
 
-ERRNO_CAUSES: dict[int, CauseCode] = {
+ERRNO_CAUSES: Final[dict[int, CauseCode]] = {
     110: CauseCode.CONNECT_TIMEOUT,  # ETIMEDOUT
     111: CauseCode.CONNECT_REFUSED,  # ECONNREFUSED
     113: CauseCode.HOST_UNREACHABLE,  # EHOSTUNREACH
@@ -47,7 +48,7 @@ def os_error_cause(text: str) -> CauseCode | None:
 
 # Words that name an SMTP step, in the many spellings MTAs use, to a Phase.
 # Checked in order: the first needle found in the lower-cased text wins.
-_PHASE_WORDS: tuple[tuple[str, Phase], ...] = (
+_PHASE_WORDS: Final[tuple[tuple[str, Phase], ...]] = (
     ("end of data", Phase.EOD),
     ("end-of-message", Phase.EOD),
     ("data status", Phase.EOD),
@@ -109,7 +110,8 @@ def reply_cause(text: str, phase: Phase | None) -> CauseCode | None:
     return None if cause is CauseCode.OK else cause
 
 
-_REPLY = re.compile(r"\b[2-5]\d\d[ -]")
+_intern: Final = intern  # a C variable in the compiled build, not a global lookup
+_REPLY: Final = re.compile(r"\b[2-5]\d\d[ -]")
 
 
 def domain_of(address: str) -> str:
@@ -119,4 +121,4 @@ def domain_of(address: str) -> str:
     per domain is what the byte-range workers' results share (pickle sends a repeated
     object once)."""
     at = address.rfind("@")
-    return intern(address[at + 1 :].strip("<>").lower()) if at >= 0 else ""
+    return _intern(address[at + 1 :].strip("<>").lower()) if at >= 0 else ""

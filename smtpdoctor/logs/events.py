@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import NamedTuple
+from typing import Final, NamedTuple
 
 from smtpdoctor.catalogue import CauseCode
 from smtpdoctor.phases import Phase
@@ -69,7 +69,7 @@ class LogEvent(NamedTuple):
         return self.cause in TIMEOUT_CAUSES
 
 
-TIMEOUT_CAUSES: frozenset[CauseCode] = frozenset(
+TIMEOUT_CAUSES: Final[frozenset[CauseCode]] = frozenset(
     {
         CauseCode.CONNECT_TIMEOUT,
         CauseCode.GREETING_TIMEOUT,

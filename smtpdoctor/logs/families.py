@@ -10,19 +10,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Final
 
 from smtpdoctor.catalogue import CauseCode, describe
 from smtpdoctor.logs.model import Insight
 
-MAX_HOSTS = 4096
-MAX_ADDRESSES = 8
-MAX_DELIVERY_HOSTS = 2 * MAX_HOSTS  # hosts whose deliveries wait for an IPv6 failure
+MAX_HOSTS: Final = 4096
+MAX_ADDRESSES: Final = 8
+MAX_DELIVERY_HOSTS: Final = 2 * MAX_HOSTS  # hosts whose deliveries wait for an IPv6 failure
 # IPv4 successes and IPv6 failures count as "the same period" when their time
 # ranges overlap or lie at most this far apart.
-PERIOD_SLACK = timedelta(hours=1)
+PERIOD_SLACK: Final = timedelta(hours=1)
 # Connect failures that mean the path is broken (a refusal means the host answered).
-PATH_FAILURES = frozenset(
+PATH_FAILURES: Final = frozenset(
     {CauseCode.CONNECT_TIMEOUT, CauseCode.NETWORK_UNREACHABLE, CauseCode.HOST_UNREACHABLE}
 )
 
@@ -83,7 +83,7 @@ def _named(host: str, ip: str) -> bool:
 
 # relay -> (host, or '' when it is not named; address; is IPv6): deliveries name the
 # same few relays again and again.
-_RELAYS: dict[str, tuple[str, str, bool]] = {}
+_RELAYS: Final[dict[str, tuple[str, str, bool]]] = {}
 
 
 def _relay_parts(relay: str) -> tuple[str, str, bool]:

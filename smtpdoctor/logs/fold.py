@@ -21,7 +21,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, Final
 
 from smtpdoctor.logs.aggregate import _ABSENT, MAX_HOURS, OTHER, Aggregator, GroupKey, _Group
 from smtpdoctor.logs.codec import (
@@ -37,9 +37,11 @@ from smtpdoctor.logs.codec import (
 from smtpdoctor.logs.events import LogEvent
 from smtpdoctor.logs.joins import JoinRecord, RangeJoins, apply_joins, apply_quick, fits
 
-MAX_HELD = 4096  # the Aggregator's caps on held per-attempt lines and TLS details
-SAMPLES_PER_CLASS = 16  # "(other)" group samples shipped per cause/phase/direction
-_NOTE, _REMOVED, _FAMILY = 0, 1, 2
+MAX_HELD: Final = 4096  # the Aggregator's caps on held per-attempt lines and TLS details
+SAMPLES_PER_CLASS: Final = 16  # "(other)" group samples shipped per cause/phase/direction
+_NOTE: Final = 0  # the kinds of recorded steps (ops)
+_REMOVED: Final = 1
+_FAMILY: Final = 2
 # A time as sent back: the stamp text it was parsed from (a str pickles several times
 # faster than a datetime, and the parent's stamp cache turns it back into the same
 # datetime), or the datetime itself where no stamp is known. The fold keeps the stamp

@@ -32,7 +32,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any
+from typing import Any, Final
 
 from smtpdoctor.catalogue import CauseCode
 from smtpdoctor.logs.aggregate import _ABSENT, LATER, Aggregator, _Message
@@ -47,12 +47,12 @@ from smtpdoctor.logs.codec import (
 from smtpdoctor.logs.events import Status
 from smtpdoctor.phases import Phase
 
-_SENT = Status.SENT
-_BOUNCED = (Status.BOUNCED, Status.EXPIRED)
+_SENT: Final = Status.SENT
+_BOUNCED: Final = (Status.BOUNCED, Status.EXPIRED)
 # One attempt, compact: (stamp, status, cause, phase, relay, delay, destination) with
 # the enums as indices into logs/codec's tables (index -1: None).
 Attempt = tuple[str, int, int, int, str, float | None, str]
-_SENT_I = STATUS_I[Status.SENT]
+_SENT_I: Final = STATUS_I[Status.SENT]
 
 
 class _Rest:

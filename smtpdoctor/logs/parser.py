@@ -10,6 +10,7 @@ cost three finds and one set lookup.
 from __future__ import annotations
 
 import re
+from typing import Final
 
 from smtpdoctor.catalogue import CauseCode
 from smtpdoctor.logs.events import EventKind, LogEvent, Status
@@ -23,15 +24,15 @@ from smtpdoctor.logs.syslog import (
     normalize_header,
 )
 
-_EXIM_ID = re.compile(r"(?:\[\d+\] )?[0-9A-Za-z]{6}-[0-9A-Za-z]{6,11}-[0-9A-Za-z]{2,4} ")
+_EXIM_ID: Final = re.compile(r"(?:\[\d+\] )?[0-9A-Za-z]{6}-[0-9A-Za-z]{6,11}-[0-9A-Za-z]{2,4} ")
 # Postfix daemons that write delivery status lines or client-side failures.
-_DELIVERY_DAEMONS = frozenset(
+_DELIVERY_DAEMONS: Final = frozenset(
     {"smtp", "lmtp", "error", "retry", "discard", "virtual", "local", "pipe", "qmgr"}
 )
-_SERVER_DAEMONS = frozenset({"smtpd", "postscreen", "submission", "smtps"})
+_SERVER_DAEMONS: Final = frozenset({"smtpd", "postscreen", "submission", "smtps"})
 # The words without which a line of a Postfix daemon gives no event (status= lines
 # aside): the Postfix parser below and the block scanner (logs/scan.py) share them.
-CLIENT_NEEDLES = (
+CLIENT_NEEDLES: Final = (
     "connect to ",
     "conversation with ",
     "lost connection with ",
@@ -43,12 +44,12 @@ CLIENT_NEEDLES = (
     "certificate verification failed",
     "Server certificate not",
 )
-SERVER_NEEDLES = ("timeout after ",)
-QMGR_NEEDLES = (": removed",)
-DOWN_NEEDLES = ("mail system is down",)  # postqueue, postsuper: the master is stopped
+SERVER_NEEDLES: Final = ("timeout after ",)
+QMGR_NEEDLES: Final = (": removed",)
+DOWN_NEEDLES: Final = ("mail system is down",)  # postqueue, postsuper: the master is stopped
 # Other MTAs' lines are handed on only when they hold one of these (logs/scan.py too).
-SENDMAIL_NEEDLES = ("stat=", "timeout waiting for input", "Cannot send message for")
-OPENSMTPD_NEEDLES = (" mta ", ", stat=", "Failed to resolve MX", "Error on session")
+SENDMAIL_NEEDLES: Final = ("stat=", "timeout waiting for input", "Cannot send message for")
+OPENSMTPD_NEEDLES: Final = (" mta ", ", stat=", "Failed to resolve MX", "Error on session")
 
 
 def postfix_needles(daemon: str) -> tuple[str, ...]:

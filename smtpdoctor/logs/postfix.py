@@ -8,6 +8,7 @@ src/global/dsn_util.c / bounce logging (`status=` lines) and src/smtpd/smtpd.c
 from __future__ import annotations
 
 import re
+from typing import Final
 
 from smtpdoctor.catalogue import CauseCode
 from smtpdoctor.logs.classify import (
@@ -22,15 +23,15 @@ from smtpdoctor.logs.syslog import SyslogLine
 from smtpdoctor.phases import Phase
 from smtpdoctor.replies import classify_reply
 
-_EXPIRED = re.compile(r"(?P<qid>[0-9A-Za-z]+): from=<[^>]*>, status=expired")
-_HOST = re.compile(r"(?P<host>[^\s\[]+)\[(?P<ip>[^\]]*)\](?::(?P<port>\d+))?")
-_IN_REPLY = re.compile(r"\(in reply to (?P<what>.+?) command\)")
-_NAME_ERR = re.compile(r"name=(?P<name>[^\s]+) type=\w+: (?P<err>.*)")
-_SERVER_TIMEOUT = re.compile(
+_EXPIRED: Final = re.compile(r"(?P<qid>[0-9A-Za-z]+): from=<[^>]*>, status=expired")
+_HOST: Final = re.compile(r"(?P<host>[^\s\[]+)\[(?P<ip>[^\]]*)\](?::(?P<port>\d+))?")
+_IN_REPLY: Final = re.compile(r"\(in reply to (?P<what>.+?) command\)")
+_NAME_ERR: Final = re.compile(r"name=(?P<name>[^\s]+) type=\w+: (?P<err>.*)")
+_SERVER_TIMEOUT: Final = re.compile(
     r"(?:(?P<qid>[0-9A-Za-z]+): )?timeout after (?P<stage>[A-Z-]+)(?: \([^)]*\))? from "
     r"(?P<client>\S+)"
 )
-_STATUSES = {s.value: s for s in Status if s.value}
+_STATUSES: Final = {s.value: s for s in Status if s.value}
 
 
 def _relay_of(text: str) -> str:
@@ -46,7 +47,7 @@ def _peer_name(client: str) -> str:
     return rest.rstrip("]") if host == "unknown" and rest else host
 
 
-_IN_REPLY_TAIL = re.compile(r"\s*\(in reply to (?P<what>.+?) command\)\s*$")
+_IN_REPLY_TAIL: Final = re.compile(r"\s*\(in reply to (?P<what>.+?) command\)\s*$")
 
 
 def _dns_cause(reason: str) -> tuple[CauseCode | None, Phase | None, str]:
@@ -80,9 +81,9 @@ def _connect_cause(rest: str) -> tuple[CauseCode | None, Phase | None]:
 
 # What varies between reasons that mean the same: host[address]:port, [address] and
 # <address>. Patterns that start with a literal: the regex engine skips to it fast.
-_BRACKETS = re.compile(r"\[[^\]\s]*\]")
-_ANGLES = re.compile(r"<[^<>\s]*>")
-_PORT_CHARS = frozenset(":0123456789")
+_BRACKETS: Final = re.compile(r"\[[^\]\s]*\]")
+_ANGLES: Final = re.compile(r"<[^<>\s]*>")
+_PORT_CHARS: Final = frozenset(":0123456789")
 
 
 def _port_end(text: str, pos: int) -> int:
@@ -132,7 +133,7 @@ def classify_reason(reason: str) -> tuple[CauseCode | None, Phase | None, str]:
 
 # Classifications by the reason with its variable parts taken out (a plain dict: the
 # lookup is on the hot path, and an lru_cache call costs more than the dict's get).
-_CLASSIFIED: dict[str, tuple[CauseCode | None, Phase | None, str]] = {}
+_CLASSIFIED: Final[dict[str, tuple[CauseCode | None, Phase | None, str]]] = {}
 
 
 def _classify(reason: str) -> tuple[CauseCode | None, Phase | None, str]:  # noqa: PLR0911, PLR0912  (ordered wording cascade: first match wins)
@@ -214,7 +215,7 @@ def _unquoted_cause(reason: str, dsn: str, status: Status) -> CauseCode | None:
 
 # A NamedTuple's own __new__ is Python code (keywords, defaults): the events built on
 # every status line skip it.
-_new_event = tuple.__new__
+_new_event: Final = tuple.__new__
 # The fields of a status line: queue ID, recipient, relay, delay, delays or None, dsn
 # or None, status word, reason (the text in parentheses) or None.
 StatusFields = tuple[str, str, str, float, "Delays | None", str | None, str, str | None]
@@ -344,8 +345,8 @@ def _dotted(text: str) -> bool:
 
 
 # dsn= codes and delay= texts already read (a log repeats a few): one lookup each.
-_DSNS: set[str] = set()
-_NUMBERS: dict[str, float] = {}
+_DSNS: Final[set[str]] = set()
+_NUMBERS: Final[dict[str, float]] = {}
 
 
 def _address(line: str, pos: int) -> tuple[int, str]:
@@ -379,7 +380,7 @@ def _number(text: str) -> float | None:
     return number
 
 
-_ASCII_NUMBER = "0123456789."
+_ASCII_NUMBER: Final = "0123456789."
 
 
 def _unicode_number(text: str) -> float | None:
@@ -404,7 +405,7 @@ def _word_end(line: str, pos: int) -> int:
     return end
 
 
-_DELAYS: dict[str, Delays] = {}
+_DELAYS: Final[dict[str, Delays]] = {}
 
 
 def _delays(text: str) -> Delays | None:
@@ -425,7 +426,7 @@ def _delays(text: str) -> Delays | None:
 
 
 # The messages of smtp/lmtp lines about one attempt (the status line follows).
-_ATTEMPT_STARTS = (
+_ATTEMPT_STARTS: Final = (
     "connect to ",
     "conversation with ",
     "lost connection with ",

@@ -18,6 +18,8 @@ parse_line turns into an event is kept (a property test checks this).
 
 from __future__ import annotations
 
+from typing import Final
+
 from smtpdoctor.logs.parser import (
     CLIENT_NEEDLES,
     DOWN_NEEDLES,
@@ -29,11 +31,11 @@ from smtpdoctor.logs.parser import (
     postfix_needles,
 )
 
-_STATUS = "status="
+_STATUS: Final = "status="
 # Every Postfix word, for Postfix lines parse_line reaches only after rewriting the
 # header (RFC 5424, <PRI>, ISO stamps written with a space).
-_POSTFIX: tuple[str, ...] = QMGR_NEEDLES + SERVER_NEEDLES + DOWN_NEEDLES + CLIENT_NEEDLES
-_EXIM: tuple[str, ...] = (
+_POSTFIX: Final[tuple[str, ...]] = QMGR_NEEDLES + SERVER_NEEDLES + DOWN_NEEDLES + CLIENT_NEEDLES
+_EXIM: Final[tuple[str, ...]] = (
     " == ",
     " ** ",
     " => ",
@@ -47,7 +49,7 @@ _EXIM: tuple[str, ...] = (
 )
 # (the words that name the MTA in a line, the words its parser needs): a syslog line's
 # program name is in the line itself.
-_OTHERS: tuple[tuple[tuple[str, ...], tuple[str, ...]], ...] = (
+_OTHERS: Final[tuple[tuple[tuple[str, ...], tuple[str, ...]], ...]] = (
     (("sendmail", " sm-"), SENDMAIL_NEEDLES),  # sendmail, sm-mta, sm-msp-queue
     ((" smtpd[", " transfer["), OPENSMTPD_NEEDLES),  # OpenSMTPD (Postfix: "postfix/smtpd[")
     (("exim",), _EXIM),
