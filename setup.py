@@ -46,6 +46,7 @@ COMPILED = [
     "smtpdoctor/logs/families.py",
     "smtpdoctor/logs/joins.py",
     "smtpdoctor/logs/scan.py",
+    "smtpdoctor/logs/codec.py",
 ]
 PURE_ENV = "SMTPDOCTOR_PURE_PYTHON"
 _BUILDS = {"bdist_wheel", "build", "build_ext", "install"}  # the commands that build code
