@@ -72,11 +72,17 @@ def postfix_daemon(line: str) -> str | None:
     fields = locate_fields(line)
     if fields is None:
         return None
-    _, host_end, colon = fields
+    return _tag(line, fields[1], fields[2])[1]
+
+
+def _tag(line: str, host_end: int, colon: int) -> tuple[int, str | None]:
+    """The program tag between host_end and colon: where its '[' is (-1: no pid), and
+    the Postfix daemon it names (postfix/smtp, postfix-out/qmgr ...; None: a program
+    without a '/', another MTA's)."""
     bracket = line.find("[", host_end + 1, colon)
     stop = bracket if bracket >= 0 else colon
     slash = line.rfind("/", host_end + 1, stop)
-    return line[slash + 1 : stop] if slash >= 0 else None
+    return bracket, (line[slash + 1 : stop] if slash >= 0 else None)
 
 
 def parse_line(line: str) -> LogEvent | None:
@@ -105,14 +111,11 @@ def parse_line(line: str) -> LogEvent | None:
 
 def _dispatch(line: str, fields: tuple[int, int, int]) -> LogEvent | None:  # noqa: PLR0911  (one return per MTA program)
     end, host_end, colon = fields
-    bracket = line.find("[", host_end + 1, colon)
-    if bracket >= 0:
-        program, pid = line[host_end + 1 : bracket], line[bracket + 1 : colon - 1]
-    else:
-        program, pid = line[host_end + 1 : colon], ""
-    slash = program.rfind("/")
-    if slash >= 0:  # postfix/smtp, postfix-out/qmgr ...
-        return _postfix(line, program[slash + 1 :], end, colon, pid)
+    bracket, daemon = _tag(line, host_end, colon)
+    pid = line[bracket + 1 : colon - 1] if bracket >= 0 else ""
+    if daemon is not None:  # postfix/smtp, postfix-out/qmgr ...
+        return _postfix(line, daemon, end, colon, pid)
+    program = line[host_end + 1 : bracket if bracket >= 0 else colon]
     if program.startswith(("sendmail", "sm-")):  # sm-mta, sm-msp-queue, sendmail-mta
         if any(needle in line for needle in SENDMAIL_NEEDLES):
             return parse_sendmail(_parts(line, end, host_end, colon, program, pid), line)

@@ -409,19 +409,18 @@ _DELAYS: Final[dict[str, Delays]] = {}
 
 
 def _delays(text: str) -> Delays | None:
-    """`delays=a/b/c/d` (the same few texts come back on a log full of retries); None
-    when the text is not four numbers."""
-    got = _DELAYS.get(text)
-    if got is None:
-        parts = [_NUMBERS.get(part) or _number(part) for part in text.split("/")]
-        if len(parts) != 4:
-            return None
-        a, b, c, d = parts
-        if a is None or b is None or c is None or d is None:
-            return None
-        if len(_DELAYS) >= 65536:
-            _DELAYS.clear()
-        got = _DELAYS[text] = _new_event(Delays, (a, b, c, d))
+    """`delays=a/b/c/d` not yet in _DELAYS (the same few texts come back on a log full
+    of retries: the caller looks there first), cached; None when the text is not four
+    numbers."""
+    parts = [_NUMBERS.get(part) or _number(part) for part in text.split("/")]
+    if len(parts) != 4:
+        return None
+    a, b, c, d = parts
+    if a is None or b is None or c is None or d is None:
+        return None
+    if len(_DELAYS) >= 65536:
+        _DELAYS.clear()
+    got = _DELAYS[text] = _new_event(Delays, (a, b, c, d))
     return got
 
 
