@@ -85,6 +85,13 @@ def _run(argv: list[str], cwd: Path, env: dict[str, str] | None = None) -> str:
     return done.stdout + done.stderr
 
 
+def _stdout(argv: list[str], cwd: Path) -> str:
+    """The output of a quick command of an installed build (it must succeed)."""
+    return subprocess.run(
+        argv, cwd=cwd, env=_env(), capture_output=True, text=True, timeout=60, check=True
+    ).stdout
+
+
 def _copy_sources(dest: Path) -> Path:
     """What `pip install .` needs, without build leftovers or the venv."""
     dest.mkdir()
@@ -191,30 +198,16 @@ def test_the_wheel_holds_the_compiled_modules(builds: Builds) -> None:
 
 def test_version_names_the_build(builds: Builds) -> None:
     for python, kind in ((builds.compiled, "compiled"), (builds.pure, "pure Python")):
-        out = subprocess.run(
-            [str(python.parent / "smtpdoctor"), "--version"],
-            cwd=builds.root,
-            env=_env(),
-            capture_output=True,
-            text=True,
-            timeout=60,
-            check=True,
-        ).stdout
+        out = _stdout([str(python.parent / "smtpdoctor"), "--version"], builds.root)
         assert out == f"smtpdoctor 0.1.0 ({kind})\n"
 
 
 def test_pure_python_is_forced_by_the_environment(builds: Builds) -> None:
     assert "SMTPDOCTOR_PURE_PYTHON is set; installing the pure-Python build" in builds.pure_log
     site = Path(
-        subprocess.run(
-            [str(builds.pure), "-c", "import smtpdoctor; print(smtpdoctor.__file__)"],
-            cwd=builds.root,
-            env=_env(),
-            capture_output=True,
-            text=True,
-            timeout=60,
-            check=True,
-        ).stdout.strip()
+        _stdout(
+            [str(builds.pure), "-c", "import smtpdoctor; print(smtpdoctor.__file__)"], builds.root
+        ).strip()
     ).parent
     assert (site / "logs" / "parser.py").exists()
     assert not list(site.rglob("*.so"))
