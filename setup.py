@@ -47,6 +47,7 @@ COMPILED = [
     "smtpdoctor/logs/joins.py",
     "smtpdoctor/logs/scan.py",
     "smtpdoctor/logs/codec.py",
+    "smtpdoctor/report/json_text.py",
 ]
 PURE_ENV = "SMTPDOCTOR_PURE_PYTHON"
 _BUILDS = {"bdist_wheel", "build", "build_ext", "install"}  # the commands that build code

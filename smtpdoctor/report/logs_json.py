@@ -11,6 +11,7 @@ from smtpdoctor.catalogue import CauseCode, describe
 from smtpdoctor.logs.coverage import Coverage
 from smtpdoctor.logs.model import SCHEMA, Insight, LogGroup, LogReport, MessageTrace
 from smtpdoctor.logs.summary import Rollup, by_cause_phase, by_destination
+from smtpdoctor.report import json_text
 
 UNREADABLE = "could not read this log"
 
@@ -62,8 +63,9 @@ def cause_summaries(report: LogReport) -> list[dict[str, Any]]:
     checks: dict[CauseCode, dict[str, None]] = {}
     for g in report.groups:
         counts[g.cause] += g.count
-        if g.check_command:
-            checks.setdefault(g.cause, {})[g.check_command] = None
+        command = g.check_command  # a property that does string work: read it once
+        if command:
+            checks.setdefault(g.cause, {})[command] = None
     out = []
     for code, n in counts.most_common():
         info = describe(code)
@@ -172,4 +174,6 @@ def report_dict(report: LogReport) -> dict[str, Any]:
 
 def render(report: LogReport, *, indent: int | None = 2) -> str:
     """The JSON document (one line when ``indent`` is None, for --follow streams)."""
-    return json.dumps(report_dict(report), indent=indent, ensure_ascii=False)
+    if indent is None:
+        return json.dumps(report_dict(report), ensure_ascii=False)
+    return json_text.dumps(report_dict(report), indent)
