@@ -42,9 +42,11 @@ _leaves = (
 )
 _documents = st.recursive(
     _leaves,
-    lambda inner: st.lists(inner, max_size=4)
-    | st.lists(inner, max_size=3).map(tuple)
-    | st.dictionaries(st.text(max_size=6), inner, max_size=4),
+    lambda inner: (
+        st.lists(inner, max_size=4)
+        | st.lists(inner, max_size=3).map(tuple)
+        | st.dictionaries(st.text(max_size=6), inner, max_size=4)
+    ),
     max_leaves=40,
 )
 
@@ -80,7 +82,7 @@ def test_a_value_of_no_json_type_raises_what_json_raises() -> None:
 
 def test_special_floats_are_written_as_json_writes_them() -> None:
     text = json_text.dumps([math.nan, math.inf, -math.inf, 0.1])
-    assert text == '[\n  NaN,\n  Infinity,\n  -Infinity,\n  0.1\n]'
+    assert text == "[\n  NaN,\n  Infinity,\n  -Infinity,\n  0.1\n]"
 
 
 @pytest.mark.parametrize(
