@@ -29,7 +29,7 @@ from setuptools.command.build_py import build_py
 # calls between them stay native, and fold's RangeFold may subclass aggregate's
 # Aggregator (both compiled). Each gains little alone; together `analyze` runs 1.25x
 # (busy relay) to 1.35x (failure-heavy) faster in CPU time, parse_line 1.6x to 2.1x
-# (bench/compiled_modules.py). Left out, measured to gain nothing: replies, scan,
+# (bench/compiled_modules.py). Left out, measured to gain nothing: replies,
 # timestamps and blocks (their work is str.find, regexes or cached already); and
 # logs/parallel.py (it only drives the workers, and tests patch its attributes).
 # Compiled and pure builds write the same JSON (tests/test_compiled_build.py).
@@ -45,8 +45,8 @@ COMPILED = [
     "smtpdoctor/logs/fold.py",
     "smtpdoctor/logs/families.py",
     "smtpdoctor/logs/joins.py",
-    "smtpdoctor/logs/scan.py",
     "smtpdoctor/logs/codec.py",
+    "smtpdoctor/logs/needles.py",
     "smtpdoctor/report/json_text.py",
 ]
 PURE_ENV = "SMTPDOCTOR_PURE_PYTHON"

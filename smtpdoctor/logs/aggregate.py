@@ -35,8 +35,7 @@ from smtpdoctor.logs.model import (
     MessageStats,
     MessageTrace,
 )
-from smtpdoctor.logs.parser import parse_line
-from smtpdoctor.logs.scan import interesting_lines
+from smtpdoctor.logs.parser import parse_block
 from smtpdoctor.logs.timestamps import StampParser
 from smtpdoctor.phases import Phase
 
@@ -176,15 +175,9 @@ class Aggregator:
         every line takes, whole files, byte ranges, --follow and journald alike."""
         lines = self._coverage.count_block(block)
         self.totals["lines"] += lines
-        parse = parse_line
         feed_event = self.feed_event
-        for line in interesting_lines(block):
-            try:
-                event = parse(line)
-            except Exception:  # a parser bug must not lose the whole run
-                event = None
-            if event is not None:
-                feed_event(event)
+        for event in parse_block(block):
+            feed_event(event)
 
     def absorb_range(self, counts: tuple[int, ...], samples: list[str]) -> None:
         """Add a byte range's line counts (parsed in a worker, smtpdoctor.logs.parallel);

@@ -3,7 +3,7 @@ merged in file order in this one, so the report is exactly the one a single pass
 
 A plain (uncompressed) file is cut into ranges of RANGE_SIZE bytes at line ends.
 Each worker reads its range through the same path as a whole file (line_blocks,
-coverage counting, interesting_lines, parse_line) and folds its events with the
+coverage counting, parse_block) and folds its events with the
 Aggregator's own code (smtpdoctor.logs.fold.RangeFold); the parent merges that state
 (merge_part) and replays the few order-dependent steps, or folds the range itself
 where the worker's empty start could be wrong. Ranges holding lines of other MTAs
@@ -38,9 +38,8 @@ from smtpdoctor.logs.fold import (
     group_keys,
     merge_part,
 )
-from smtpdoctor.logs.parser import parse_line
+from smtpdoctor.logs.parser import parse_block
 from smtpdoctor.logs.reader import compression_of
-from smtpdoctor.logs.scan import interesting_lines
 
 RANGE_SIZE = 8 << 20
 MIN_SIZE = 32 << 20  # smaller files: one process (starting workers costs more)
@@ -172,13 +171,7 @@ def _parse_range(
     events: list[LogEvent] = []
     for block in line_blocks(_chunks(path, start, end), cov):
         cov.count_block(block)
-        for line in interesting_lines(block):
-            try:
-                ev = parse_line(line)
-            except Exception:  # a parser bug must not lose the whole run
-                ev = None
-            if ev is not None:
-                events.append(ev)
+        events += parse_block(block)
     counts = (cov.lines, cov.parsed, cov.recognised, cov.binary, cov.truncated, 0)
     if foldable(events):
         fold = RangeFold(since, reference, full_keys, ops_mode)

@@ -1,10 +1,14 @@
-"""One entry point from a raw log line to an event, whatever the MTA.
+"""From raw log lines to events, whatever the MTA: one line (parse_line) or a block of
+lines (parse_block), which give the same events.
 
-Speed matters (busy relays write millions of lines a day): a line is first routed by
-its program name, found with a few `str.find` calls, and only the few daemons that
-write about deliveries get their lines split and matched by regular expressions.
-Most lines of a busy relay (smtpd connect/disconnect, cleanup, pickup, TLS notes)
-cost three finds and one set lookup.
+Speed matters (busy relays write millions of lines a day, most of them about nothing
+that fails). A line is routed by its program name, found with a few `str.find` calls
+and no copy of the line. A Postfix daemon's line goes on only if it holds one of its
+daemon's words, and any other line only if it holds a word of an MTA it could be from
+(logs/needles.py), tested with `in`. Only the few lines that can give an event are
+split and matched by regular expressions: most lines of a busy relay (smtpd
+connect/disconnect, cleanup, qmgr `from=`, TLS notes) cost a few finds and one or two
+`in` tests, and no line is routed twice.
 """
 
 from __future__ import annotations
@@ -13,16 +17,22 @@ import re
 from typing import Final
 
 from smtpdoctor.catalogue import CauseCode
-from smtpdoctor.logs.events import EventKind, LogEvent, Status
+from smtpdoctor.logs.events import EventKind, LogEvent, Status, new_event
 from smtpdoctor.logs.exim import parse_exim
+from smtpdoctor.logs.needles import (
+    CLIENT_NEEDLES,
+    DOWN_NEEDLES,
+    OPENSMTPD_NEEDLES,
+    QMGR_NEEDLES,
+    SENDMAIL_NEEDLES,
+    SERVER_NEEDLES,
+    STATUS,
+    wanted_elsewhere,
+)
 from smtpdoctor.logs.opensmtpd import parse_opensmtpd
 from smtpdoctor.logs.postfix import parse_delivery, parse_other
 from smtpdoctor.logs.sendmail import parse_sendmail
-from smtpdoctor.logs.syslog import (
-    SyslogLine,
-    locate_fields,
-    normalize_header,
-)
+from smtpdoctor.logs.syslog import SyslogLine, header_fields, normalize_header
 
 _EXIM_ID: Final = re.compile(r"(?:\[\d+\] )?[0-9A-Za-z]{6}-[0-9A-Za-z]{6,11}-[0-9A-Za-z]{2,4} ")
 # Postfix daemons that write delivery status lines or client-side failures.
@@ -30,49 +40,68 @@ _DELIVERY_DAEMONS: Final = frozenset(
     {"smtp", "lmtp", "error", "retry", "discard", "virtual", "local", "pipe", "qmgr"}
 )
 _SERVER_DAEMONS: Final = frozenset({"smtpd", "postscreen", "submission", "smtps"})
-# The words without which a line of a Postfix daemon gives no event (status= lines
-# aside): the Postfix parser below and the block scanner (logs/scan.py) share them.
-CLIENT_NEEDLES: Final = (
-    "connect to ",
-    "conversation with ",
-    "lost connection with ",
-    "SSL_connect error",
-    "TLS handshake",
-    " said: ",
-    "refused to talk to me",
-    "SASL authentication failed",
-    "certificate verification failed",
-    "Server certificate not",
-)
-SERVER_NEEDLES: Final = ("timeout after ",)
-QMGR_NEEDLES: Final = (": removed",)
-DOWN_NEEDLES: Final = ("mail system is down",)  # postqueue, postsuper: the master is stopped
-# Other MTAs' lines are handed on only when they hold one of these (logs/scan.py too).
-SENDMAIL_NEEDLES: Final = ("stat=", "timeout waiting for input", "Cannot send message for")
-OPENSMTPD_NEEDLES: Final = (" mta ", ", stat=", "Failed to resolve MX", "Error on session")
+_SERVER_NEEDLE: Final = SERVER_NEEDLES[0]
+_DOWN: Final = DOWN_NEEDLES[0]
+_REMOVED: Final = QMGR_NEEDLES[0]
+_REMOVED_KIND: Final = EventKind.REMOVED
+_NO_STATUS: Final = Status.NONE
+_MTA_STOPPED: Final = CauseCode.MTA_STOPPED
 
 
-def postfix_needles(daemon: str) -> tuple[str, ...]:
-    """What a line of this Postfix daemon must hold, besides `status=`, to give an
-    event (the scanner skips the others)."""
-    if daemon in _SERVER_DAEMONS:
-        return SERVER_NEEDLES
-    if daemon not in _DELIVERY_DAEMONS:
-        return DOWN_NEEDLES
-    return QMGR_NEEDLES if daemon == "qmgr" else CLIENT_NEEDLES
+def parse_block(block: str) -> list[LogEvent]:
+    """The events of a block of '\\n'-separated lines, in order: what parse_line gives
+    for each line. A line whose parser fails gives no event (a parser bug must not
+    lose the whole run)."""
+    events: list[LogEvent] = []
+    crlf = "\r" in block
+    for text in block.split("\n"):
+        try:
+            event = _parse(text.rstrip("\r") if crlf else text)
+        except Exception:  # one line the parser fails on, not the whole run
+            continue
+        if event is not None:
+            events.append(event)
+    return events
 
 
-def postfix_daemon(line: str) -> str | None:
-    """The Postfix daemon ('smtp', 'qmgr', ...) whose parser parse_line hands line to,
-    or None when it goes elsewhere: another MTA's line, an Exim main-log line, or a
-    header that is rewritten first (RFC 5424, <PRI>). Only index arithmetic and one
-    short slice: the block scanner asks it of most lines of a log."""
-    if line[10:11] == " " and line[4:5] == "-":
+def parse_line(line: str) -> LogEvent | None:
+    """The event a line describes, or None (not interesting, or not understood).
+
+    Trailing line ends are ignored. Never raises on any input. The line's header is
+    split once; the MTA's parser gets the parts.
+    """
+    return _parse(line.rstrip("\r\n"))
+
+
+def _parse(line: str, gated: bool = True) -> LogEvent | None:  # noqa: PLR0911  (one return per route)
+    # gated=False (tests): every line goes to its parser, wanted or not, to show that
+    # the needles only ever skip lines the parsers would have found nothing in.
+    wanted = not gated  # or wanted_elsewhere(line), once it has been asked
+    if line[10:11] == " " and line[4:5] == "-":  # Exim's main log: "2026-11-27 10:00:00 "
+        if not (wanted or wanted_elsewhere(line)):
+            return None
+        wanted = True
+        event = parse_exim(line)
+        if event is not None or _EXIM_ID.match(line, 20) or _EXIM_ID.match(line, 27):
+            return event
+    end, host_end, colon = header_fields(line)
+    if end < 0:  # a header rewritten first (RFC 5424, <PRI>, an ISO stamp with a space)
+        if not (wanted or wanted_elsewhere(line)):
+            return None
+        header = normalize_header(line)
+        end, host_end, colon = header_fields(header)
+        if end < 0:
+            return None
+        event = _dispatch(header, end, host_end, colon)
+        if event is not None and event.raw == header:
+            event = event._replace(raw=line)  # the line as written, not as rewritten
+        return event
+    bracket, daemon = _tag(line, host_end, colon)
+    if daemon is not None:  # postfix/smtp, postfix-out/qmgr ...
+        return _postfix(line, daemon, end, colon, bracket)
+    if not (wanted or wanted_elsewhere(line)):
         return None
-    fields = locate_fields(line)
-    if fields is None:
-        return None
-    return _tag(line, fields[1], fields[2])[1]
+    return _program(line, end, host_end, colon, bracket)
 
 
 def _tag(line: str, host_end: int, colon: int) -> tuple[int, str | None]:
@@ -85,36 +114,20 @@ def _tag(line: str, host_end: int, colon: int) -> tuple[int, str | None]:
     return bracket, (line[slash + 1 : stop] if slash >= 0 else None)
 
 
-def parse_line(line: str) -> LogEvent | None:
-    """The event a line describes, or None (not interesting, or not understood).
-
-    Trailing line ends are ignored. Never raises on any input. The line's header is
-    split once; the MTA's parser gets the parts.
-    """
-    line = line.rstrip("\r\n")
-    if line[10:11] == " " and line[4:5] == "-":
-        event = parse_exim(line)
-        if event is not None or _EXIM_ID.match(line, 20) or _EXIM_ID.match(line, 27):
-            return event
-    fields = locate_fields(line)
-    if fields is None:
-        header = normalize_header(line)
-        fields = locate_fields(header)
-        if fields is None:
-            return None
-        event = _dispatch(header, fields)
-        if event is not None and event.raw == header:
-            event = event._replace(raw=line)  # the line as written, not as rewritten
-        return event
-    return _dispatch(line, fields)
+def _pid(line: str, bracket: int, colon: int) -> str:
+    return line[bracket + 1 : colon - 1] if bracket >= 0 else ""
 
 
-def _dispatch(line: str, fields: tuple[int, int, int]) -> LogEvent | None:  # noqa: PLR0911  (one return per MTA program)
-    end, host_end, colon = fields
+def _dispatch(line: str, end: int, host_end: int, colon: int) -> LogEvent | None:
     bracket, daemon = _tag(line, host_end, colon)
-    pid = line[bracket + 1 : colon - 1] if bracket >= 0 else ""
-    if daemon is not None:  # postfix/smtp, postfix-out/qmgr ...
-        return _postfix(line, daemon, end, colon, pid)
+    if daemon is not None:
+        return _postfix(line, daemon, end, colon, bracket)
+    return _program(line, end, host_end, colon, bracket)
+
+
+def _program(line: str, end: int, host_end: int, colon: int, bracket: int) -> LogEvent | None:  # noqa: PLR0911  (one return per MTA program)
+    """A line of a program that is not a Postfix daemon: Sendmail, OpenSMTPD, Exim."""
+    pid = _pid(line, bracket, colon)
     program = line[host_end + 1 : bracket if bracket >= 0 else colon]
     if program.startswith(("sendmail", "sm-")):  # sm-mta, sm-msp-queue, sendmail-mta
         if any(needle in line for needle in SENDMAIL_NEEDLES):
@@ -138,28 +151,32 @@ def _parts(line: str, end: int, host_end: int, colon: int, program: str, pid: st
     return SyslogLine(line[:end], line[end + 1 : host_end], program, pid, line[colon + 2 :])
 
 
-def _postfix(line: str, daemon: str, end: int, colon: int, pid: str) -> LogEvent | None:  # noqa: PLR0911  (one return per Postfix daemon's line kind)
+def _postfix(line: str, daemon: str, end: int, colon: int, bracket: int) -> LogEvent | None:  # noqa: PLR0911  (one return per Postfix daemon's line kind)
     if daemon in _SERVER_DAEMONS:
-        if SERVER_NEEDLES[0] not in line:
+        if _SERVER_NEEDLE not in line:
             return None
-        return parse_other(SyslogLine(line[:end], "", daemon, pid, line[colon + 2 :]), line)
+        parts = SyslogLine(line[:end], "", daemon, _pid(line, bracket, colon), line[colon + 2 :])
+        return parse_other(parts, line)
     if daemon not in _DELIVERY_DAEMONS:
-        if line.endswith(DOWN_NEEDLES[0]):
-            return LogEvent(
-                EventKind.FAILURE, "postfix", line[:end], cause=CauseCode.MTA_STOPPED, raw=line
-            )
+        if line.endswith(_DOWN):
+            return LogEvent(EventKind.FAILURE, "postfix", line[:end], cause=_MTA_STOPPED, raw=line)
         return None
-    if "status=" in line:
-        return parse_delivery(line, colon + 2, line[:end], pid)
+    if STATUS in line:
+        return parse_delivery(line, colon + 2, line[:end], _pid(line, bracket, colon))
     if daemon == "qmgr":
-        if line.endswith(QMGR_NEEDLES[0]):
-            # Positional: half the cost of keywords, on one line in ten of a busy log.
-            return LogEvent(
-                EventKind.REMOVED, "postfix", line[:end], line[colon + 2 : -9], Status.NONE,
-                None, None, "", "", None, None, "", "", line, "",
+        if line.endswith(_REMOVED):
+            return new_event(
+                LogEvent,
+                (
+                    _REMOVED_KIND, "postfix", line[:end], line[colon + 2 : -9], _NO_STATUS,
+                    None, None, "", "", None, None, "", "", line, "",
+                ),
             )  # fmt: skip
         return None
     for needle in CLIENT_NEEDLES:
         if needle in line:
-            return parse_other(SyslogLine(line[:end], "", daemon, pid, line[colon + 2 :]), line)
+            parts = SyslogLine(
+                line[:end], "", daemon, _pid(line, bracket, colon), line[colon + 2 :]
+            )
+            return parse_other(parts, line)
     return None

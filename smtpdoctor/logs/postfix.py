@@ -18,7 +18,7 @@ from smtpdoctor.logs.classify import (
     reply_cause,
     timeout_cause_for_phase,
 )
-from smtpdoctor.logs.events import Delays, EventKind, LogEvent, Status
+from smtpdoctor.logs.events import Delays, EventKind, LogEvent, Status, new_event
 from smtpdoctor.logs.syslog import SyslogLine
 from smtpdoctor.phases import Phase
 from smtpdoctor.replies import classify_reply
@@ -213,9 +213,6 @@ def _unquoted_cause(reason: str, dsn: str, status: Status) -> CauseCode | None:
     return cause
 
 
-# A NamedTuple's own __new__ is Python code (keywords, defaults): the events built on
-# every status line skip it.
-_new_event: Final = tuple.__new__
 # The fields of a status line: queue ID, recipient, relay, delay, delays or None, dsn
 # or None, status word, reason (the text in parentheses) or None.
 StatusFields = tuple[str, str, str, float, "Delays | None", str | None, str, str | None]
@@ -247,7 +244,7 @@ def parse_delivery(line: str, at: int, stamp: str, pid: str) -> LogEvent | None:
     status = _STATUSES.get(status_word, Status.NONE)
     relay = relay_field if relay_field != "none" else ""
     if status is Status.SENT:
-        return _new_event(
+        return new_event(
             LogEvent,
             (
                 EventKind.DELIVERY, "postfix", stamp, qid, status, None, None, domain_of(to),
@@ -264,7 +261,7 @@ def parse_delivery(line: str, at: int, stamp: str, pid: str) -> LogEvent | None:
         cause = _unquoted_cause(reason, dsn or "", status)
     if cause is None and status is Status.BOUNCED:
         cause = CauseCode.REJECTED
-    return _new_event(
+    return new_event(
         LogEvent,
         (
             EventKind.DELIVERY, "postfix", stamp, qid, status, cause, phase, domain_of(to),
@@ -420,7 +417,7 @@ def _delays(text: str) -> Delays | None:
         return None
     if len(_DELAYS) >= 65536:
         _DELAYS.clear()
-    got = _DELAYS[text] = _new_event(Delays, (a, b, c, d))
+    got = _DELAYS[text] = new_event(Delays, (a, b, c, d))
     return got
 
 

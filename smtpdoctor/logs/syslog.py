@@ -19,24 +19,32 @@ class SyslogLine(NamedTuple):
 
 
 def locate_fields(line: str) -> tuple[int, int, int] | None:
-    """Where the fields of a syslog line end: (stamp end, host end, tag's ': ').
+    """Where the fields of a syslog line end: (stamp end, host end, tag's ': '); None
+    when the line has no syslog header."""
+    fields = header_fields(line)
+    return fields if fields[0] >= 0 else None
 
-    Only index arithmetic, no objects: the log scanner calls it on every candidate line.
+
+def header_fields(line: str) -> tuple[int, int, int]:
+    """locate_fields with (-1, -1, -1) for no header: compiled, a tuple that may be None
+    is a new object per call and this one is not; the parser asks it of every line.
+
+    Only index arithmetic, no objects.
     """
     if line[:3] in _MONTH_SET:
         end = line.find(" ", 7)
     elif line[:4].isdigit() and line[10:11] == "T":
         end = line.find(" ")
     else:
-        return None
+        return -1, -1, -1
     if end < 0:
-        return None
+        return -1, -1, -1
     host_end = line.find(" ", end + 1)
     if host_end < 0:
-        return None
+        return -1, -1, -1
     colon = line.find(": ", host_end + 1)
     if colon < 0:
-        return None
+        return -1, -1, -1
     # `host mail.info postfix/smtp[1]:` (a facility.level field, syslog-ng and some
     # rsyslog templates): the program is the last word before the colon.
     space = line.rfind(" ", host_end + 1, colon)

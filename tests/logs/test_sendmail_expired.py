@@ -14,8 +14,7 @@ import pytest
 
 from smtpdoctor.logs.api import analyze_lines
 from smtpdoctor.logs.events import EventKind, Status
-from smtpdoctor.logs.parser import parse_line
-from smtpdoctor.logs.scan import interesting_lines
+from smtpdoctor.logs.parser import parse_block, parse_line
 
 LINES = (
     (Path(__file__).resolve().parents[1] / "data" / "logs" / "sendmail-ubuntu-forums.log")
@@ -52,8 +51,10 @@ def test_other_notices_are_not_expiries() -> None:
     assert parse_line(EXPIRED.replace("Cannot send message for 5 days", "User unknown")) is None
 
 
-def test_the_scanner_keeps_the_line() -> None:
-    assert list(interesting_lines("\n".join(LINES) + "\n")) == list(LINES)
+def test_a_block_of_the_lines_gives_the_expiry() -> None:
+    events = parse_block("\n".join(LINES) + "\n")
+    assert parse_line(EXPIRED) in events
+    assert events == [ev for ev in map(parse_line, LINES) if ev is not None]
 
 
 def test_the_last_attempt_and_the_expiry_are_two_groups() -> None:
