@@ -61,9 +61,11 @@ class CoverageCounter:
         self.lines = self.parsed = self.recognised = self.binary = self.truncated = 0
         self.samples: list[str] = []
 
-    def count_block(self, block: str) -> int:
-        """Count a block of complete, newline-terminated lines; returns its line count."""
-        lines = block.count("\n")
+    def count_block(self, block: str, lines: int = -1) -> int:
+        """Count a block of complete, newline-terminated lines; returns its line count
+        (lines: that count, when the caller has it already)."""
+        if lines < 0:
+            lines = block.count("\n")
         if not lines:
             return 0
         self.lines += lines

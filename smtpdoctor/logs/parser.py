@@ -36,10 +36,19 @@ from smtpdoctor.logs.syslog import SyslogLine, header_fields, normalize_header
 
 _EXIM_ID: Final = re.compile(r"(?:\[\d+\] )?[0-9A-Za-z]{6}-[0-9A-Za-z]{6,11}-[0-9A-Za-z]{2,4} ")
 # Postfix daemons that write delivery status lines or client-side failures.
-_DELIVERY_DAEMONS: Final = frozenset(
-    {"smtp", "lmtp", "error", "retry", "discard", "virtual", "local", "pipe", "qmgr"}
-)
-_SERVER_DAEMONS: Final = frozenset({"smtpd", "postscreen", "submission", "smtps"})
+_DELIVERY_DAEMONS: Final = ("smtp", "lmtp", "error", "retry", "discard", "virtual", "local", "pipe")
+_SERVER_DAEMONS: Final = ("smtpd", "postscreen", "submission", "smtps")
+# What a Postfix daemon's lines may be about: one lookup per line (the daemon's name
+# is a new string on every line, so each lookup hashes it).
+_SERVER: Final = 1
+_DELIVERY: Final = 2
+_QMGR: Final = 3
+_OTHER: Final = 4
+_DAEMON_KINDS: Final[dict[str, int]] = {
+    **dict.fromkeys(_SERVER_DAEMONS, _SERVER),
+    **dict.fromkeys(_DELIVERY_DAEMONS, _DELIVERY),
+    "qmgr": _QMGR,
+}
 _SERVER_NEEDLE: Final = SERVER_NEEDLES[0]
 _DOWN: Final = DOWN_NEEDLES[0]
 _REMOVED: Final = QMGR_NEEDLES[0]
@@ -50,11 +59,16 @@ _MTA_STOPPED: Final = CauseCode.MTA_STOPPED
 
 def parse_block(block: str) -> list[LogEvent]:
     """The events of a block of '\\n'-separated lines, in order: what parse_line gives
-    for each line. A line whose parser fails gives no event (a parser bug must not
-    lose the whole run)."""
+    for each line."""
+    return parse_lines(block.split("\n"), "\r" in block)
+
+
+def parse_lines(lines: list[str], crlf: bool = True) -> list[LogEvent]:
+    """The events of lines (without their '\\n'; a trailing '\\r' is dropped where
+    crlf is true), in order. A line whose parser fails gives no event (a parser bug
+    must not lose the whole run)."""
     events: list[LogEvent] = []
-    crlf = "\r" in block
-    for text in block.split("\n"):
+    for text in lines:
         try:
             event = _parse(text.rstrip("\r") if crlf else text)
         except Exception:  # one line the parser fails on, not the whole run
@@ -152,18 +166,19 @@ def _parts(line: str, end: int, host_end: int, colon: int, program: str, pid: st
 
 
 def _postfix(line: str, daemon: str, end: int, colon: int, bracket: int) -> LogEvent | None:  # noqa: PLR0911  (one return per Postfix daemon's line kind)
-    if daemon in _SERVER_DAEMONS:
+    kind = _DAEMON_KINDS.get(daemon, _OTHER)
+    if kind == _SERVER:
         if _SERVER_NEEDLE not in line:
             return None
         parts = SyslogLine(line[:end], "", daemon, _pid(line, bracket, colon), line[colon + 2 :])
         return parse_other(parts, line)
-    if daemon not in _DELIVERY_DAEMONS:
+    if kind == _OTHER:
         if line.endswith(_DOWN):
             return LogEvent(EventKind.FAILURE, "postfix", line[:end], cause=_MTA_STOPPED, raw=line)
         return None
     if STATUS in line:
         return parse_delivery(line, colon + 2, line[:end], _pid(line, bracket, colon))
-    if daemon == "qmgr":
+    if kind == _QMGR:
         if line.endswith(_REMOVED):
             return new_event(
                 LogEvent,
