@@ -25,7 +25,7 @@ from typing import Any, Final
 from smtpdoctor.catalogue import CauseCode
 from smtpdoctor.logs.blocks import line_blocks
 from smtpdoctor.logs.coverage import SAMPLES, CoverageCounter
-from smtpdoctor.logs.events import TIMEOUT_CAUSES, EventKind, LogEvent, Status
+from smtpdoctor.logs.events import TIMEOUT_CAUSES, EventKind, LogEvent, Status, new_event
 from smtpdoctor.logs.exim import RETRY_NOT_REACHED
 from smtpdoctor.logs.families import FamilyTracker, ipv6_broken
 from smtpdoctor.logs.model import (
@@ -563,7 +563,7 @@ class Aggregator:
         stats = self._msg_stats.copy()
         stats["tracked"] += sum(1 for qid in held_messages if qid not in self._messages)
         worst = list(self._worst)
-        pending_traces: list[MessageTrace] = []
+        pending_traces: list[tuple[str, _Message, float | None]] = []
         every = {**self._messages, **held_messages}  # held attempts counted in, copies
         for qid, msg in every.items():
             if msg is None:
@@ -582,22 +582,23 @@ class Aggregator:
                 delay = msg.delay
                 if delay is None and msg.first and msg.last:
                     delay = (msg.last - msg.first).total_seconds()
-                trace = MessageTrace(
-                    qid,
-                    msg.attempts,
-                    delay,
-                    "pending",
-                    tuple(msg.causes),
-                    msg.destination,
-                    msg.first,
-                    msg.last,
-                )
-                pending_traces.append(trace)
-        traces = [t for _, _, t in worst] + pending_traces
-        traces.sort(key=lambda t: (-(t.delay or 0.0), t.queue_id))
+                pending_traces.append((qid, msg, delay))
+        # The longest delays first (a stable sort: ties in the order above), and a
+        # MessageTrace (a frozen dataclass, slow to build) only for the few kept.
+        finished = [t for _, _, t in worst]
+        keys = [(-(t.delay or 0.0), t.queue_id) for t in finished]
+        keys += [(-(delay or 0.0), qid) for qid, _, delay in pending_traces]
+        kept = sorted(range(len(keys)), key=lambda i: (keys[i], i))[: self.keep_worst]
+        traces = [
+            finished[i] if i < len(finished) else _pending_trace(*pending_traces[i - len(finished)])
+            for i in kept
+        ]
         groups = sorted(
             (
-                LogGroup(k[0], k[1], k[2], k[3], g.count, g.first, g.last, g.sample, k[4], g.mta)
+                new_event(
+                    LogGroup,
+                    (k[0], k[1], k[2], k[3], g.count, g.first, g.last, g.sample, k[4], g.mta),
+                )
                 for k, g in held_groups.items()
             ),
             key=lambda g: (-g.count, g.cause, g.destination, g.relay),
@@ -621,7 +622,7 @@ class Aggregator:
                 pending=stats["pending"],
                 evicted=stats["evicted"],
                 max_attempts=stats["max_attempts"],
-                worst=tuple(traces[: self.keep_worst]),
+                worst=tuple(traces),
             ),
             delays=delays,
             histogram=tuple(sorted(hours.items())),
@@ -726,6 +727,12 @@ def _until_error(chunks: Iterable[str], failed: list[BaseException]) -> Iterator
         yield from chunks
     except Exception as exc:  # re-raised by the caller once the text before it is in
         failed.append(exc)
+
+
+def _pending_trace(qid: str, msg: _Message, delay: float | None) -> MessageTrace:
+    return MessageTrace(
+        qid, msg.attempts, delay, "pending", tuple(msg.causes), msg.destination, msg.first, msg.last
+    )
 
 
 def _hold_key(ev: LogEvent) -> str:

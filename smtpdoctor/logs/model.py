@@ -1,9 +1,10 @@
-"""The results of a log analysis: frozen dataclasses the renderers take."""
+"""The results of a log analysis: the immutable records the renderers take."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import NamedTuple
 
 from smtpdoctor.catalogue import CauseCode
 from smtpdoctor.logs.coverage import Coverage
@@ -13,15 +14,17 @@ from smtpdoctor.phases import Phase
 SCHEMA = "smtpdoctor.logs/1"
 
 
-@dataclass(frozen=True)
-class LogGroup:
-    """Every failure with the same cause, phase, destination and relay."""
+class LogGroup(NamedTuple):
+    """Every failure with the same cause, phase, destination and relay (immutable; a
+    NamedTuple, because a report builds thousands and a frozen dataclass costs several
+    times as much to build)."""
 
     cause: CauseCode
     phase: Phase | None
     destination: str
     relay: str
-    count: int
+    # The number of failures; it hides tuple.count (of no use on a group).
+    count: int  # type: ignore[assignment]
     first_seen: datetime | None
     last_seen: datetime | None
     sample: str

@@ -57,13 +57,17 @@ def insight_dict(i: Insight) -> dict[str, Any]:
     }
 
 
-def cause_summaries(report: LogReport) -> list[dict[str, Any]]:
-    """Per cause: count, fixes from the catalogue and the check commands to confirm it."""
+def cause_summaries(
+    report: LogReport, commands: list[str | None] | None = None
+) -> list[dict[str, Any]]:
+    """Per cause: count, fixes from the catalogue and the check commands to confirm it
+    (commands: each group's check_command, when the caller has them already)."""
     counts: Counter[CauseCode] = Counter()
     checks: dict[CauseCode, dict[str, None]] = {}
-    for g in report.groups:
+    if commands is None:
+        commands = [g.check_command for g in report.groups]
+    for g, command in zip(report.groups, commands, strict=True):
         counts[g.cause] += g.count
-        command = g.check_command  # a property that does string work: read it once
         if command:
             checks.setdefault(g.cause, {})[command] = None
     out = []
@@ -132,6 +136,7 @@ def report_dict(report: LogReport) -> dict[str, Any]:
     """The whole report as JSON-ready data."""
     m = report.messages
     d = report.delays
+    groups = [group_dict(g) for g in report.groups]
     return {
         "schema": SCHEMA,
         "generated_at": datetime.now(UTC).isoformat(),
@@ -145,8 +150,8 @@ def report_dict(report: LogReport) -> dict[str, Any]:
         "timeouts": report.timeout_count,
         "problems": report.problem_count,
         "insights": [insight_dict(i) for i in report.insights],
-        "causes": cause_summaries(report),
-        "groups": [group_dict(g) for g in report.groups],
+        "causes": cause_summaries(report, [g["check"] for g in groups]),
+        "groups": groups,
         "by_destination": [_rollup(r) for r in by_destination(report.groups)],
         "by_cause_phase": [_rollup(r) for r in by_cause_phase(report.groups)],
         "histogram": [{"hour": _ts(h), "count": n} for h, n in report.histogram],

@@ -146,3 +146,32 @@ def test_a_stopped_postfix_is_found_in_the_log_by_lines_and_by_blocks() -> None:
     )
     for report in _both(line):
         assert [(g.cause, g.phase, g.count) for g in report.groups] == [("mta_stopped", None, 1)]
+
+
+def test_the_worst_messages_are_the_longest_delayed_of_all_pending_and_finished() -> None:
+    # 60 messages still deferred (delay= 1..60 s) and 10 delivered after a deferral
+    # (30.5 .. 75.5 s): the 20 longest delays, longest first, whichever kind they are.
+    agg = Aggregator()
+    deferred = (
+        "Nov 27 10:00:00 mx postfix/smtp[1]: {qid}: to=<a@d.example>, relay=none, "
+        "delay={delay}, delays=0/0/{delay}/0, dsn=4.4.1, status=deferred "
+        "(connect to mx[192.0.2.1]:25: Connection timed out)"
+    )
+    sent = (
+        "Nov 27 10:05:00 mx postfix/smtp[1]: {qid}: to=<a@d.example>, "
+        "relay=mx[192.0.2.1]:25, delay={delay}, delays=0/0/0/{delay}, dsn=2.0.0, status=sent "
+        "(250 ok)"
+    )
+    for i in range(1, 61):
+        agg.feed_line(deferred.format(qid=f"P{i:03d}", delay=i))
+    for i in range(10):
+        agg.feed_line(deferred.format(qid=f"F{i:03d}", delay=1))
+        agg.feed_line(sent.format(qid=f"F{i:03d}", delay=30.5 + 5 * i))
+        agg.feed_line(f"Nov 27 10:05:00 mx postfix/qmgr[2]: F{i:03d}: removed")
+    worst = agg.report().messages.worst
+    delays = {f"P{i:03d}": float(i) for i in range(1, 61)}
+    delays |= {f"F{i:03d}": 30.5 + 5 * i for i in range(10)}
+    expected = sorted(delays, key=lambda qid: (-delays[qid], qid))[:20]
+    assert [t.queue_id for t in worst] == expected
+    assert [t.outcome for t in worst[:3]] == ["delivered", "delivered", "delivered"]
+    assert {t.outcome for t in worst} == {"delivered", "pending"}
