@@ -35,7 +35,7 @@ from smtpdoctor.logs.model import (
     MessageStats,
     MessageTrace,
 )
-from smtpdoctor.logs.parser import parse_lines
+from smtpdoctor.logs.parser import read_block
 from smtpdoctor.logs.timestamps import StampParser
 from smtpdoctor.phases import Phase
 
@@ -173,11 +173,12 @@ class Aggregator:
     def feed_block(self, block: str) -> None:
         """Fold in a block of complete lines (NULs already taken out): the one path
         every line takes, whole files, byte ranges, --follow and journald alike."""
-        texts = block.split("\n")  # one split for both: its length gives the count
-        lines = self._coverage.count_block(block, len(texts) - 1)
+        events: list[LogEvent] = []
+        lines = read_block(block, events)
+        self._coverage.count_block(block, lines)
         self.totals["lines"] += lines
         feed_event = self.feed_event
-        for event in parse_lines(texts, "\r" in block):
+        for event in events:
             feed_event(event)
 
     def absorb_range(self, counts: tuple[int, ...], samples: list[str]) -> None:

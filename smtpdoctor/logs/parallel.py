@@ -3,7 +3,7 @@ merged in file order in this one, so the report is exactly the one a single pass
 
 A plain (uncompressed) file is cut into ranges of RANGE_SIZE bytes at line ends.
 Each worker reads its range through the same path as a whole file (line_blocks,
-coverage counting, parse_lines) and folds its events with the
+coverage counting, read_block) and folds its events with the
 Aggregator's own code (smtpdoctor.logs.fold.RangeFold); the parent merges that state
 (merge_part) and replays the few order-dependent steps, or folds the range itself
 where the worker's empty start could be wrong. Ranges holding lines of other MTAs
@@ -38,7 +38,7 @@ from smtpdoctor.logs.fold import (
     group_keys,
     merge_part,
 )
-from smtpdoctor.logs.parser import parse_lines
+from smtpdoctor.logs.parser import read_block
 from smtpdoctor.logs.reader import compression_of
 
 RANGE_SIZE = 8 << 20
@@ -170,9 +170,7 @@ def _parse_range(
     cov = CoverageCounter()
     events: list[LogEvent] = []
     for block in line_blocks(_chunks(path, start, end), cov):
-        texts = block.split("\n")  # one split for both: its length gives the count
-        cov.count_block(block, len(texts) - 1)
-        events += parse_lines(texts, "\r" in block)
+        cov.count_block(block, read_block(block, events))
     counts = (cov.lines, cov.parsed, cov.recognised, cov.binary, cov.truncated, 0)
     if foldable(events):
         fold = RangeFold(since, reference, full_keys, ops_mode)

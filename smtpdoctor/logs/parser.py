@@ -58,24 +58,79 @@ _MTA_STOPPED: Final = CauseCode.MTA_STOPPED
 
 
 def parse_block(block: str) -> list[LogEvent]:
-    """The events of a block of '\\n'-separated lines, in order: what parse_line gives
+    """The events of a block of '\\n'-terminated lines, in order: what parse_line gives
     for each line."""
-    return parse_lines(block.split("\n"), "\r" in block)
-
-
-def parse_lines(lines: list[str], crlf: bool = True) -> list[LogEvent]:
-    """The events of lines (without their '\\n'; a trailing '\\r' is dropped where
-    crlf is true), in order. A line whose parser fails gives no event (a parser bug
-    must not lose the whole run)."""
     events: list[LogEvent] = []
-    for text in lines:
+    read_block(block, events)
+    return events
+
+
+def read_block(block: str, events: list[LogEvent]) -> int:
+    """Append the events of a block of '\\n'-terminated lines to events, in order (what
+    parse_line gives for each line); returns the number of lines.
+
+    The block is read in place: a line is routed with finds between its bounds, and
+    only a line that may give an event is copied out of the block (the others, most
+    lines of a busy relay, never are). A line whose parser fails gives no event (a
+    parser bug must not lose the whole run)."""
+    crlf = "\r" in block
+    size = len(block)
+    lines = 0
+    start = 0
+    while start < size:
+        stop = block.find("\n", start)
+        if stop < 0:
+            stop = size  # a last line without its '\\n'
+        else:
+            lines += 1
+        end = stop
+        if crlf:
+            while end > start and block[end - 1] == "\r":
+                end -= 1
         try:
-            event = _parse(text.rstrip("\r") if crlf else text)
+            event = _parse_span(block, start, end)
         except Exception:  # one line the parser fails on, not the whole run
-            continue
+            event = None
         if event is not None:
             events.append(event)
-    return events
+        start = stop + 1
+    return lines
+
+
+def _parse_span(block: str, start: int, end: int) -> LogEvent | None:
+    """_parse of block[start:end], a Postfix daemon's line routed in place."""
+    if not (end - start > 10 and block[start + 10] == " " and block[start + 4] == "-"):
+        stamp_end, host_end, colon = header_fields(block, start, end)
+        if stamp_end >= 0:
+            bracket, slash = _tag(block, host_end, colon)
+            if slash >= 0:  # postfix/smtp, postfix-out/qmgr ...
+                kind = _DAEMON_KINDS.get(_daemon(block, slash, bracket, colon), _OTHER)
+                if not _worth_reading(block, start, end, kind):
+                    return None
+                line = block[start:end]
+                return _postfix(
+                    line,
+                    kind,
+                    slash - start,
+                    stamp_end - start,
+                    colon - start,
+                    bracket - start if bracket >= 0 else -1,
+                )
+    return _parse(block[start:end])  # Exim's main log, another MTA, another header
+
+
+def _worth_reading(text: str, start: int, end: int, kind: int) -> bool:
+    """May the line text[start:end] of a Postfix daemon of this kind give an event?
+    (The words _postfix looks for, looked for in place.)"""
+    if kind == _SERVER:
+        return text.find(_SERVER_NEEDLE, start, end) >= 0
+    if kind == _OTHER:
+        return end - len(_DOWN) >= start and text.find(_DOWN, end - len(_DOWN), end) >= 0
+    if text.find(STATUS, start, end) >= 0:
+        return True
+    if kind == _QMGR:
+        return end - len(_REMOVED) >= start and text.find(_REMOVED, end - len(_REMOVED), end) >= 0
+    return any(text.find(needle, start, end) >= 0 for needle in CLIENT_NEEDLES)
 
 
 def parse_line(line: str) -> LogEvent | None:
@@ -110,22 +165,25 @@ def _parse(line: str, gated: bool = True) -> LogEvent | None:  # noqa: PLR0911  
         if event is not None and event.raw == header:
             event = event._replace(raw=line)  # the line as written, not as rewritten
         return event
-    bracket, daemon = _tag(line, host_end, colon)
-    if daemon is not None:  # postfix/smtp, postfix-out/qmgr ...
-        return _postfix(line, daemon, end, colon, bracket)
+    bracket, slash = _tag(line, host_end, colon)
+    if slash >= 0:  # postfix/smtp, postfix-out/qmgr ...
+        kind = _DAEMON_KINDS.get(_daemon(line, slash, bracket, colon), _OTHER)
+        return _postfix(line, kind, slash, end, colon, bracket)
     if not (wanted or wanted_elsewhere(line)):
         return None
     return _program(line, end, host_end, colon, bracket)
 
 
-def _tag(line: str, host_end: int, colon: int) -> tuple[int, str | None]:
-    """The program tag between host_end and colon: where its '[' is (-1: no pid), and
-    the Postfix daemon it names (postfix/smtp, postfix-out/qmgr ...; None: a program
-    without a '/', another MTA's)."""
+def _tag(line: str, host_end: int, colon: int) -> tuple[int, int]:
+    """Where the program tag between host_end and colon has its '[' (-1: no pid), and
+    the '/' before the name of the Postfix daemon it names (postfix/smtp,
+    postfix-out/qmgr ...; -1: a program without a '/', another MTA's)."""
     bracket = line.find("[", host_end + 1, colon)
-    stop = bracket if bracket >= 0 else colon
-    slash = line.rfind("/", host_end + 1, stop)
-    return bracket, (line[slash + 1 : stop] if slash >= 0 else None)
+    return bracket, line.rfind("/", host_end + 1, bracket if bracket >= 0 else colon)
+
+
+def _daemon(line: str, slash: int, bracket: int, colon: int) -> str:
+    return line[slash + 1 : bracket if bracket >= 0 else colon]
 
 
 def _pid(line: str, bracket: int, colon: int) -> str:
@@ -133,9 +191,10 @@ def _pid(line: str, bracket: int, colon: int) -> str:
 
 
 def _dispatch(line: str, end: int, host_end: int, colon: int) -> LogEvent | None:
-    bracket, daemon = _tag(line, host_end, colon)
-    if daemon is not None:
-        return _postfix(line, daemon, end, colon, bracket)
+    bracket, slash = _tag(line, host_end, colon)
+    if slash >= 0:
+        kind = _DAEMON_KINDS.get(_daemon(line, slash, bracket, colon), _OTHER)
+        return _postfix(line, kind, slash, end, colon, bracket)
     return _program(line, end, host_end, colon, bracket)
 
 
@@ -165,13 +224,13 @@ def _parts(line: str, end: int, host_end: int, colon: int, program: str, pid: st
     return SyslogLine(line[:end], line[end + 1 : host_end], program, pid, line[colon + 2 :])
 
 
-def _postfix(line: str, daemon: str, end: int, colon: int, bracket: int) -> LogEvent | None:  # noqa: PLR0911  (one return per Postfix daemon's line kind)
-    kind = _DAEMON_KINDS.get(daemon, _OTHER)
+def _postfix(  # noqa: PLR0911  (one return per Postfix daemon's line kind)
+    line: str, kind: int, slash: int, end: int, colon: int, bracket: int
+) -> LogEvent | None:
     if kind == _SERVER:
         if _SERVER_NEEDLE not in line:
             return None
-        parts = SyslogLine(line[:end], "", daemon, _pid(line, bracket, colon), line[colon + 2 :])
-        return parse_other(parts, line)
+        return parse_other(_postfix_parts(line, slash, end, colon, bracket), line)
     if kind == _OTHER:
         if line.endswith(_DOWN):
             return LogEvent(EventKind.FAILURE, "postfix", line[:end], cause=_MTA_STOPPED, raw=line)
@@ -190,8 +249,10 @@ def _postfix(line: str, daemon: str, end: int, colon: int, bracket: int) -> LogE
         return None
     for needle in CLIENT_NEEDLES:
         if needle in line:
-            parts = SyslogLine(
-                line[:end], "", daemon, _pid(line, bracket, colon), line[colon + 2 :]
-            )
-            return parse_other(parts, line)
+            return parse_other(_postfix_parts(line, slash, end, colon, bracket), line)
     return None
+
+
+def _postfix_parts(line: str, slash: int, end: int, colon: int, bracket: int) -> SyslogLine:
+    daemon = _daemon(line, slash, bracket, colon)
+    return SyslogLine(line[:end], "", daemon, _pid(line, bracket, colon), line[colon + 2 :])

@@ -25,29 +25,33 @@ def locate_fields(line: str) -> tuple[int, int, int] | None:
     return fields if fields[0] >= 0 else None
 
 
-def header_fields(line: str) -> tuple[int, int, int]:
-    """locate_fields with (-1, -1, -1) for no header: compiled, a tuple that may be None
-    is a new object per call and this one is not; the parser asks it of every line.
+def header_fields(text: str, start: int = 0, stop: int = -1) -> tuple[int, int, int]:
+    """locate_fields of the line text[start:stop] (stop -1: the end of text), as offsets
+    in text, with (-1, -1, -1) for no header. Compiled, a tuple that may be None is a
+    new object per call and this one is not, and a line read in place in its block is
+    never copied: the parser asks this of every line.
 
     Only index arithmetic, no objects.
     """
-    if line[:3] in _MONTH_SET:
-        end = line.find(" ", 7)
-    elif line[:4].isdigit() and line[10:11] == "T":
-        end = line.find(" ")
+    if stop < 0:
+        stop = len(text)
+    if text[start : start + 3] in _MONTH_SET:
+        end = text.find(" ", start + 7, stop)
+    elif stop - start > 10 and text[start + 10] == "T" and text[start : start + 4].isdigit():
+        end = text.find(" ", start, stop)
     else:
         return -1, -1, -1
     if end < 0:
         return -1, -1, -1
-    host_end = line.find(" ", end + 1)
+    host_end = text.find(" ", end + 1, stop)
     if host_end < 0:
         return -1, -1, -1
-    colon = line.find(": ", host_end + 1)
+    colon = text.find(": ", host_end + 1, stop)
     if colon < 0:
         return -1, -1, -1
     # `host mail.info postfix/smtp[1]:` (a facility.level field, syslog-ng and some
     # rsyslog templates): the program is the last word before the colon.
-    space = line.rfind(" ", host_end + 1, colon)
+    space = text.rfind(" ", host_end + 1, colon)
     if space >= 0:
         host_end = space
     return end, host_end, colon
