@@ -30,7 +30,7 @@ from smtpdoctor.logs.needles import (
     wanted_elsewhere,
 )
 from smtpdoctor.logs.opensmtpd import parse_opensmtpd
-from smtpdoctor.logs.postfix import parse_delivery, parse_other
+from smtpdoctor.logs.postfix import may_be_attempt, parse_delivery, parse_other
 from smtpdoctor.logs.sendmail import parse_sendmail
 from smtpdoctor.logs.syslog import SyslogLine, header_fields, normalize_header
 
@@ -105,7 +105,7 @@ def _parse_span(block: str, start: int, end: int) -> LogEvent | None:
             bracket, slash = _tag(block, host_end, colon)
             if slash >= 0:  # postfix/smtp, postfix-out/qmgr ...
                 kind = _DAEMON_KINDS.get(_daemon(block, slash, bracket, colon), _OTHER)
-                if not _worth_reading(block, start, end, kind):
+                if not _worth_reading(block, start, end, colon + 2, kind):
                     return None
                 line = block[start:end]
                 return _postfix(
@@ -119,9 +119,10 @@ def _parse_span(block: str, start: int, end: int) -> LogEvent | None:
     return _parse(block[start:end])  # Exim's main log, another MTA, another header
 
 
-def _worth_reading(text: str, start: int, end: int, kind: int) -> bool:
-    """May the line text[start:end] of a Postfix daemon of this kind give an event?
-    (The words _postfix looks for, looked for in place.)"""
+def _worth_reading(text: str, start: int, end: int, at: int, kind: int) -> bool:
+    """May the line text[start:end] of a Postfix daemon of this kind, whose message
+    starts at offset at, give an event? (The words _postfix looks for, looked for in
+    place.)"""
     if kind == _SERVER:
         return text.find(_SERVER_NEEDLE, start, end) >= 0
     if kind == _OTHER:
@@ -130,6 +131,9 @@ def _worth_reading(text: str, start: int, end: int, kind: int) -> bool:
         return True
     if kind == _QMGR:
         return end - len(_REMOVED) >= start and text.find(_REMOVED, end - len(_REMOVED), end) >= 0
+    # smtp, lmtp...: ten words; first a quicker no for the TLS notes and the like.
+    if not may_be_attempt(text, at, end):
+        return False
     return any(text.find(needle, start, end) >= 0 for needle in CLIENT_NEEDLES)
 
 
