@@ -26,6 +26,8 @@ _quote: Final[Callable[[str], str]] = json.encoder.encode_basestring
 _INFINITY: Final = float("inf")
 _MAKE_ENCODER: Final[Any] = getattr(json.encoder, "c_make_encoder", None)  # None: no C
 _C_QUOTE: Final[Any] = getattr(json.encoder, "c_encode_basestring", None)
+# A tuple, not `list | tuple | dict`: compiled, that union is a new object per test.
+_CONTAINERS: Final = (list, tuple, dict)
 # The C encoders already made, by the newline and indent that separate their items.
 _ENCODERS: Final[dict[str, Any]] = {}
 
@@ -58,7 +60,7 @@ def _value(value: object, out: list[str], newline: str, step: str) -> None:
         out.append(int.__repr__(value))
     elif isinstance(value, float):
         out.append(_float(value))
-    elif isinstance(value, list | tuple | dict):
+    elif isinstance(value, _CONTAINERS):
         _container(value, out, newline, step)
     else:
         raise _NotJsonType
@@ -80,7 +82,13 @@ def _container(
 
 
 def _holds_no_container(values: Iterable[object]) -> bool:
-    return all(not isinstance(item, list | tuple | dict) for item in values)
+    for item in values:
+        kind = type(item)
+        if kind is str or kind is int or kind is float or kind is bool or item is None:
+            continue  # the usual scalars, told apart without isinstance
+        if isinstance(item, _CONTAINERS):
+            return False
+    return True
 
 
 def _flat(
