@@ -26,7 +26,7 @@ from setuptools.command.build_ext import build_ext
 from setuptools.command.build_py import build_py
 
 # The modules every log line goes through, and the ones that write a large log report
-# as JSON (report/json_text, report/logs_json, logs/summary: 5,000 groups), compiled
+# as JSON (report/json_text, report/logs_json, logs/summary, logs/checks: 5,000 groups), compiled
 # together into one shared library:
 # calls between them stay native, and fold's RangeFold may subclass aggregate's
 # Aggregator (both compiled). Each gains little alone; together `analyze` runs 1.25x
@@ -52,6 +52,7 @@ COMPILED = [
     "smtpdoctor/report/json_text.py",
     "smtpdoctor/report/logs_json.py",
     "smtpdoctor/logs/summary.py",
+    "smtpdoctor/logs/checks.py",
 ]
 PURE_ENV = "SMTPDOCTOR_PURE_PYTHON"
 _BUILDS = {"bdist_wheel", "build", "build_ext", "install"}  # the commands that build code

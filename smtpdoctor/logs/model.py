@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import NamedTuple
 
 from smtpdoctor.catalogue import CauseCode
+from smtpdoctor.logs.checks import check_command
 from smtpdoctor.logs.coverage import Coverage
 from smtpdoctor.logs.events import TIMEOUT_CAUSES
 from smtpdoctor.phases import Phase
@@ -39,20 +40,7 @@ class LogGroup(NamedTuple):
     @property
     def check_command(self) -> str | None:
         """The `smtpdoctor check` command that confirms this cause live, if any."""
-        if self.direction != "outbound":
-            return None
-        if self.cause in (CauseCode.DNS_NXDOMAIN, CauseCode.DNS_TIMEOUT, CauseCode.DNS_NO_ADDRESS):
-            if self.destination:
-                return f"smtpdoctor check @{self.destination}"
-            return f"smtpdoctor check {self.relay}" if self.relay else None
-        if self.relay:
-            host, _, rest = self.relay.partition("[")
-            ip, _, port = rest.partition("]")
-            port = port.lstrip(":") or "25"
-            if host in ("", "unknown") and ip:
-                host = f"[{ip}]" if ":" in ip else ip
-            return f"smtpdoctor check {host}:{port}"
-        return f"smtpdoctor check @{self.destination}" if self.destination else None
+        return check_command(self.cause, self.direction, self.destination, self.relay)
 
 
 @dataclass(frozen=True)

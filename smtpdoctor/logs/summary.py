@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from smtpdoctor.catalogue import CauseCode
+from smtpdoctor.logs.events import TIMEOUT_CAUSES
 from smtpdoctor.logs.model import LogGroup
 from smtpdoctor.phases import Phase
 
@@ -51,7 +52,7 @@ def _rollup(groups: tuple[LogGroup, ...], key_of: str) -> list[Rollup]:
             Rollup(
                 key=key,
                 count=sum(g.count for g in members),
-                timeouts=sum(g.count for g in members if g.is_timeout),
+                timeouts=sum(g.count for g in members if g.cause in TIMEOUT_CAUSES),
                 causes=tuple(dict.fromkeys(g.cause for g in members)),
                 phases=tuple(dict.fromkeys(g.phase for g in members if g.phase)),
                 relays=tuple(dict.fromkeys(g.relay for g in members if g.relay))[:5],

@@ -8,7 +8,9 @@ from datetime import UTC, datetime, timezone, tzinfo
 from typing import Any, Final
 
 from smtpdoctor.catalogue import CauseCode, describe
+from smtpdoctor.logs.checks import check_command
 from smtpdoctor.logs.coverage import Coverage
+from smtpdoctor.logs.events import TIMEOUT_CAUSES
 from smtpdoctor.logs.model import SCHEMA, Insight, LogGroup, LogReport, MessageTrace
 from smtpdoctor.logs.summary import Rollup, by_cause_phase, by_destination
 from smtpdoctor.report import json_text
@@ -44,10 +46,11 @@ def _ts(value: datetime | None) -> str | None:
 
 def group_dict(g: LogGroup) -> dict[str, Any]:
     """One group as JSON-ready data."""
+    cause = g.cause
     return {
-        "cause": str(g.cause),
-        "title": describe(g.cause).title,
-        "timeout": g.is_timeout,
+        "cause": str(cause),
+        "title": _title(cause),
+        "timeout": cause in TIMEOUT_CAUSES,
         "phase": str(g.phase) if g.phase else None,
         "destination": g.destination,
         "relay": g.relay,
@@ -56,9 +59,19 @@ def group_dict(g: LogGroup) -> dict[str, Any]:
         "count": g.count,
         "first_seen": _ts(g.first_seen),
         "last_seen": _ts(g.last_seen),
-        "check": g.check_command,
+        "check": check_command(cause, g.direction, g.destination, g.relay),
         "sample": g.sample,
     }
+
+
+_TITLES: dict[CauseCode, str] = {}
+
+
+def _title(cause: CauseCode) -> str:
+    title = _TITLES.get(cause)
+    if title is None:
+        title = _TITLES[cause] = describe(cause).title
+    return title
 
 
 def insight_dict(i: Insight) -> dict[str, Any]:
