@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import gc
 import os
 import signal
 import sys
@@ -102,6 +103,21 @@ def run(args: argparse.Namespace) -> int:
     since = _check_args(args)
     if args.follow:
         return _follow(args, since)
+    # The analysis and the report make no reference cycles: the cyclic collector would
+    # only walk a large log's tables again and again (a full pass after analyze, more
+    # while the report is written, 20 to 50 ms on 1,000,000 lines).
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        return _report_once(args, since)
+    finally:
+        if enabled:
+            gc.freeze()  # what was made meanwhile goes to the oldest generation unwalked
+            gc.unfreeze()
+            gc.enable()
+
+
+def _report_once(args: argparse.Namespace, since: datetime | None) -> int:
     if args.journal:
         agg = Aggregator(since, max_messages=args.max_messages)
         try:

@@ -202,3 +202,21 @@ def test_the_cause_table_names_its_relay_column() -> None:
         "first seen",
         "last seen",
     ]
+
+
+def test_a_report_in_this_process_leaves_the_collector_as_it_was() -> None:
+    # `logs` turns the cyclic collector off while it works (no cycles are made); run
+    # in a process that goes on (tests, other tools), it must turn it on again.
+    import gc
+
+    from smtpdoctor.cli.main import main
+
+    assert gc.isenabled()
+    assert main(["logs", "--json", str(SAMPLES / "postfix-2.2.log")]) == 1  # failures in it
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        main(["logs", "--json", str(SAMPLES / "postfix-2.2.log")])
+        assert not gc.isenabled()  # and off, when it was off
+    finally:
+        gc.enable()
