@@ -50,7 +50,9 @@ _RETRY_NOT_REACHED: Final = RETRY_NOT_REACHED  # logs/exim.py is not compiled
 # only where the record is made from this attempt (its first time).
 LATER: Final[Any] = object()
 _SECONDS: Final = tuple(timedelta(seconds=s) for s in range(61))
-_MICROS: Final[dict[tuple[float, ...], tuple[int, ...]]] = {}  # delays= parts in microseconds
+_MICROS: Final[
+    dict[tuple[float, ...], tuple[int, int, int, int]]
+] = {}  # delays= parts in microseconds
 MAX_HOURS: Final = 100_000  # histogram buckets (11 years of hours): a cap against garbage stamps
 GroupKey = tuple[CauseCode, Phase | None, str, str, str]
 OTHER: Final = "(other)"
@@ -125,7 +127,9 @@ class Aggregator:
         self._msg_stats: dict[str, int] = dict.fromkeys(MESSAGE_STATS, 0)
         self._tls_by_pid: dict[str, LogEvent] = {}
         self._held_by_pid: dict[str, list[LogEvent]] = {}
-        self._delay_sums = [0, 0, 0, 0]
+        # The four delays= parts summed in whole microseconds: four native ints, where a
+        # list's items would be objects added the generic way on every status line.
+        self._delay_a = self._delay_b = self._delay_c = self._delay_d = 0
         self._delay_n = 0
         self._delay_max = 0.0
         self._first: datetime | None = None
@@ -385,15 +389,30 @@ class Aggregator:
         if micro is None:
             if len(_MICROS) >= 65536:
                 _MICROS.clear()
-            micro = _MICROS[d] = tuple(round(x * 1e6) for x in d)
-        s = self._delay_sums
-        s[0] += micro[0]
-        s[1] += micro[1]
-        s[2] += micro[2]
-        s[3] += micro[3]
+            micro = _MICROS[d] = (
+                round(d[0] * 1e6),
+                round(d[1] * 1e6),
+                round(d[2] * 1e6),
+                round(d[3] * 1e6),
+            )
+        self._delay_a += micro[0]
+        self._delay_b += micro[1]
+        self._delay_c += micro[2]
+        self._delay_d += micro[3]
         self._delay_n += 1
         if ev.delay is not None and ev.delay > self._delay_max:
             self._delay_max = ev.delay
+
+    def delay_sums(self) -> list[int]:
+        """The four delays= parts summed, in whole microseconds."""
+        return [self._delay_a, self._delay_b, self._delay_c, self._delay_d]
+
+    def add_delay_sums(self, sums: list[int]) -> None:
+        """Add another fold's delay_sums() (a byte range's, merged here)."""
+        self._delay_a += sums[0]
+        self._delay_b += sums[1]
+        self._delay_c += sums[2]
+        self._delay_d += sums[3]
 
     def _problem(  # noqa: PLR0912  (the hot path of every failure, kept flat for speed)
         self, ev: LogEvent, when: datetime | None, direction: str, hour: Any = _ABSENT
@@ -605,8 +624,7 @@ class Aggregator:
             key=lambda g: (-g.count, g.cause, g.destination, g.relay),
         )
         n = self._delay_n
-        s = self._delay_sums
-        avg = [round(x / (n * 1_000_000), 3) if n else 0.0 for x in s]
+        avg = [round(x / (n * 1_000_000), 3) if n else 0.0 for x in self.delay_sums()]
         delays = DelayBreakdown(n, avg[0], avg[1], avg[2], avg[3], self._delay_max)
         coverage = self._coverage.snapshot()
         extra = {"failed_attempts": self._held_count, "timeouts": self._held_timeouts}

@@ -196,7 +196,7 @@ class RangeFold(Aggregator):
             totals=dict(self.totals),
             groups=groups,
             hours=list(self._hours.items()),
-            delay_sums=self._delay_sums,
+            delay_sums=self.delay_sums(),
             delay_n=self._delay_n,
             delay_max=self._delay_max,
             first=_stamp(self._first, self._first_stamp),
@@ -296,8 +296,7 @@ def merge_part(agg: Aggregator, part: RangePart) -> bool:  # noqa: PLR0911, PLR0
     totals = agg.totals
     for name, n in part.totals.items():
         totals[name] += n
-    for i in range(4):
-        agg._delay_sums[i] += part.delay_sums[i]
+    agg.add_delay_sums(part.delay_sums)
     agg._delay_n += part.delay_n
     agg._delay_max = max(agg._delay_max, part.delay_max)
     first, last = at(part.first), at(part.last)
