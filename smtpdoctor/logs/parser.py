@@ -32,7 +32,7 @@ from smtpdoctor.logs.needles import (
 from smtpdoctor.logs.opensmtpd import parse_opensmtpd
 from smtpdoctor.logs.postfix import may_be_attempt, parse_delivery, parse_other
 from smtpdoctor.logs.sendmail import parse_sendmail
-from smtpdoctor.logs.syslog import SyslogLine, header_fields, normalize_header
+from smtpdoctor.logs.syslog import MONTHS, SyslogLine, header_fields, normalize_header
 
 _EXIM_ID: Final = re.compile(r"(?:\[\d+\] )?[0-9A-Za-z]{6}-[0-9A-Za-z]{6,11}-[0-9A-Za-z]{2,4} ")
 # Postfix daemons that write delivery status lines or client-side failures.
@@ -77,6 +77,9 @@ def read_block(block: str, events: list[LogEvent]) -> int:
     size = len(block)
     lines = 0
     start = 0
+    month = block[:3]  # the month most lines of a block of classic syslog start with
+    if month not in MONTHS:
+        month = ""
     while start < size:
         stop = block.find("\n", start)
         if stop < 0:
@@ -88,7 +91,7 @@ def read_block(block: str, events: list[LogEvent]) -> int:
             while end > start and block[end - 1] == "\r":
                 end -= 1
         try:
-            event = _parse_span(block, start, end)
+            event = _parse_span(block, start, end, month)
         except Exception:  # one line the parser fails on, not the whole run
             event = None
         if event is not None:
@@ -97,10 +100,11 @@ def read_block(block: str, events: list[LogEvent]) -> int:
     return lines
 
 
-def _parse_span(block: str, start: int, end: int) -> LogEvent | None:
-    """_parse of block[start:end], a Postfix daemon's line routed in place."""
+def _parse_span(block: str, start: int, end: int, month: str) -> LogEvent | None:
+    """_parse of block[start:end], a Postfix daemon's line routed in place (month: the
+    block's usual month name, for header_fields)."""
     if not (end - start > 10 and block[start + 10] == " " and block[start + 4] == "-"):
-        stamp_end, host_end, colon = header_fields(block, start, end)
+        stamp_end, host_end, colon = header_fields(block, start, end, month)
         if stamp_end >= 0:
             bracket, slash = _tag(block, host_end, colon)
             if slash >= 0:  # postfix/smtp, postfix-out/qmgr ...

@@ -8,6 +8,7 @@ from hypothesis import strategies as st
 from smtpdoctor.logs import parser
 from smtpdoctor.logs.aggregate import Aggregator
 from smtpdoctor.logs.parser import parse_block, parse_line
+from smtpdoctor.logs.syslog import MONTHS, header_fields
 from smtpdoctor.logs.timestamps import StampParser, parse_since
 
 # Fragments real lines are made of, so the fuzzer reaches deep into every parser.
@@ -133,3 +134,15 @@ def test_since_is_a_date_or_a_value_error(text: str) -> None:
 def test_stamps_never_raise(stamp: str) -> None:
     result = StampParser().parse(stamp)
     assert result is None or result.tzinfo is not None
+
+
+@settings(max_examples=1000, deadline=None)
+@given(LINES, LINES, st.sampled_from(["", *MONTHS]))
+def test_the_usual_month_only_saves_work(before: str, line: str, month: str) -> None:
+    # header_fields looks for the block's usual month first: the fields it finds in a
+    # line read in place in a block must be the ones it finds with no month given.
+    before, line = before.replace("\n", " "), line.replace("\n", " ")
+    block = f"{before}\n{line}\nNov 27 10:00:00 mx postfix/smtp[1]: after\n"
+    start = len(before) + 1
+    stop = start + len(line)
+    assert header_fields(block, start, stop, month) == header_fields(block, start, stop)
