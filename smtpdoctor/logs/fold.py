@@ -75,7 +75,9 @@ class RangePart:
     max_held: int
     ops: list[tuple[Any, ...]] = field(default_factory=list)
     joins: list[JoinRecord] | None = None  # the join per message (None: in ops)
-    quick: list[str] = field(default_factory=list)  # delivered at the first try, gone
+    # The queue IDs of the messages delivered at the first try and gone, one per line
+    # (a string, like probes: thousands of them a range).
+    quick: str = ""
 
 
 class RangeFold(Aggregator):
@@ -217,7 +219,7 @@ class RangeFold(Aggregator):
             max_held=self.max_held,
             ops=self.ops,
             joins=joins,
-            quick=quick,
+            quick="\n".join(quick),
         )
 
 
@@ -255,7 +257,8 @@ def merge_part(agg: Aggregator, part: RangePart) -> bool:  # noqa: PLR0911, PLR0
         return False
     if len(tls) + part.tls_puts > MAX_HELD:
         return False
-    if part.joins is not None and not fits(agg, part.joins, part.quick):
+    quick = part.quick.split("\n") if part.quick else []
+    if part.joins is not None and not fits(agg, part.joins, quick):
         return False  # only one pass knows what the range does to the per-message table
     groups = agg._groups
     plan: list[tuple[GroupKey, tuple[Any, ...]]] = []
@@ -323,7 +326,7 @@ def merge_part(agg: Aggregator, part: RangePart) -> bool:  # noqa: PLR0911, PLR0
     _replay(agg, part.ops, at)
     if part.joins is not None:
         apply_joins(agg, part.joins, at)
-        apply_quick(agg, part.quick)
+        apply_quick(agg, quick)
     return True
 
 
