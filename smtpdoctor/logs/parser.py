@@ -108,7 +108,7 @@ def _parse_span(block: str, start: int, end: int, month: str) -> LogEvent | None
         if stamp_end >= 0:
             bracket, slash = _tag(block, host_end, colon)
             if slash >= 0:  # postfix/smtp, postfix-out/qmgr ...
-                kind = _DAEMON_KINDS.get(_daemon(block, slash, bracket, colon), _OTHER)
+                kind = _kind(block, slash, bracket, colon)
                 if not _worth_reading(block, start, end, colon + 2, kind):
                     return None
                 line = block[start:end]
@@ -175,7 +175,7 @@ def _parse(line: str, gated: bool = True) -> LogEvent | None:  # noqa: PLR0911  
         return event
     bracket, slash = _tag(line, host_end, colon)
     if slash >= 0:  # postfix/smtp, postfix-out/qmgr ...
-        kind = _DAEMON_KINDS.get(_daemon(line, slash, bracket, colon), _OTHER)
+        kind = _kind(line, slash, bracket, colon)
         return _postfix(line, kind, slash, end, colon, bracket)
     if not (wanted or wanted_elsewhere(line)):
         return None
@@ -194,6 +194,11 @@ def _daemon(line: str, slash: int, bracket: int, colon: int) -> str:
     return line[slash + 1 : bracket if bracket >= 0 else colon]
 
 
+def _kind(line: str, slash: int, bracket: int, colon: int) -> int:
+    """What the lines of the Postfix daemon named after slash may be about (_SERVER...)."""
+    return _DAEMON_KINDS.get(_daemon(line, slash, bracket, colon), _OTHER)
+
+
 def _pid(line: str, bracket: int, colon: int) -> str:
     return line[bracket + 1 : colon - 1] if bracket >= 0 else ""
 
@@ -201,7 +206,7 @@ def _pid(line: str, bracket: int, colon: int) -> str:
 def _dispatch(line: str, end: int, host_end: int, colon: int) -> LogEvent | None:
     bracket, slash = _tag(line, host_end, colon)
     if slash >= 0:
-        kind = _DAEMON_KINDS.get(_daemon(line, slash, bracket, colon), _OTHER)
+        kind = _kind(line, slash, bracket, colon)
         return _postfix(line, kind, slash, end, colon, bracket)
     return _program(line, end, host_end, colon, bracket)
 
