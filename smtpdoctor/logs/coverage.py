@@ -1,7 +1,8 @@
 """How much of a log smtpdoctor could read: lines whose header it understood, lines an
 MTA wrote, lines in no format it knows, NUL runs skipped and overlong lines cut.
 
-Counted per block of text with `str.count` and one regular expression, at C speed;
+Counted per block of text (its lines counted by the parser as it reads them) with
+`str.count` and one regular expression, at C speed;
 the first few unreadable lines are kept to show the user what the file looks like.
 """
 
@@ -61,13 +62,11 @@ class CoverageCounter:
         self.lines = self.parsed = self.recognised = self.binary = self.truncated = 0
         self.samples: list[str] = []
 
-    def count_block(self, block: str, lines: int = -1) -> int:
-        """Count a block of complete, newline-terminated lines; returns its line count
-        (lines: that count, when the caller has it already)."""
-        if lines < 0:
-            lines = block.count("\n")
+    def count_block(self, block: str, lines: int) -> None:
+        """Count a block of complete, newline-terminated lines, `lines` of them (the
+        parser's read_block counts them as it reads the block)."""
         if not lines:
-            return 0
+            return
         self.lines += lines
         parsed = _count_headers(block, lines)
         self.parsed += parsed
@@ -84,7 +83,6 @@ class CoverageCounter:
         if mta < parsed and ("-" in block[:5] or "\n1" in block or "\n2" in block):
             mta += len(_EXIM_MAIN.findall("\n" + block))
         self.recognised += min(mta, parsed)
-        return lines
 
     def _sample(self, block: str) -> None:
         for line in block.splitlines():
