@@ -44,6 +44,7 @@ from smtpdoctor.logs.reader import compression_of
 RANGE_SIZE = 8 << 20
 MIN_SIZE = 32 << 20  # smaller files: one process (starting workers costs more)
 WINDOW = 4  # ranges parsed ahead of the fold
+RANGE_BLOCK = 1 << 18  # a worker's blocks (and so the events it holds at once)
 _KINDS = tuple(EventKind)
 _KIND_I = {k: i for i, k in enumerate(_KINDS)}
 Packed = tuple[Any, ...]
@@ -168,16 +169,30 @@ def _parse_range(
     ops_mode: bool,
 ) -> RangeResult:
     cov = CoverageCounter()
+    fold = RangeFold(since, reference, full_keys, ops_mode)
+    feed = fold.feed_event
     events: list[LogEvent] = []
-    for block in line_blocks(_chunks(path, start, end), cov):
+    for block in line_blocks(_chunks(path, start, end, RANGE_BLOCK), cov, RANGE_BLOCK):
         cov.count_block(block, read_block(block, events))
-    counts = (cov.lines, cov.parsed, cov.recognised, cov.binary, cov.truncated, 0)
-    if foldable(events):
-        fold = RangeFold(since, reference, full_keys, ops_mode)
-        feed = fold.feed_event
+        # Folded block by block and then dropped: a worker holds one block's events,
+        # not a range's, and the next block's reuse their memory while it is cached.
+        if not foldable(events):
+            return _packed_range(path, start, end)
         for ev in events:
             feed(ev)
-        return counts, cov.samples, fold.export(max_groups, full_keys is not None)
+        events.clear()
+    counts = (cov.lines, cov.parsed, cov.recognised, cov.binary, cov.truncated, 0)
+    return counts, cov.samples, fold.export(max_groups, full_keys is not None)
+
+
+def _packed_range(path: str, start: int, end: int) -> RangeResult:
+    """A range with lines a worker cannot fold (another MTA's): its events, packed, for
+    the parent to fold in order."""
+    cov = CoverageCounter()
+    events: list[LogEvent] = []
+    for block in line_blocks(_chunks(path, start, end, RANGE_BLOCK), cov, RANGE_BLOCK):
+        cov.count_block(block, read_block(block, events))
+    counts = (cov.lines, cov.parsed, cov.recognised, cov.binary, cov.truncated, 0)
     return counts, cov.samples, [_pack(ev) for ev in events]
 
 

@@ -196,6 +196,19 @@ def _daemon(line: str, slash: int, bracket: int, colon: int) -> str:
 
 def _kind(line: str, slash: int, bracket: int, colon: int) -> int:
     """What the lines of the Postfix daemon named after slash may be about (_SERVER...)."""
+    start = slash + 1
+    size = (bracket if bracket >= 0 else colon) - start
+    # The four daemons that write nearly every line of a relay's log, told by a
+    # bounded find in place: taking the name out to look it up costs twice as much.
+    if size == 5 and line.find("smtpd", start, start + 5) == start:
+        return _SERVER
+    if size == 4:
+        if line.find("smtp", start, start + 4) == start:
+            return _DELIVERY
+        if line.find("qmgr", start, start + 4) == start:
+            return _QMGR
+    elif size == 7 and line.find("cleanup", start, start + 7) == start:
+        return _OTHER
     return _DAEMON_KINDS.get(_daemon(line, slash, bracket, colon), _OTHER)
 
 

@@ -34,12 +34,19 @@ def header_fields(
     never copied: the parser asks this of every line.
 
     usual_month, a month name (MONTHS) that most lines start with, is looked for first:
-    one bounded find, where taking the line's first three characters out to look them
-    up costs twice as much. Only index arithmetic, no objects.
+    three characters compared in place (compiled, a little cheaper than a bounded
+    find), where taking the line's first three characters out to look them up costs
+    several times as much. Only index arithmetic, no objects.
     """
     if stop < 0:
         stop = len(text)
-    usual = bool(usual_month) and text.find(usual_month, start, start + 3) == start
+    usual = (
+        len(usual_month) == 3
+        and stop - start > 3
+        and ord(text[start]) == ord(usual_month[0])
+        and ord(text[start + 1]) == ord(usual_month[1])
+        and ord(text[start + 2]) == ord(usual_month[2])
+    )
     if usual or text[start : start + 3] in _MONTH_SET:
         end = text.find(" ", start + 7, stop)
     elif stop - start > 10 and text[start + 10] == "T" and text[start : start + 4].isdigit():

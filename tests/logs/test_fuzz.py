@@ -146,3 +146,25 @@ def test_the_usual_month_only_saves_work(before: str, line: str, month: str) -> 
     start = len(before) + 1
     stop = start + len(line)
     assert header_fields(block, start, stop, month) == header_fields(block, start, stop)
+
+
+DAEMONS = [
+    "smtp", "smtpd", "qmgr", "cleanup", "lmtp", "smtps", "postscreen", "error", "retry",
+    "discard", "virtual", "local", "pipe", "submission", "pickup", "bounce", "smtp2",
+    "smtpdx", "qmgrr", "cleanupx", "SMTP", "qmg", "",
+]  # fmt: skip
+
+
+@given(
+    st.one_of(st.sampled_from(DAEMONS), st.text(alphabet="smtpdqgrcleanu[/", max_size=9)),
+    st.booleans(),
+)
+def test_a_daemon_is_told_by_its_whole_name(daemon: str, with_pid: bool) -> None:
+    # _kind tells the usual daemons by a find in place, the others by a lookup: both
+    # must name the same kind as the lookup of the whole name.
+    tag = f"postfix/{daemon}" + ("[42]" if with_pid else "")
+    line = f"Nov 27 23:10:01 mx {tag}: message"
+    colon = line.index(": ", 16)
+    bracket, slash = parser._tag(line, 18, colon)
+    expected = parser._DAEMON_KINDS.get(parser._daemon(line, slash, bracket, colon), 4)
+    assert parser._kind(line, slash, bracket, colon) == expected

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from smtpdoctor.catalogue import CauseCode
-from smtpdoctor.logs import parallel
+from smtpdoctor.logs import parallel, parser
 from smtpdoctor.logs.aggregate import Aggregator
 from smtpdoctor.logs.api import analyze
 from smtpdoctor.logs.model import LogReport
@@ -269,3 +269,26 @@ def test_join_summaries_keep_first_and_last_times_of_multi_recipient_messages(
     assert len(outcomes) > 5 and all(outcomes)
     assert b.messages == a.messages
     assert a.messages.worst and all(t.first_seen and t.last_seen for t in a.messages.worst)
+
+
+def test_a_range_whose_other_mta_lines_come_after_folded_blocks_is_sent_whole(
+    big_log: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A worker folds block by block while the range is all Postfix; at the first Exim
+    # line it must start again and send every event of the range, in order.
+    monkeypatch.setattr(parallel, "RANGE_BLOCK", 4096)
+    data = big_log.read_bytes()
+    exim = data.index(b"\x00" * 500)
+    start = data.rindex(b"\n", 0, exim - 100_000) + 1
+    reference = Aggregator().stamp_reference
+    counts, _, got = parallel.parse_range(
+        (str(big_log), start, len(data), None, reference, 5000, None, False)
+    )
+    assert isinstance(got, list)
+    events = [parallel._unpack(p) for p in got]
+    assert [(e.kind, e.stamp, e.queue_id, e.cause) for e in events] == [
+        (e.kind, e.stamp, e.queue_id, e.cause)
+        for e in parser.parse_block(data[start:].replace(b"\x00", b"").decode())
+    ]
+    assert counts[0] == data[start:].count(b"\n") and counts[3] == 2  # two NUL runs
+    assert {e.mta for e in events} >= {"postfix", "exim"}

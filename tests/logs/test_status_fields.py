@@ -82,3 +82,28 @@ WELL_FORMED = st.tuples(
 @given(st.one_of(TEXTS, WELL_FORMED))
 def test_any_text_reads_as_the_grammar_says(text: str) -> None:
     assert _got(text) == _expected(text)
+
+
+# A delays= part: ASCII or other decimal digits, dots, or neither; long runs of digits.
+DELAY_PARTS = st.one_of(
+    st.from_regex(r"[0-9]{0,18}(\.[0-9]{0,18})?", fullmatch=True),
+    st.text(alphabet="0123456789.٣/x", max_size=6),
+    st.sampled_from(["0.35", "12", ".5", "5.", ".", "", "9" * 16, "0" * 40 + "1"]),
+)
+
+
+@settings(max_examples=3000, deadline=None)
+@given(st.lists(DELAY_PARTS, min_size=1, max_size=6))
+def test_delays_read_as_float_reads_each_part(parts: list[str]) -> None:
+    # The one-pass reader of a delays= value (logs/postfix._delays) against float() of
+    # each part, the grammar's [\d.]+: equal floats, or no value at all.
+    text = "/".join(parts)
+    pieces = text.split("/")
+    expected: tuple[float, ...] | None = None
+    if len(pieces) == 4 and all(re.fullmatch(r"[\d.]+", p) for p in pieces):
+        try:
+            expected = tuple(float(p) for p in pieces)
+        except ValueError:  # "." or "1.2.3": digits and dots, but not a number
+            expected = None
+    got = status_fields(f"4ABC12: to=<a@b>, relay=none, delay=1, delays={text}, status=sent", 0)
+    assert (None if got is None else got[4]) == expected
