@@ -46,6 +46,34 @@ def dumps(document: object, indent: int = 2) -> str:
     return "".join(out)
 
 
+def dumps_with(document: dict[str, Any], raw: dict[str, str], indent: int = 2) -> str | None:
+    """dumps(document), with the values of the top-level keys in raw written as the
+    texts given there (written for depth 1); None when the document needs json.dumps."""
+    out: list[str] = []
+    try:
+        _object(document, out, "\n", " " * indent, raw)
+    except _NotJsonType:
+        return None
+    return "".join(out)
+
+
+def scalar_text(value: object) -> str | None:
+    """A str, int, bool or None as json.dumps writes it; None for any other value
+    (a subclass too: json.dumps may write it otherwise)."""
+    kind = type(value)
+    if kind is str:
+        return _quote(value)  # type: ignore[arg-type]
+    if value is None:
+        return "null"
+    if value is True:
+        return "true"
+    if value is False:
+        return "false"
+    if kind is int:
+        return int.__repr__(value)
+    return None
+
+
 def _value(value: object, out: list[str], newline: str, step: str) -> None:
     # The order of json.encoder's own tests: a bool is an int, a str subclass a str.
     if isinstance(value, str):
@@ -114,7 +142,13 @@ def _refuse(value: object) -> object:
     raise _NotJsonType
 
 
-def _object(value: dict[object, object], out: list[str], newline: str, step: str) -> None:
+def _object(
+    value: dict[Any, Any],
+    out: list[str],
+    newline: str,
+    step: str,
+    raw: dict[str, str] | None = None,
+) -> None:
     if not value:
         out.append("{}")
         return
@@ -126,7 +160,10 @@ def _object(value: dict[object, object], out: list[str], newline: str, step: str
         out.append(separator)
         out.append(_quote(key))
         out.append(": ")
-        _value(item, out, inner, step)
+        if raw is not None and key in raw:
+            out.append(raw[key])
+        else:
+            _value(item, out, inner, step)
         separator = "," + inner
     out.append(newline + "}")
 

@@ -32,6 +32,25 @@ def _ts(value: datetime | None) -> str | None:
     zone = value.tzinfo
     if value.microsecond or type(zone) is not timezone:
         return value.isoformat()  # a fixed offset: one local hour, one text
+    # Groups share the datetimes of the stamps they were read from, and a datetime
+    # keeps its hash: a time already written is one lookup. Per zone, because equal
+    # instants in two offsets are equal datetimes with two texts.
+    texts = _TEXTS.get(zone)
+    if texts is None:
+        texts = _TEXTS[zone] = {}
+    text = texts.get(value)
+    if text is None:
+        text = _hour_text(value, zone)
+        if len(texts) >= 65536:
+            texts.clear()
+        texts[value] = text
+    return text
+
+
+_TEXTS: dict[tzinfo, dict[datetime, str]] = {}
+
+
+def _hour_text(value: datetime, zone: tzinfo) -> str:
     key = (value.year, value.month, value.day, value.hour, zone)
     parts = _HOURS.get(key)
     if parts is None:
@@ -44,24 +63,39 @@ def _ts(value: datetime | None) -> str | None:
     return "".join((parts[0], minute, ":", second, parts[1]))
 
 
+GROUP_KEYS: Final = (
+    "cause", "title", "timeout", "phase", "destination", "relay", "direction", "mta",
+    "count", "first_seen", "last_seen", "check", "sample",
+)  # fmt: skip
+_CHECK: Final = GROUP_KEYS.index("check")
+_FIRST: Final = GROUP_KEYS.index("first_seen")
+_LAST: Final = GROUP_KEYS.index("last_seen")
+_SAMPLE: Final = GROUP_KEYS.index("sample")
+
+
+def group_values(g: LogGroup) -> tuple[object, ...]:
+    """One group's JSON values, in the order of GROUP_KEYS."""
+    cause = g.cause
+    return (
+        str(cause),
+        _title(cause),
+        cause in TIMEOUT_CAUSES,
+        str(g.phase) if g.phase else None,
+        g.destination,
+        g.relay,
+        g.direction,
+        g.mta,
+        g.count,
+        _ts(g.first_seen),
+        _ts(g.last_seen),
+        check_command(cause, g.direction, g.destination, g.relay),
+        g.sample,
+    )
+
+
 def group_dict(g: LogGroup) -> dict[str, Any]:
     """One group as JSON-ready data."""
-    cause = g.cause
-    return {
-        "cause": str(cause),
-        "title": _title(cause),
-        "timeout": cause in TIMEOUT_CAUSES,
-        "phase": str(g.phase) if g.phase else None,
-        "destination": g.destination,
-        "relay": g.relay,
-        "direction": g.direction,
-        "mta": g.mta,
-        "count": g.count,
-        "first_seen": _ts(g.first_seen),
-        "last_seen": _ts(g.last_seen),
-        "check": check_command(cause, g.direction, g.destination, g.relay),
-        "sample": g.sample,
-    }
+    return dict(zip(GROUP_KEYS, group_values(g), strict=True))
 
 
 _TITLES: dict[CauseCode, str] = {}
@@ -169,9 +203,15 @@ def coverage_dict(c: Coverage) -> dict[str, Any]:
 
 def report_dict(report: LogReport) -> dict[str, Any]:
     """The whole report as JSON-ready data."""
+    groups = [group_dict(g) for g in report.groups]
+    return _document(report, groups, [g["check"] for g in groups])
+
+
+def _document(
+    report: LogReport, groups: list[dict[str, Any]], commands: list[str | None]
+) -> dict[str, Any]:
     m = report.messages
     d = report.delays
-    groups = [group_dict(g) for g in report.groups]
     return {
         "schema": SCHEMA,
         "generated_at": datetime.now(UTC).isoformat(),
@@ -185,7 +225,7 @@ def report_dict(report: LogReport) -> dict[str, Any]:
         "timeouts": report.timeout_count,
         "problems": report.problem_count,
         "insights": [insight_dict(i) for i in report.insights],
-        "causes": cause_summaries(report, [g["check"] for g in groups]),
+        "causes": cause_summaries(report, commands),
         "groups": groups,
         "by_destination": [_rollup(r) for r in by_destination(report.groups)],
         "by_cause_phase": [_rollup(r) for r in by_cause_phase(report.groups)],
@@ -216,4 +256,60 @@ def render(report: LogReport, *, indent: int | None = 2) -> str:
     """The JSON document (one line when ``indent`` is None, for --follow streams)."""
     if indent is None:
         return json.dumps(report_dict(report), ensure_ascii=False)
+    if indent == _INDENT:
+        # The groups (thousands on a large log, most of the text) are written straight
+        # from their values, no dict per group; the rest of the document as usual.
+        rows = [group_values(g) for g in report.groups]
+        groups = _groups_text(rows)
+        if groups is not None:
+            commands: list[str | None] = [row[_CHECK] for row in rows]  # type: ignore[misc]
+            document = _document(report, [], commands)
+            text = json_text.dumps_with(document, {"groups": groups}, indent)
+            if text is not None:
+                return text
     return json_text.dumps(report_dict(report), indent)
+
+
+_INDENT: Final = 2
+# What comes before each group value in the document: key and indent at depth 3.
+_GROUP_PREFIXES: Final = tuple(
+    ("\n" if i == 0 else ",\n") + " " * 3 * _INDENT + json.dumps(key) + ": "
+    for i, key in enumerate(GROUP_KEYS)
+)
+_GROUP_OPEN: Final = "\n" + " " * 2 * _INDENT + "{"
+_GROUP_CLOSE: Final = "\n" + " " * 2 * _INDENT + "}"
+
+
+def _groups_text(rows: list[tuple[object, ...]]) -> str | None:
+    """The groups' list as json.dumps(indent=2) writes it at depth 1, from their
+    values; None when a value is not a plain str, int, bool or None."""
+    if not rows:
+        return "[]"
+    out: list[str] = []
+    # Quoting costs as much as the rest together: the words groups share (causes,
+    # titles, destinations, commands) are quoted once; times need no escaping.
+    quoted: dict[str, str] = {}
+    separator = "["
+    for row in rows:
+        if len(row) != len(_GROUP_PREFIXES):
+            return None
+        out.append(separator)
+        out.append(_GROUP_OPEN)
+        for i, value in enumerate(row):
+            text: str | None
+            if type(value) is not str or i == _SAMPLE:
+                text = json_text.scalar_text(value)
+                if text is None:
+                    return None
+            elif i in (_FIRST, _LAST):
+                text = '"' + value + '"'  # isoformat(): digits, "-", ":", "T", "+", "."
+            else:
+                text = quoted.get(value)
+                if text is None:
+                    text = quoted[value] = json_text.scalar_text(value) or ""
+            out.append(_GROUP_PREFIXES[i])
+            out.append(text)
+        out.append(_GROUP_CLOSE)
+        separator = ","
+    out.append("\n" + " " * _INDENT + "]")
+    return "".join(out)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import enum
 import json
 import math
+import re
 from pathlib import Path
 from typing import Any
 
@@ -93,3 +94,44 @@ def test_a_real_report_renders_as_json_dumps_renders_it(name: str) -> None:
     document = logs_json.report_dict(report)
     assert document["groups"], "the report must have groups for the test to mean anything"
     assert json_text.dumps(document) == _standard(document)
+
+
+def _without_generation_time(text: str) -> str:
+    return re.sub(r'"generated_at": "[^"]*"', '"generated_at": ""', text, count=1)
+
+
+@pytest.mark.parametrize("name", sorted(p.name for p in LOGS.iterdir()))
+def test_the_report_text_is_json_dumps_of_the_report(name: str) -> None:
+    # render() writes the groups straight from their values (no dict per group): the
+    # text must still be json.dumps of report_dict, on every third-party log.
+    report = analyze([LOGS / name], parallel=False)
+    expected = _standard(logs_json.report_dict(report))
+    assert _without_generation_time(logs_json.render(report)) == _without_generation_time(expected)
+
+
+def test_samples_that_need_escaping_are_written_as_json_dumps_writes_them(
+    tmp_path: Path,
+) -> None:
+    log = tmp_path / "mail.log"
+    log.write_text(
+        "Nov 27 10:00:00 mx postfix/smtp[1]: 4ABC12: to=<a@b.example>, relay=none, "
+        'delay=31, delays=0/0/30/0, dsn=4.4.1, status=deferred (connect to "q\\\\"'
+        "[192.0.2.1]:25: Connection timed out\x01\t\u00e9)\n"
+    )
+    report = analyze([log], parallel=False)
+    assert report.groups and '"' in report.groups[0].sample
+    expected = _standard(logs_json.report_dict(report))
+    assert _without_generation_time(logs_json.render(report)) == _without_generation_time(expected)
+
+
+def test_values_json_dumps_must_write_are_left_to_it() -> None:
+    assert json_text.scalar_text(Colour.RED) is None
+    assert json_text.scalar_text(Level.HIGH) is None
+    assert json_text.scalar_text(1.5) is None
+    assert json_text.scalar_text('a"b') == '"a\\"b"'
+    assert json_text.dumps_with({"a": 1, "b": object()}, {"a": "2"}) is None
+    assert json_text.dumps_with({"a": 1, "b": [2]}, {"a": "[\n    3\n  ]"}) == (
+        '{\n  "a": [\n    3\n  ],\n  "b": [\n    2\n  ]\n}'
+    )
+    row = (*("x",) * 12, Colour.RED)
+    assert logs_json._groups_text([row]) is None
