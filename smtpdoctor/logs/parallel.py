@@ -2,13 +2,14 @@
 merged in file order in this one, so the report is exactly the one a single pass gives.
 
 A plain (uncompressed) file is cut into ranges of RANGE_SIZE bytes at line ends.
-Each worker reads its range through the same path as a whole file (line_blocks,
-coverage counting, read_block) and folds its events with the
-Aggregator's own code (smtpdoctor.logs.fold.RangeFold); the parent merges that state
-(merge_part) and replays the few order-dependent steps, or folds the range itself
-where the worker's empty start could be wrong. Ranges holding lines of other MTAs
-than Postfix come back as compact events, folded here in order. At most WINDOW
-ranges are in flight, so memory stays flat however large the file.
+Each worker (a process forked by logs/forks.py) reads its range through the same path
+as a whole file (line_blocks, coverage counting, read_block) and folds its events with
+the Aggregator's own code (smtpdoctor.logs.fold.RangeFold); the parent merges that
+state (merge_part) and replays the few order-dependent steps, or folds the range
+itself where the worker's empty start could be wrong (or the worker died). Ranges
+holding lines of other MTAs than Postfix come back as compact events, folded here in
+order. At most WINDOW ranges are in flight, so memory stays flat however large the
+file.
 """
 
 from __future__ import annotations
@@ -16,12 +17,10 @@ from __future__ import annotations
 import codecs
 import gc
 import itertools
-import multiprocessing
 import os
 from collections import deque
 from collections.abc import Callable, Iterator
 from datetime import datetime
-from multiprocessing.pool import AsyncResult, Pool
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +37,7 @@ from smtpdoctor.logs.fold import (
     group_keys,
     merge_part,
 )
+from smtpdoctor.logs.forks import ForkPool, WorkerLost
 from smtpdoctor.logs.parser import read_block
 from smtpdoctor.logs.reader import compression_of
 
@@ -213,13 +213,13 @@ def feed_file(agg: Aggregator, path: Path, workers: int | None = None) -> None:
         ops_mode = len(agg._messages) > agg.max_messages // 2
         return (str(path), a, b, agg.since, reference, agg.max_groups, keys, ops_mode)
 
-    ctx = multiprocessing.get_context("fork")
     # The merge makes no reference cycles, but it creates a record per retried message;
     # the cyclic collector would rescan the whole per-message table again and again.
     enabled = gc.isenabled()
     gc.disable()
     try:
-        _feed_ranges(agg, path, spans, task, ctx.Pool(workers))
+        with ForkPool(parse_range, workers) as pool:
+            _feed_ranges(agg, path, spans, task, pool)
     finally:
         if enabled:
             gc.enable()
@@ -230,17 +230,20 @@ def _feed_ranges(
     path: Path,
     spans: list[tuple[int, int]],
     task: Callable[[int], Task],
-    pool: Pool,
+    pool: ForkPool[Task, RangeResult],
 ) -> None:
-    with pool:
-        pending: deque[tuple[int, AsyncResult[RangeResult]]] = deque()
-        nxt = 0
-        while nxt < len(spans) and len(pending) < WINDOW:
-            pending.append((nxt, pool.apply_async(parse_range, (task(nxt),))))
-            nxt += 1
-        while pending:
-            i, result = pending.popleft()
-            counts, samples, got = result.get()
+    pending: deque[tuple[int, int]] = deque()  # (range, ticket)
+    nxt = 0
+    while nxt < len(spans) and len(pending) < WINDOW:
+        pending.append((nxt, pool.submit(task(nxt))))
+        nxt += 1
+    while pending:
+        i, ticket = pending.popleft()
+        try:
+            counts, samples, got = pool.result(ticket)
+        except WorkerLost:  # a worker died (killed, out of memory): read it here
+            agg.feed_chunks(_chunks(str(path), *spans[i]))
+        else:
             if isinstance(got, RangePart):
                 if merge_part(agg, got):
                     agg.absorb_range(counts, samples)
@@ -251,6 +254,6 @@ def _feed_ranges(
                 feed = agg.feed_event
                 for packed in got:
                     feed(_unpack(packed))
-            if nxt < len(spans):
-                pending.append((nxt, pool.apply_async(parse_range, (task(nxt),))))
-                nxt += 1
+        if nxt < len(spans):
+            pending.append((nxt, pool.submit(task(nxt))))
+            nxt += 1
