@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import subprocess
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
@@ -61,6 +60,8 @@ def journal_command(since: str | None, follow: bool, unit: tuple[str, ...] = ())
 
 def iter_journal(since: str | None = None, follow: bool = False) -> Iterator[str]:
     """Syslog-shaped lines from journald (mail facility)."""
+    import subprocess  # here: `logs FILE` never needs it, and it costs 3 ms to import
+
     cmd = journal_command(since, follow)
     try:
         proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
