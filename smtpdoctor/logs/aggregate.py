@@ -211,13 +211,16 @@ class Aggregator:
         """The time of a stamp and the hour it falls in (cached: stamps repeat)."""
         cached = self._whens.get(stamp)
         if cached is None:
-            if len(stamp) == 15 and stamp[3] == " " and stamp[12] == ":" and stamp[13:].isdigit():
-                # Classic syslog, whole seconds (most lines): the minute and its hour
-                # are worked out once, each second is one addition.
+            # Classic syslog, whole seconds in ASCII digits (most lines): the minute and
+            # its hour are worked out once, each second is one addition. (Other digits,
+            # '٣' or '²', go to the stamp parser: int() of '4²' raises.)
+            tens = ord(stamp[13]) - 48 if len(stamp) == 15 else -1
+            ones = ord(stamp[14]) - 48 if len(stamp) == 15 else -1
+            if 0 <= tens <= 6 and 0 <= ones <= 9 and stamp[3] == " " and stamp[12] == ":":
                 minute = self._minutes.get(stamp[:12])
                 if minute is None:
                     minute = self._minute_of(stamp[:12])
-                sec = int(stamp[13:])
+                sec = tens * 10 + ones
                 if minute[0] is not None and sec < 61:
                     cached = (minute[0] + _SECONDS[sec], minute[1])
             if cached is None:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
+import pytest
+
 from smtpdoctor.logs.aggregate import Aggregator
 from smtpdoctor.logs.model import LogReport
 from smtpdoctor.logs.timestamps import StampParser
@@ -175,3 +177,24 @@ def test_the_worst_messages_are_the_longest_delayed_of_all_pending_and_finished(
     assert [t.queue_id for t in worst] == expected
     assert [t.outcome for t in worst[:3]] == ["delivered", "delivered", "delivered"]
     assert {t.outcome for t in worst} == {"delivered", "pending"}
+
+
+@pytest.mark.parametrize(
+    ("seconds", "expected"),
+    [("33", 33), ("\u0663\u0663", 33), ("4\u00b2", None), ("61", None), ("7x", None)],
+)
+def test_the_seconds_of_a_classic_stamp_in_any_digits(seconds: str, expected: int | None) -> None:
+    # '²' is a digit to str.isdigit() but not to int(): a line with it once stopped
+    # the whole run. Now it is a line whose time is unknown; Arabic-Indic digits read.
+    agg = Aggregator()
+    agg.feed_line(
+        f"Nov  1 00:00:{seconds} mx postfix/smtp[1]: ABC123: to=<a@b.example>, relay=none, "
+        "delay=31, delays=0/0/30/0, dsn=4.4.1, status=deferred (connect to "
+        "h[192.0.2.1]:25: Connection timed out)"
+    )
+    (group,) = agg.report().groups
+    assert group.count == 1
+    if expected is None:
+        assert group.first_seen is None
+    else:
+        assert group.first_seen is not None and group.first_seen.second == expected

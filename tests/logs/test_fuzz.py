@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import re
+
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from smtpdoctor.logs import parser
+from smtpdoctor.logs import parser, postfix
 from smtpdoctor.logs.aggregate import Aggregator
 from smtpdoctor.logs.parser import parse_block, parse_line
 from smtpdoctor.logs.syslog import MONTHS, header_fields
@@ -168,3 +170,16 @@ def test_a_daemon_is_told_by_its_whole_name(daemon: str, with_pid: bool) -> None
     bracket, slash = parser._tag(line, 18, colon)
     expected = parser._DAEMON_KINDS.get(parser._daemon(line, slash, bracket, colon), 4)
     assert parser._kind(line, slash, bracket, colon) == expected
+
+
+BRACKETS = re.compile(r"\[[^\]\s]*\]")
+ANGLES = re.compile(r"<[^<>\s]*>")
+
+
+@settings(max_examples=3000)
+@given(st.text(alphabet="[]<> a\t\u00a0\x1cx1.:@", max_size=24))
+def test_variable_parts_are_blanked_as_the_regular_expressions_say(text: str) -> None:
+    # The cache key of a reason (postfix._split_host) blanks [address] and <address>:
+    # the loop that does it must agree with the patterns it replaced.
+    assert postfix._blanked(text, "[", "]", nested=True) == BRACKETS.sub("\x00", text)
+    assert postfix._blanked(text, "<", ">", nested=False) == ANGLES.sub("\x00", text)
