@@ -53,6 +53,7 @@ COMPILED = [
     "smtpdoctor/report/logs_json.py",
     "smtpdoctor/logs/summary.py",
     "smtpdoctor/logs/checks.py",
+    "smtpdoctor/logs/timestamps.py",
 ]
 PURE_ENV = "SMTPDOCTOR_PURE_PYTHON"
 _BUILDS = {"bdist_wheel", "build", "build_ext", "install"}  # the commands that build code

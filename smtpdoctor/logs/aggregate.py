@@ -50,6 +50,7 @@ _RETRY_NOT_REACHED: Final = RETRY_NOT_REACHED  # logs/exim.py is not compiled
 # only where the record is made from this attempt (its first time).
 LATER: Final[Any] = object()
 _SECONDS: Final = tuple(timedelta(seconds=s) for s in range(61))
+_MINUTE_DELTAS: Final = tuple(timedelta(minutes=m) for m in range(60))
 _MICROS: Final[
     dict[tuple[float, ...], tuple[int, int, int, int]]
 ] = {}  # delays= parts in microseconds
@@ -238,7 +239,13 @@ class Aggregator:
 
     def _minute_of(self, head: str) -> tuple[datetime | None, datetime | None]:
         when = self._stamps.parse(head)
-        hour = None if when is None else when.replace(minute=0, second=0, microsecond=0)
+        hour: datetime | None = None
+        if when is not None:
+            # A minute's hour: a subtraction costs a tenth of replace() with keywords.
+            if when.second or when.microsecond:
+                hour = when.replace(minute=0, second=0, microsecond=0)
+            else:
+                hour = when - _MINUTE_DELTAS[when.minute]
         if len(self._minutes) >= 65536:
             self._minutes.clear()
         got = self._minutes[head] = (when, hour)

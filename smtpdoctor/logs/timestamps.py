@@ -9,6 +9,7 @@ from functools import lru_cache
 from smtpdoctor.logs.syslog import MONTHS
 
 _MONTH_NUM = {m: i + 1 for i, m in enumerate(MONTHS)}
+_DAY = timedelta(days=1)
 
 
 def _local_tz() -> tzinfo:
@@ -80,7 +81,7 @@ class StampParser:
         month = _MONTH_NUM[head[:3]]
         base = datetime(self._now.year, month, int(head[4:6]), int(head[7:9]), int(head[10:12]),
                         tzinfo=_LOCAL)  # fmt: skip
-        if base - self._now > timedelta(days=1):
+        if base - self._now > _DAY:
             base = base.replace(year=base.year - 1)
         if len(self._minutes) >= 4096:
             self._minutes.clear()
