@@ -119,6 +119,9 @@ class Aggregator:
         # subclass of dict, and each `+=` on one costs several times a dict's.
         self.totals: dict[str, int] = dict.fromkeys(TOTALS, 0)
         self._groups: dict[GroupKey, _Group] = {}
+        # A worker's fold under a full table: the parent's keys, in its order, the
+        # only ones with a group of their own (logs/fold.py); None everywhere else.
+        self._known_keys: dict[GroupKey, int] | None = None
         self._hours: dict[datetime, int] = {}
         # queue ID -> what we know; None marks "delivered at the first try, nothing
         # else known" (most mail), which costs no object at all.
@@ -443,9 +446,14 @@ class Aggregator:
         key: GroupKey = (cause, ev.phase, ev.destination, ev.relay, direction)
         group = self._groups.get(key)
         if group is None:
-            if len(self._groups) >= self.max_groups:
+            known = self._known_keys
+            if known is not None and key in known:
+                group = self._groups[key] = _Group()  # the parent has its sample
+            elif known is not None or len(self._groups) >= self.max_groups:
                 key = (cause, ev.phase, OTHER, OTHER, direction)
                 group = self._groups.get(key)
+                if group is None and known is not None and key in known:
+                    group = self._groups[key] = _Group()
             if group is None:
                 group = self._groups[key] = _Group(sample=ev.raw, mta=ev.mta)
         group.count += 1

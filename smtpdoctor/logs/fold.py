@@ -95,10 +95,13 @@ class RangeFold(Aggregator):
         if full_keys is not None:
             # The parent's group table is full: its keys are all there will ever be
             # (new keys go to "(other)" groups), so this range routes them the same way.
-            for ci, pi, dest, relay, direction in full_keys:
-                key = (CAUSES[ci], None if pi < 0 else PHASES[pi], dest, relay, direction)
-                self._groups[key] = _Group()
-            self.max_groups = len(self._groups)
+            # A key's group is made when its first line comes (thousands of keys, a
+            # range sees few of them), as the parent's order says it would have been.
+            self._known_keys = {
+                (CAUSES[ci], None if pi < 0 else PHASES[pi], dest, relay, direction): i
+                for i, (ci, pi, dest, relay, direction) in enumerate(full_keys)
+            }
+            self.max_groups = len(self._known_keys)
         self.ops: list[tuple[Any, ...]] = []
         # The per-message join: summarised per message (joins), or, when the parent's
         # table is over half full (ops_mode), every attempt in order.
@@ -168,14 +171,28 @@ class RangeFold(Aggregator):
         super()._hold(key, ev)
         self.max_held = max(self.max_held, len(self._held_by_pid))
 
+    def _ordered_groups(self) -> list[tuple[int, GroupKey, _Group]]:
+        """The groups with a count, each with its index in the table had every key of
+        the parent's been there from the start (so the shipping of samples is the
+        same whatever order their first lines came in)."""
+        groups = self._groups
+        known = self._known_keys
+        if known is None:
+            return [(i, key, g) for i, (key, g) in enumerate(groups.items()) if g.count]
+        ordered = [(i, key, groups[key]) for key, i in known.items() if key in groups]
+        after = len(known)
+        for key, g in groups.items():
+            if key not in known:
+                ordered.append((after, key, g))
+                after += 1
+        return [entry for entry in ordered if entry[2].count]
+
     def export(self, max_groups: int, parent_full: bool) -> RangePart:
         """The state to merge; group samples only where the parent may need them."""
         groups: list[tuple[Any, ...]] = []
         per_class: dict[tuple[Any, ...], int] = {}
         overflowed: set[tuple[Any, ...]] = set()
-        for i, (key, g) in enumerate(self._groups.items()):
-            if not g.count:
-                continue  # one of the parent's keys, not seen in this range
+        for i, key, g in self._ordered_groups():
             cause, phase, dest, relay, direction = key
             ci = CAUSE_I[cause]
             pi = -1 if phase is None else PHASE_I[phase]
