@@ -18,7 +18,6 @@ from __future__ import annotations
 import heapq
 from collections import OrderedDict
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any, Final
 
@@ -69,31 +68,59 @@ MAX_DOMAIN_CAUSES: Final = 4096  # last known cause per destination domain (retr
 Failure = tuple[CauseCode, Phase | None, str]  # cause, phase, relay
 
 
-@dataclass
 class _Group:
-    count: int = 0
-    first: datetime | None = None
-    last: datetime | None = None
-    sample: str = ""
-    mta: str = ""
-    # The stamps first and last were read from (a byte range's worker sends these).
-    first_stamp: str = ""
-    last_stamp: str = ""
+    """One group's counts while the log is read. A plain class, not a dataclass:
+    compiled, its __init__ is native (a dataclass's is generated Python, 4,000
+    instructions a record, and the parent builds one per retried message)."""
+
+    def __init__(self, sample: str = "", mta: str = "") -> None:
+        self.count = 0
+        self.first: datetime | None = None
+        self.last: datetime | None = None
+        self.sample = sample
+        self.mta = mta
+        # The stamps first and last were read from (a byte range's worker sends these).
+        self.first_stamp = ""
+        self.last_stamp = ""
+
+    def copy(self) -> _Group:
+        """An independent copy."""
+        twin = _Group(self.sample, self.mta)
+        twin.count, twin.first, twin.last = self.count, self.first, self.last
+        twin.first_stamp, twin.last_stamp = self.first_stamp, self.last_stamp
+        return twin
 
 
-@dataclass
 class _Message:
-    first: datetime | None
-    last: datetime | None
-    destination: str = ""
-    attempts: int = 0
-    last_attempt: str = ""
-    failures: int = 0
-    causes: list[CauseCode] = field(default_factory=list)
-    delivered: bool = False
-    bounced: bool = False
-    delay: float | None = None
-    last_failure: Failure | None = None
+    """What the log says of one queued message (a plain class: see _Group)."""
+
+    def __init__(
+        self,
+        first: datetime | None,
+        last: datetime | None,
+        destination: str = "",
+        attempts: int = 0,
+        delivered: bool = False,
+    ) -> None:
+        self.first = first
+        self.last = last
+        self.destination = destination
+        self.attempts = attempts
+        self.last_attempt = ""
+        self.failures = 0
+        self.causes: list[CauseCode] = []
+        self.delivered = delivered
+        self.bounced = False
+        self.delay: float | None = None
+        self.last_failure: Failure | None = None
+
+    def copy(self) -> _Message:
+        """An independent copy (its own list of causes)."""
+        twin = _Message(self.first, self.last, self.destination, self.attempts, self.delivered)
+        twin.last_attempt, twin.failures = self.last_attempt, self.failures
+        twin.causes = list(self.causes)
+        twin.bounced, twin.delay, twin.last_failure = self.bounced, self.delay, self.last_failure
+        return twin
 
 
 class Aggregator:
@@ -692,7 +719,7 @@ class Aggregator:
                 if key not in groups and len(groups) >= self.max_groups:
                     key = (ev.cause, ev.phase, OTHER, OTHER, "outbound")
                 old = groups.get(key)
-                g = _Group(sample=ev.raw, mta=ev.mta) if old is None else replace(old)
+                g = _Group(sample=ev.raw, mta=ev.mta) if old is None else old.copy()
                 when = self._stamps.parse(ev.stamp)
                 g.count += 1
                 if when is not None:
@@ -750,7 +777,7 @@ def _with_held_attempt(msg: object, ev: LogEvent, when: datetime | None) -> _Mes
     elif not isinstance(msg, _Message):
         copy = _Message(when, when, ev.destination, attempts=1, delivered=True)
     else:
-        copy = replace(msg, causes=list(msg.causes))
+        copy = msg.copy()
         copy.last = when or copy.last
     _apply_attempt(
         copy, ev.status, ev.cause, ev.phase, ev.relay, ev.delay, ev.stamp, ev.destination
