@@ -66,6 +66,11 @@ MESSAGE_STATS: Final = (
 )  # fmt: skip
 MAX_DOMAIN_CAUSES: Final = 4096  # last known cause per destination domain (retry lines)
 Failure = tuple[CauseCode, Phase | None, str]  # cause, phase, relay
+# A MessageTrace's fields, in order (queue ID, attempts, delay, outcome, causes,
+# destination, first and last time).
+TraceFields = tuple[
+    str, int, float | None, str, tuple[CauseCode, ...], str, datetime | None, datetime | None
+]
 
 
 class _Group:
@@ -153,7 +158,7 @@ class Aggregator:
         # queue ID -> what we know; None marks "delivered at the first try, nothing
         # else known" (most mail), which costs no object at all.
         self._messages: OrderedDict[str, _Message | None] = OrderedDict()
-        self._worst: list[tuple[float, int, MessageTrace]] = []
+        self._worst: list[tuple[float, int, TraceFields]] = []
         self._seq = 0
         self._msg_stats: dict[str, int] = dict.fromkeys(MESSAGE_STATS, 0)
         self._tls_by_pid: dict[str, LogEvent] = {}
@@ -240,32 +245,35 @@ class Aggregator:
 
     def _when(self, stamp: str) -> tuple[datetime | None, datetime | None]:
         """The time of a stamp and the hour it falls in (cached: stamps repeat)."""
-        cached = self._whens.get(stamp)
+        return self._whens.get(stamp) or self._new_when(stamp)
+
+    def _new_when(self, stamp: str) -> tuple[datetime | None, datetime | None]:
+        """_when of a stamp not in the cache (the caller looked), cached."""
+        cached: tuple[datetime | None, datetime | None] | None = None
+        # Classic syslog, whole seconds in ASCII digits (most lines): the minute and
+        # its hour are worked out once, each second is one addition. (Other digits,
+        # '٣' or '²', go to the stamp parser: int() of '4²' raises.)
+        tens = ord(stamp[13]) - 48 if len(stamp) == 15 else -1
+        ones = ord(stamp[14]) - 48 if len(stamp) == 15 else -1
+        if 0 <= tens <= 6 and 0 <= ones <= 9 and stamp[3] == " " and stamp[12] == ":":
+            minute = self._minutes.get(stamp[:12])
+            if minute is None:
+                minute = self._minute_of(stamp[:12])
+            sec = tens * 10 + ones
+            if minute[0] is not None and sec < 61:
+                cached = (minute[0] + _SECONDS[sec], minute[1])
         if cached is None:
-            # Classic syslog, whole seconds in ASCII digits (most lines): the minute and
-            # its hour are worked out once, each second is one addition. (Other digits,
-            # '٣' or '²', go to the stamp parser: int() of '4²' raises.)
-            tens = ord(stamp[13]) - 48 if len(stamp) == 15 else -1
-            ones = ord(stamp[14]) - 48 if len(stamp) == 15 else -1
-            if 0 <= tens <= 6 and 0 <= ones <= 9 and stamp[3] == " " and stamp[12] == ":":
-                minute = self._minutes.get(stamp[:12])
-                if minute is None:
-                    minute = self._minute_of(stamp[:12])
-                sec = tens * 10 + ones
-                if minute[0] is not None and sec < 61:
-                    cached = (minute[0] + _SECONDS[sec], minute[1])
-            if cached is None:
-                when = self._stamps.parse(stamp)
-                hour = None if when is None else when.replace(minute=0, second=0, microsecond=0)
-                cached = (when, hour)
-            if len(self._whens) >= 65536:
-                self._whens.clear()
-            self._whens[stamp] = cached
+            when = self._stamps.parse(stamp)
+            hour = None if when is None else when.replace(minute=0, second=0, microsecond=0)
+            cached = (when, hour)
+        if len(self._whens) >= 65536:
+            self._whens.clear()
+        self._whens[stamp] = cached
         return cached
 
     def _time_at(self, stamp: str) -> datetime | None:
         """The time of a stamp (through the same cache as the fold's own lines)."""
-        return (self._whens.get(stamp) or self._when(stamp))[0]
+        return (self._whens.get(stamp) or self._new_when(stamp))[0]
 
     def _minute_of(self, head: str) -> tuple[datetime | None, datetime | None]:
         when = self._stamps.parse(head)
@@ -284,7 +292,7 @@ class Aggregator:
     def feed_event(self, ev: LogEvent) -> None:
         """Fold one event into the counters."""
         stamp = ev.stamp
-        when, hour = self._whens.get(stamp) or self._when(stamp)
+        when, hour = self._whens.get(stamp) or self._new_when(stamp)
         if when is not None:
             if self.since is not None and when < self.since:
                 self.totals["before_since"] += 1
@@ -494,7 +502,7 @@ class Aggregator:
                 group.last = when
                 group.last_stamp = ev.stamp
             if hour is _ABSENT:
-                hour = (self._whens.get(ev.stamp) or self._when(ev.stamp))[1]
+                hour = (self._whens.get(ev.stamp) or self._new_when(ev.stamp))[1]
             if hour is not None:
                 hours = self._hours
                 n = hours.get(hour)
@@ -600,16 +608,12 @@ class Aggregator:
         full = len(worst) >= self.keep_worst
         if full and (not worst or (delay or 0.0) < worst[0][0]):
             return  # heappushpop would hand it straight back: no trace to build
-        trace = MessageTrace(
-            qid,
-            msg.attempts,
-            delay,
-            outcome,
-            tuple(msg.causes),
-            msg.destination,
-            msg.first,
-            msg.last,
-        )
+        # The fields of its MessageTrace (a frozen dataclass, 7,000 instructions to
+        # build): built in report() for the few kept, not for every entry the heap sees.
+        trace = (
+            qid, msg.attempts, delay, outcome, tuple(msg.causes), msg.destination,
+            msg.first, msg.last,
+        )  # fmt: skip
         item = (delay or 0.0, self._seq, trace)
         if full:
             heapq.heappushpop(worst, item)
@@ -650,7 +654,7 @@ class Aggregator:
                 pending_traces.append((qid, msg, delay))
         # The longest delays first (a stable sort: ties in the order above), and a
         # MessageTrace (a frozen dataclass, slow to build) only for the few kept.
-        finished = [t for _, _, t in worst]
+        finished = [MessageTrace(*fields) for _, _, fields in worst]
         keys = [(-(t.delay or 0.0), t.queue_id) for t in finished]
         keys += [(-(delay or 0.0), qid) for qid, _, delay in pending_traces]
         kept = sorted(range(len(keys)), key=lambda i: (keys[i], i))[: self.keep_worst]
