@@ -1,5 +1,5 @@
 """`python -m smtpdoctor` runs the command line."""
 
-from smtpdoctor.cli.main import main
+from smtpdoctor.cli.main import entry
 
-raise SystemExit(main())
+raise SystemExit(entry())

@@ -14,6 +14,7 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
+from smtpdoctor.cli.main import skip_teardown
 from smtpdoctor.cli.terminal import terminal_width
 from smtpdoctor.exitcodes import CouldNotRun, ExitCode, UsageError
 from smtpdoctor.logs.aggregate import Aggregator
@@ -109,7 +110,9 @@ def run(args: argparse.Namespace) -> int:
     enabled = gc.isenabled()
     gc.disable()
     try:
-        return _report_once(args, since)
+        code = _report_once(args, since)
+        skip_teardown()  # the tables of a large log are not freed one by one at exit
+        return code
     finally:
         if enabled:
             gc.freeze()  # what was made meanwhile goes to the oldest generation unwalked

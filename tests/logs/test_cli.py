@@ -5,9 +5,12 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
+
+import pytest
 
 from smtpdoctor.logs.aggregate import Aggregator
 
@@ -220,3 +223,36 @@ def test_a_report_in_this_process_leaves_the_collector_as_it_was() -> None:
         assert not gc.isenabled()  # and off, when it was off
     finally:
         gc.enable()
+
+
+@pytest.mark.parametrize("destinations", [1, 3000])
+def test_the_report_is_written_whole_before_the_process_ends(
+    tmp_path: Path, destinations: int
+) -> None:
+    # The process entry point ends a `logs` run with os._exit, its output flushed
+    # first: a report smaller than stdout's buffer and one far larger than a pipe's
+    # must both reach the reader whole (stdout buffered, as it is outside this suite).
+    log = tmp_path / "mail.log"
+    log.write_text(
+        "".join(
+            f"Nov 27 10:00:00 mx postfix/smtp[1]: Q{n:05X}: to=<a@d{n}.example>, "
+            f"relay=none, delay=31, delays=0/0/30/0, dsn=4.4.1, status=deferred "
+            f"(connect to mx.d{n}.example[192.0.2.1]:25: Connection timed out)\n"
+            for n in range(destinations)
+        )
+    )
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}
+    for args in (["--json"], []):
+        proc = subprocess.run(
+            [sys.executable, "-m", "smtpdoctor", "logs", *args, str(log)],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+            env=env,
+        )
+        assert proc.returncode == 1, proc.stderr
+        if args:
+            assert len(json.loads(proc.stdout)["groups"]) == destinations
+        else:
+            assert proc.stdout.rstrip().endswith("0 in no known format")
