@@ -74,9 +74,7 @@ TraceFields = tuple[
 
 
 class _Group:
-    """One group's counts while the log is read. A plain class, not a dataclass:
-    compiled, its __init__ is native (a dataclass's is generated Python, 4,000
-    instructions a record, and the parent builds one per retried message)."""
+    """One group's counts while the log is read (a plain class: see _Message)."""
 
     def __init__(self, sample: str = "", mta: str = "") -> None:
         self.count = 0
@@ -97,7 +95,9 @@ class _Group:
 
 
 class _Message:
-    """What the log says of one queued message (a plain class: see _Group)."""
+    """What the log says of one queued message. A plain class, not a dataclass:
+    compiled, its __init__ is native, where a dataclass's runs as generated Python
+    (4,000 instructions a record, and the parent builds one per retried message)."""
 
     def __init__(
         self,

@@ -172,7 +172,7 @@ def _parse_range(
     fold = RangeFold(since, reference, full_keys, ops_mode)
     feed = fold.feed_event
     events: list[LogEvent] = []
-    for block in line_blocks(_chunks(path, start, end, RANGE_BLOCK), cov, RANGE_BLOCK):
+    for block in _range_blocks(path, start, end, cov):
         cov.count_block(block, read_block(block, events))
         # Folded block by block and then dropped: a worker holds one block's events,
         # not a range's, and the next block's reuse their memory while it is cached.
@@ -181,8 +181,7 @@ def _parse_range(
         for ev in events:
             feed(ev)
         events.clear()
-    counts = (cov.lines, cov.parsed, cov.recognised, cov.binary, cov.truncated, 0)
-    return counts, cov.samples, fold.export(max_groups, full_keys is not None)
+    return _counts(cov), cov.samples, fold.export(max_groups, full_keys is not None)
 
 
 def _packed_range(path: str, start: int, end: int) -> RangeResult:
@@ -190,10 +189,17 @@ def _packed_range(path: str, start: int, end: int) -> RangeResult:
     the parent to fold in order."""
     cov = CoverageCounter()
     events: list[LogEvent] = []
-    for block in line_blocks(_chunks(path, start, end, RANGE_BLOCK), cov, RANGE_BLOCK):
+    for block in _range_blocks(path, start, end, cov):
         cov.count_block(block, read_block(block, events))
-    counts = (cov.lines, cov.parsed, cov.recognised, cov.binary, cov.truncated, 0)
-    return counts, cov.samples, [_pack(ev) for ev in events]
+    return _counts(cov), cov.samples, [_pack(ev) for ev in events]
+
+
+def _range_blocks(path: str, start: int, end: int, cov: CoverageCounter) -> Iterator[str]:
+    return line_blocks(_chunks(path, start, end, RANGE_BLOCK), cov, RANGE_BLOCK)
+
+
+def _counts(cov: CoverageCounter) -> tuple[int, int, int, int, int, int]:
+    return (cov.lines, cov.parsed, cov.recognised, cov.binary, cov.truncated, 0)
 
 
 def feed_file(agg: Aggregator, path: Path, workers: int | None = None) -> None:
