@@ -470,7 +470,7 @@ def _ascii_delays(text: str) -> Delays | None:  # noqa: PLR0912  (one pass, a br
 
     Each value is its digits as an integer over a power of ten, an exact quotient
     rounded once: the same float as float() of the text (both are below 2**53). A
-    split and four float() calls cost four times as much, on every status line."""
+    split and four float() calls cost nearly twice as much, on every status line."""
     a = b = c = 0.0  # the parts read so far (compiled: unboxed, where a list boxes)
     part = 0
     number = 0
